@@ -1,0 +1,7 @@
+import base from './jest.base.js';
+
+export default {
+  ...base,
+  displayName: 'unit',
+  testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts'],
+};

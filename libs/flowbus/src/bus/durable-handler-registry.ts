@@ -1,0 +1,36 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { ConfigurationError } from '../errors/configuration.error.js';
+
+/** A subscriber reached through the outbox and run by the relay's `local` destination. */
+export interface DurableSubscriber {
+  /** Stable name stored in outbox and inbox rows: `ClassName.method` or `saga:<name>`. */
+  readonly subscriber: string;
+  readonly invoke: (event: unknown, manager: EntityManager) => unknown;
+}
+
+/** Durable subscribers by event type, and by subscriber name for the relay. */
+@Injectable()
+export class DurableHandlerRegistry {
+  private readonly byType = new Map<string, DurableSubscriber[]>();
+  private readonly byName = new Map<string, DurableSubscriber>();
+
+  add(eventType: string, subscriber: DurableSubscriber): void {
+    const key = `${eventType}\u0000${subscriber.subscriber}`;
+    if (this.byName.has(key)) {
+      throw new ConfigurationError(`${subscriber.subscriber} subscribes to event ${eventType} durably twice`);
+    }
+    this.byName.set(key, subscriber);
+    const list = this.byType.get(eventType);
+    if (list) list.push(subscriber);
+    else this.byType.set(eventType, [subscriber]);
+  }
+
+  subscribersOf(eventType: string): readonly DurableSubscriber[] {
+    return this.byType.get(eventType) ?? [];
+  }
+
+  find(eventType: string, subscriber: string): DurableSubscriber | undefined {
+    return this.byName.get(`${eventType}\u0000${subscriber}`);
+  }
+}

@@ -1,0 +1,23 @@
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
+import { runMigrations } from '../migrations/migration.runner.js';
+import type { ResolvedOptions } from '../options/resolved-options.interface.js';
+import { ownedDataSources } from './data-source.provider.js';
+
+/** Applies migrations before anything touches the tables, and closes a DataSource Flowbus opened. */
+@Injectable()
+export class SchemaInitializer implements OnModuleInit, OnApplicationShutdown {
+  constructor(
+    @Inject(FLOWBUS_DATA_SOURCE) private readonly dataSource: DataSource,
+    @Inject(FLOWBUS_RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    if (this.options.migrationsRun) await runMigrations(this.dataSource, this.options.schema);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (ownedDataSources.has(this.dataSource) && this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+}

@@ -1,0 +1,48 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
+import { EventBus } from './bus/event-bus.js';
+import { DurableHandlerRegistry } from './bus/durable-handler-registry.js';
+import { HandlerExplorer } from './bus/handler.explorer.js';
+import { HandlerRegistry } from './bus/handler-registry.js';
+import { FLOWBUS_CLOCK, FLOWBUS_RESOLVED_OPTIONS } from './constants.js';
+import { dataSourceProvider } from './database/data-source.provider.js';
+import { SchemaInitializer } from './database/schema.initializer.js';
+import { DecoratedMethods } from './discovery/decorated-methods.js';
+import { FlowbusConfigurableModule, MODULE_OPTIONS_TOKEN } from './flowbus.module-definition.js';
+import type { FlowbusOptions } from './options/flowbus-options.interface.js';
+import { resolveOptions } from './options/resolve-options.js';
+import type { ResolvedOptions } from './options/resolved-options.interface.js';
+
+/**
+ * Flowbus: in-process event bus, transactional outbox with its relay, and sagas, on PostgreSQL.
+ * Global by default (`isGlobal: false` to scope it).
+ *
+ * @example
+ * FlowbusModule.forRoot({ relay: { pollIntervalMs: 500 } })
+ * FlowbusModule.forRootAsync({ inject: [ConfigService], useFactory: (c) => ({ schema: c.get('FLOWBUS_SCHEMA') }) })
+ */
+@Module({
+  imports: [DiscoveryModule, ScheduleModule.forRoot()],
+  providers: [
+    {
+      provide: FLOWBUS_RESOLVED_OPTIONS,
+      inject: [MODULE_OPTIONS_TOKEN],
+      useFactory: (options: FlowbusOptions) => resolveOptions(options),
+    },
+    {
+      provide: FLOWBUS_CLOCK,
+      inject: [FLOWBUS_RESOLVED_OPTIONS],
+      useFactory: (options: ResolvedOptions) => options.clock,
+    },
+    dataSourceProvider,
+    SchemaInitializer,
+    DecoratedMethods,
+    HandlerRegistry,
+    DurableHandlerRegistry,
+    HandlerExplorer,
+    EventBus,
+  ],
+  exports: [EventBus],
+})
+export class FlowbusModule extends FlowbusConfigurableModule {}

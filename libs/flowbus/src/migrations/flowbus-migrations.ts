@@ -1,0 +1,39 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { Init0001Migration } from './0001-init.migration.js';
+import type { FlowbusMigration } from './flowbus-migration.js';
+
+type MigrationClass = new (schema?: string) => FlowbusMigration;
+
+/** Every Flowbus migration, oldest first. Append only. */
+const ALL: readonly MigrationClass[] = [Init0001Migration];
+
+/** Instances bound to a schema, for the built-in runner and the CLI. */
+export function migrationInstances(schema: string): FlowbusMigration[] {
+  return ALL.map((M) => new M(schema));
+}
+
+/**
+ * Flowbus's migrations as classes for your TypeORM `DataSource({ migrations })`, when you run
+ * migrations yourself (then set `migrationsRun: false`). TypeORM instantiates them without
+ * arguments, so each class returned here is bound to `schema`.
+ *
+ * @example
+ * new DataSource({ ..., migrations: [...appMigrations, ...flowbusMigrations()] })
+ */
+export function flowbusMigrations(options: { schema?: string } = {}): (new () => MigrationInterface)[] {
+  const schema = options.schema ?? 'public';
+  return ALL.map((M) => {
+    const migration = new M(schema);
+    // TypeORM keys applied migrations by name and needs the timestamp at its end.
+    const name = schema === 'public' ? migration.name : migration.name.replace(/(\d{13})$/, `_${schema}_$1`);
+    return class implements MigrationInterface {
+      readonly name = name;
+      up(queryRunner: QueryRunner) {
+        return migration.up(queryRunner);
+      }
+      down(queryRunner: QueryRunner) {
+        return migration.down(queryRunner);
+      }
+    };
+  });
+}

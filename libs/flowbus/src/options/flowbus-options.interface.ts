@@ -1,0 +1,142 @@
+import type { CanActivate, Type } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import type { Destination } from '../relay/destination.interface.js';
+import type { Clock } from './clock.js';
+
+/** Options of the in-process event bus. */
+export interface BusOptions {
+  /**
+   * When true, `publish` rejects with a `HandlerFailuresError` listing every failed handler, after
+   * all handlers settled. When false, failures are reported in the `PublishResult` only.
+   * @default false
+   */
+  propagateHandlerExceptions?: boolean;
+  /**
+   * Log each handler failure (handler, event type, error) with Nest's `Logger`.
+   * @default true
+   */
+  logHandlerExceptions?: boolean;
+  /**
+   * A handler that has not settled after this many milliseconds is recorded as failed with a
+   * `HandlerTimeoutError`, so `publish` never hangs on it. Unset: no limit.
+   * @default undefined
+   */
+  handlerTimeoutMs?: number;
+}
+
+/** Exponential backoff of failed deliveries: `min(maxMs, initialMs * factor^(attempt-1))`, jittered. */
+export interface BackoffOptions {
+  /** Delay before the first retry. @default 1000 */
+  initialMs?: number;
+  /** Growth per attempt. @default 2 */
+  factor?: number;
+  /** Upper bound of a delay. @default 300000 */
+  maxMs?: number;
+  /**
+   * `full`: uniform in [0, delay]; `equal`: uniform in [delay/2, delay]; `none`: the delay itself.
+   * @default 'full'
+   */
+  jitter?: 'full' | 'equal' | 'none';
+}
+
+/** Circuit breaker of one destination (opossum). */
+export interface CircuitBreakerOptions {
+  /** A delivery slower than this counts as a failure. @default 10000 */
+  timeoutMs?: number;
+  /** Failure percentage over the rolling window that opens the breaker. @default 50 */
+  errorThresholdPercentage?: number;
+  /** How long the breaker stays open before letting one probe through (half-open). @default 30000 */
+  resetTimeoutMs?: number;
+  /** Minimum deliveries in the window before the breaker may open. @default 5 */
+  volumeThreshold?: number;
+  /** Length of the rolling statistics window. @default 10000 */
+  rollingCountTimeoutMs?: number;
+}
+
+/** Options of the outbox relay. */
+export interface RelayOptions {
+  /** Run a relay in this app. Producers work without it; another instance may relay. @default true */
+  enabled?: boolean;
+  /** Fallback poll when no wake-up arrives. @default 1000 */
+  pollIntervalMs?: number;
+  /** Rows claimed per round trip. @default 100 */
+  batchSize?: number;
+  /** How long a claimed row stays reserved; an expired lease is claimed again. @default 30000 */
+  leaseMs?: number;
+  /** Deliveries before a message is dead-lettered. @default 10 */
+  maxAttempts?: number;
+  /** Retry backoff. */
+  backoff?: BackoffOptions;
+  /** Deliveries in flight at once, over all destinations. @default 50 */
+  concurrency?: number;
+  /** On shutdown, how long to wait for deliveries in flight before releasing their rows. @default 10000 */
+  shutdownTimeoutMs?: number;
+  /** Delivered rows and inbox rows older than this are deleted. @default 604800000 (7 days) */
+  retentionMs?: number;
+  /** How often the retention sweep runs. @default 60000 */
+  retentionIntervalMs?: number;
+  /** Rows deleted per retention statement. @default 1000 */
+  retentionBatchSize?: number;
+  /**
+   * `pg_notify` in each producing transaction so relays in other instances wake at once. Costs the
+   * producers (a NOTIFY serialises commits); the in-process wake-up is free and always on.
+   * @default false
+   */
+  notify?: boolean;
+  /** LISTEN for other instances' notifications. @default true */
+  listen?: boolean;
+}
+
+/** Durable routing of an event type to a destination, used by `OutboxService.publish`. */
+export interface RouteOptions {
+  /** Event class or event type name. */
+  event: Type<object> | string;
+  /** Name of a configured destination. */
+  destination: string;
+}
+
+/** Options of the saga timeout scheduler. */
+export interface TimeoutOptions {
+  /** How often due timeouts are looked for. @default 1000 */
+  pollIntervalMs?: number;
+  /** Timeouts fired per round trip. @default 100 */
+  batchSize?: number;
+}
+
+/** Options of the admin HTTP API and dashboard. */
+export interface AdminOptions {
+  /** Register the admin controller. @default false */
+  enabled?: boolean;
+  /** Route prefix. @default 'flowbus' */
+  path?: string;
+  /** Guard protecting every admin route. */
+  guard?: Type<CanActivate>;
+  /** Bearer token accepted when no guard is given (compared in constant time). */
+  token?: string;
+}
+
+/** Options of `FlowbusModule.forRoot` / `forRootAsync`. Every field is optional. */
+export interface FlowbusOptions {
+  /** TypeORM DataSource to use. @default the DataSource `@nestjs/typeorm` provides */
+  dataSource?: DataSource;
+  /** PostgreSQL schema of the `flowbus_` tables. @default 'public' */
+  schema?: string;
+  /** Apply Flowbus's migrations on start (under an advisory lock). @default true */
+  migrationsRun?: boolean;
+  /** In-process bus. */
+  bus?: BusOptions;
+  /** Outbox relay. */
+  relay?: RelayOptions;
+  /** Named delivery targets; `local` (durable in-process handlers) is always present. */
+  destinations?: Record<string, Destination>;
+  /** Durable routes of event types to destinations. */
+  routes?: RouteOptions[];
+  /** Default circuit breaker of every destination (a destination may override it). */
+  circuitBreaker?: CircuitBreakerOptions;
+  /** Saga timeout scheduler. */
+  timeouts?: TimeoutOptions;
+  /** Admin API and dashboard. */
+  admin?: AdminOptions;
+  /** Time source; tests pass a controllable one. @default the system clock */
+  clock?: Clock;
+}
