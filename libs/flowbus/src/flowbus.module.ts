@@ -13,6 +13,14 @@ import { FlowbusConfigurableModule, MODULE_OPTIONS_TOKEN } from './flowbus.modul
 import type { FlowbusOptions } from './options/flowbus-options.interface.js';
 import { resolveOptions } from './options/resolve-options.js';
 import type { ResolvedOptions } from './options/resolved-options.interface.js';
+import { CommitWatcher } from './outbox/commit-watcher.js';
+import { OutboxService } from './outbox/outbox.service.js';
+import { BreakerRegistry } from './relay/breaker.registry.js';
+import { LocalDestination } from './relay/local.destination.js';
+import { NotifyListener } from './relay/notify-listener.js';
+import { OutboxRelay } from './relay/outbox-relay.js';
+import { RelaySignal } from './relay/relay-signal.js';
+import { RetentionService } from './relay/retention.service.js';
 
 /**
  * Flowbus: in-process event bus, transactional outbox with its relay, and sagas, on PostgreSQL.
@@ -42,7 +50,15 @@ import type { ResolvedOptions } from './options/resolved-options.interface.js';
     DurableHandlerRegistry,
     HandlerExplorer,
     EventBus,
+    RelaySignal,
+    CommitWatcher,
+    OutboxService,
+    BreakerRegistry,
+    LocalDestination,
+    NotifyListener,
+    OutboxRelay,
+    RetentionService,
   ],
-  exports: [EventBus],
+  exports: [EventBus, OutboxService, BreakerRegistry, OutboxRelay],
 })
 export class FlowbusModule extends FlowbusConfigurableModule {}

@@ -19,6 +19,11 @@ export type { HandlerFailure, PublishResult } from './bus/publish-result.interfa
 export { eventTypeOf } from './bus/event-type.js';
 export type { EventClass } from './bus/event-type.js';
 
+export { OutboxService } from './outbox/outbox.service.js';
+export type { OutboxMessage, OutboxPublishOptions } from './outbox/outbox-message.interface.js';
+export { OutboxRelay } from './relay/outbox-relay.js';
+export { BreakerRegistry } from './relay/breaker.registry.js';
+export type { BreakerSnapshot, BreakerState } from './relay/breaker.registry.js';
 export type { Destination, DeliveryMessage } from './relay/destination.interface.js';
 
 export { flowbusMigrations } from './migrations/flowbus-migrations.js';
@@ -31,3 +36,5 @@ export { InvalidEventError } from './errors/invalid-event.error.js';
 export { InvalidOptionsError } from './errors/invalid-options.error.js';
 export { NonRetryableError } from './errors/non-retryable.error.js';
 export { NotInTransactionError } from './errors/not-in-transaction.error.js';
+export { InvalidMessageError } from './errors/invalid-message.error.js';
+export { UnknownDestinationError } from './errors/unknown-destination.error.js';

@@ -1,11 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { ConfigurationError } from '../errors/configuration.error.js';
+import type { EventClass } from './event-type.js';
 
 /** A subscriber reached through the outbox and run by the relay's `local` destination. */
 export interface DurableSubscriber {
   /** Stable name stored in outbox and inbox rows: `ClassName.method` or `saga:<name>`. */
   readonly subscriber: string;
+  /** Class the payload is restored into (its prototype); plain JSON when absent. */
+  readonly eventClass?: EventClass;
   readonly invoke: (event: unknown, manager: EntityManager) => unknown;
 }
 

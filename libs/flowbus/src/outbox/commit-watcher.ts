@@ -1,0 +1,46 @@
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { DataSource, EntitySubscriberInterface, QueryRunner } from 'typeorm';
+import { RelaySignal } from '../relay/relay-signal.js';
+
+/**
+ * Wakes the relay right after a transaction that wrote outbox rows commits, through TypeORM's
+ * AfterTransactionCommit event. Savepoint releases also raise that event, so only the outermost
+ * commit (no transaction active any more) counts; a rollback forgets the runner.
+ */
+@Injectable()
+export class CommitWatcher implements OnModuleDestroy {
+  private readonly pending = new WeakSet<QueryRunner>();
+  private readonly watched = new Set<DataSource>();
+  private readonly subscriber: EntitySubscriberInterface = {
+    afterTransactionCommit: ({ queryRunner }) => {
+      if (!queryRunner.isTransactionActive && this.pending.has(queryRunner)) {
+        this.pending.delete(queryRunner);
+        this.signal.wake();
+      }
+    },
+    afterTransactionRollback: ({ queryRunner }) => {
+      if (!queryRunner.isTransactionActive) this.pending.delete(queryRunner);
+    },
+  };
+
+  constructor(private readonly signal: RelaySignal) {}
+
+  /** Remembers that `queryRunner`'s open transaction wrote outbox rows. */
+  track(queryRunner: QueryRunner): void {
+    const dataSource = queryRunner.connection;
+    if (!this.watched.has(dataSource)) {
+      this.watched.add(dataSource);
+      (dataSource.subscribers as EntitySubscriberInterface[]).push(this.subscriber);
+    }
+    this.pending.add(queryRunner);
+  }
+
+  onModuleDestroy(): void {
+    for (const dataSource of this.watched) {
+      const list = dataSource.subscribers as EntitySubscriberInterface[];
+      const at = list.indexOf(this.subscriber);
+      if (at >= 0) list.splice(at, 1);
+    }
+    this.watched.clear();
+  }
+}

@@ -1,0 +1,172 @@
+import { table } from '../database/sql-identifiers.js';
+
+/** A parameterised statement. */
+export interface Query {
+  readonly text: string;
+  readonly values: unknown[];
+}
+
+/** A row ready to insert into the outbox. */
+export interface OutboxInsertRow {
+  id: string;
+  destination: string;
+  subscriber: string;
+  type: string;
+  key: string | null;
+  payload: string;
+  headers: string;
+  availableAt: Date | null;
+}
+
+/** Columns the relay reads back from a claim. */
+export interface ClaimedRow {
+  id: string;
+  destination: string;
+  subscriber: string;
+  type: string;
+  key: string | null;
+  payload: unknown;
+  headers: Record<string, string>;
+  attempts: number;
+  created_at: Date;
+}
+
+/** Parameters per inserted row; PostgreSQL allows 65,535 per statement. */
+export const INSERT_PARAMS_PER_ROW = 8;
+
+/** One multi-row INSERT; an absent `availableAt` leaves next_attempt_at to the database's now(). */
+export function insertMessages(schema: string, rows: readonly OutboxInsertRow[]): Query {
+  const values: unknown[] = [];
+  const tuples = rows.map((r) => {
+    const n = values.length;
+    values.push(r.id, r.destination, r.subscriber, r.type, r.key, r.payload, r.headers, r.availableAt);
+    return `($${n + 1}::uuid, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}::jsonb, $${n + 7}::jsonb, coalesce($${n + 8}::timestamptz, now()))`;
+  });
+  return {
+    text: `INSERT INTO ${table(schema, 'flowbus_outbox')}
+      (id, destination, subscriber, type, key, payload, headers, next_attempt_at) VALUES ${tuples.join(', ')}`,
+    values,
+  };
+}
+
+export function notify(channel: string): Query {
+  return { text: 'SELECT pg_notify($1, $2)', values: [channel, ''] };
+}
+
+/**
+ * Claims up to `limit` due rows and leases them to `owner` until `leaseUntil`. The lease is
+ * written into next_attempt_at too, so leased rows drop out of the due-index scan and an expired
+ * lease makes the row due again without another condition. A keyed row waits while an older row
+ * of the same destination, subscriber and key is undelivered (per-key FIFO). Only `destinations`
+ * are claimed: the ones this relay knows, less those whose breaker is open (no attempt is burnt).
+ */
+export function claimDue(
+  schema: string,
+  p: { now: Date; leaseUntil: Date; owner: string; limit: number; destinations: string[] },
+): Query {
+  const outbox = table(schema, 'flowbus_outbox');
+  return {
+    text: `
+      WITH due AS (
+        SELECT o.id FROM ${outbox} o
+        WHERE o.delivered_at IS NULL
+          AND o.next_attempt_at <= $1
+          AND o.destination = ANY($5::text[])
+          AND (o.key IS NULL OR NOT EXISTS (
+            SELECT 1 FROM ${outbox} p
+            WHERE p.destination = o.destination AND p.subscriber = o.subscriber AND p.key = o.key
+              AND p.delivered_at IS NULL AND p.seq < o.seq))
+        ORDER BY o.next_attempt_at, o.seq
+        LIMIT $4
+        FOR UPDATE SKIP LOCKED
+      )
+      UPDATE ${outbox} o
+      SET locked_until = $2, next_attempt_at = $2, lock_owner = $3
+      FROM due WHERE o.id = due.id
+      RETURNING o.id, o.destination, o.subscriber, o.type, o.key, o.payload, o.headers, o.attempts, o.created_at`,
+    values: [p.now, p.leaseUntil, p.owner, p.limit, p.destinations],
+  };
+}
+
+/** Marks delivered the rows this owner still holds; a row whose lease was lost is not touched. */
+export function markDelivered(schema: string, ids: string[], owner: string, now: Date): Query {
+  return {
+    text: `UPDATE ${table(schema, 'flowbus_outbox')}
+      SET delivered_at = $3, locked_until = NULL, lock_owner = NULL
+      WHERE id = ANY($1::uuid[]) AND lock_owner = $2 AND delivered_at IS NULL`,
+    values: [ids, owner, now],
+  };
+}
+
+/** Records a failed attempt and when to try again. */
+export function markFailed(
+  schema: string,
+  p: { id: string; owner: string; error: string; entry: string; nextAttemptAt: Date },
+): Query {
+  return {
+    text: `UPDATE ${table(schema, 'flowbus_outbox')}
+      SET attempts = attempts + 1, last_error = $3, errors = errors || $4::jsonb,
+          next_attempt_at = $5, locked_until = NULL, lock_owner = NULL
+      WHERE id = $1 AND lock_owner = $2 AND delivered_at IS NULL`,
+    values: [p.id, p.owner, p.error, p.entry, p.nextAttemptAt],
+  };
+}
+
+/** Moves a row to the dead letters with its whole error history, in one statement. */
+export function moveToDeadLetter(
+  schema: string,
+  p: { id: string; owner: string; error: string; entry: string; now: Date },
+): Query {
+  return {
+    text: `
+      WITH moved AS (
+        DELETE FROM ${table(schema, 'flowbus_outbox')}
+        WHERE id = $1 AND lock_owner = $2 AND delivered_at IS NULL
+        RETURNING *
+      )
+      INSERT INTO ${table(schema, 'flowbus_dead_letter')}
+        (id, destination, subscriber, type, key, payload, headers, attempts, errors, last_error, created_at, failed_at)
+      SELECT id, destination, subscriber, type, key, payload, headers, attempts + 1, errors || $4::jsonb, $3, created_at, $5
+      FROM moved`,
+    values: [p.id, p.owner, p.error, p.entry, p.now],
+  };
+}
+
+/** Gives rows back without counting an attempt (shutdown, open breaker). */
+export function release(schema: string, ids: string[], owner: string, at: Date): Query {
+  return {
+    text: `UPDATE ${table(schema, 'flowbus_outbox')}
+      SET locked_until = NULL, lock_owner = NULL, next_attempt_at = $3
+      WHERE id = ANY($1::uuid[]) AND lock_owner = $2 AND delivered_at IS NULL`,
+    values: [ids, owner, at],
+  };
+}
+
+/** Deletes up to `limit` rows delivered before `before`. */
+export function deleteDelivered(schema: string, before: Date, limit: number): Query {
+  const outbox = table(schema, 'flowbus_outbox');
+  return {
+    text: `DELETE FROM ${outbox} WHERE id IN (
+      SELECT id FROM ${outbox} WHERE delivered_at IS NOT NULL AND delivered_at < $1 LIMIT $2)`,
+    values: [before, limit],
+  };
+}
+
+/** Deletes up to `limit` inbox rows processed before `before`. */
+export function deleteInbox(schema: string, before: Date, limit: number): Query {
+  const inbox = table(schema, 'flowbus_inbox');
+  return {
+    text: `DELETE FROM ${inbox} WHERE (message_id, subscriber) IN (
+      SELECT message_id, subscriber FROM ${inbox} WHERE processed_at < $1 LIMIT $2)`,
+    values: [before, limit],
+  };
+}
+
+/** Records that `subscriber` processed `messageId`; returns no row when it already had. */
+export function insertInbox(schema: string, messageId: string, subscriber: string): Query {
+  return {
+    text: `INSERT INTO ${table(schema, 'flowbus_inbox')} (message_id, subscriber) VALUES ($1, $2)
+      ON CONFLICT DO NOTHING RETURNING message_id`,
+    values: [messageId, subscriber],
+  };
+}

@@ -1,0 +1,121 @@
+import { Logger } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { describeError } from '../errors/handler-failures.error.js';
+import { NonRetryableError } from '../errors/non-retryable.error.js';
+import type { Clock } from '../options/clock.js';
+import type { ResolvedOptions } from '../options/resolved-options.interface.js';
+import { markDelivered, markFailed, moveToDeadLetter, release, type ClaimedRow } from '../outbox/outbox.queries.js';
+import { backoffDelay } from './backoff.js';
+import { BREAKER_OPEN } from './breaker.registry.js';
+import { errorEntry } from './error-entry.js';
+
+interface Failure {
+  row: ClaimedRow;
+  error: unknown;
+}
+
+/**
+ * Collects delivery outcomes and writes them back in batches: every success finished while the
+ * previous batch was being written goes out in one UPDATE. All writes are fenced by the lease
+ * owner, so a row whose lease expired (and may be with another relay now) is left alone.
+ */
+export class DeliveryOutcomes {
+  private readonly logger = new Logger('Flowbus:Relay');
+  private delivered: ClaimedRow[] = [];
+  private failed: Failure[] = [];
+  private writing: Promise<void> | undefined;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly options: ResolvedOptions,
+    private readonly owner: string,
+    private readonly clock: Clock,
+    /** Called after a batch was written; `keyed` when a keyed row was delivered (its successor is due). */
+    private readonly written: (rows: readonly ClaimedRow[], keyed: boolean) => void,
+  ) {}
+
+  succeeded(row: ClaimedRow): void {
+    this.delivered.push(row);
+    this.schedule();
+  }
+
+  failedWith(row: ClaimedRow, error: unknown): void {
+    this.failed.push({ row, error });
+    this.schedule();
+  }
+
+  /** Resolves once every outcome recorded so far is written. */
+  async flushed(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
+  /** Gives rows back without counting an attempt. */
+  async release(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const q = release(this.options.schema, ids, this.owner, new Date(this.clock.now()));
+    await this.pool.query(q.text, q.values);
+  }
+
+  private schedule(): void {
+    if (this.writing) return;
+    this.writing = this.writeAll().finally(() => {
+      this.writing = undefined;
+      if (this.delivered.length > 0 || this.failed.length > 0) this.schedule();
+    });
+  }
+
+  private async writeAll(): Promise<void> {
+    // Let deliveries settling in the same turn of the event loop join this batch.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.delivered.length > 0 || this.failed.length > 0) {
+      const delivered = this.delivered;
+      const failed = this.failed;
+      this.delivered = [];
+      this.failed = [];
+      try {
+        if (delivered.length > 0) await this.markDelivered(delivered);
+        for (const f of failed) await this.markFailed(f);
+      } catch (error) {
+        // The rows stay leased; when the lease expires they are claimed and delivered again.
+        this.logger.error(`Could not record ${delivered.length + failed.length} delivery outcome(s): ${describeError(error)}`);
+      }
+      this.written([...delivered, ...failed.map((f) => f.row)], delivered.some((r) => r.key !== null));
+    }
+  }
+
+  private async markDelivered(rows: ClaimedRow[]): Promise<void> {
+    const q = markDelivered(this.options.schema, rows.map((r) => r.id), this.owner, new Date(this.clock.now()));
+    const result = await this.pool.query(q.text, q.values);
+    if ((result.rowCount ?? 0) < rows.length) {
+      this.logger.warn(`${rows.length - (result.rowCount ?? 0)} delivered row(s) had lost their lease; another relay may deliver them again`);
+    }
+  }
+
+  private async markFailed({ row, error }: Failure): Promise<void> {
+    const now = new Date(this.clock.now());
+    if ((error as { code?: unknown } | null)?.code === BREAKER_OPEN) {
+      // Refused by a breaker that opened meanwhile: not an attempt. Claims skip the destination now.
+      await this.release([row.id]);
+      return;
+    }
+    const policy = this.options.destinations.get(row.destination);
+    const attempt = row.attempts + 1;
+    const { entry, summary } = errorEntry(error, attempt, now);
+    const fatal = isNonRetryable(error) || !policy || attempt >= policy.maxAttempts;
+    const context = `message ${row.id} (${row.type}) to ${row.destination}${row.subscriber ? `/${row.subscriber}` : ''}`;
+    if (fatal) {
+      const q = moveToDeadLetter(this.options.schema, { id: row.id, owner: this.owner, error: summary, entry: JSON.stringify([entry]), now });
+      await this.pool.query(q.text, q.values);
+      this.logger.error(`Dead-lettered ${context} after attempt ${attempt}: ${summary}`);
+      return;
+    }
+    const nextAttemptAt = new Date(now.getTime() + backoffDelay(attempt, policy.backoff));
+    const q = markFailed(this.options.schema, { id: row.id, owner: this.owner, error: summary, entry: JSON.stringify([entry]), nextAttemptAt });
+    await this.pool.query(q.text, q.values);
+    this.logger.warn(`Attempt ${attempt}/${policy.maxAttempts} of ${context} failed, retry at ${nextAttemptAt.toISOString()}: ${summary}`);
+  }
+}
+
+function isNonRetryable(error: unknown): boolean {
+  return error instanceof NonRetryableError || (error as { code?: unknown } | null)?.code === 'FLOWBUS_NON_RETRYABLE';
+}

@@ -1,0 +1,214 @@
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Pool } from 'pg';
+import type { DataSource } from 'typeorm';
+import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS, RELAY_TIMER } from '../constants.js';
+import { poolOf } from '../database/pg-pool.js';
+import { describeError } from '../errors/handler-failures.error.js';
+import { NonRetryableError } from '../errors/non-retryable.error.js';
+import { LOCAL_DESTINATION } from '../options/resolve-options.js';
+import type { ResolvedOptions } from '../options/resolved-options.interface.js';
+import { notifyChannel } from '../outbox/outbox.service.js';
+import { claimDue, type ClaimedRow } from '../outbox/outbox.queries.js';
+import { BreakerRegistry } from './breaker.registry.js';
+import { DeliveryOutcomes } from './delivery-outcomes.js';
+import type { DeliveryMessage } from './destination.interface.js';
+import { LocalDestination } from './local.destination.js';
+import { NotifyListener } from './notify-listener.js';
+import { RelaySignal } from './relay-signal.js';
+
+const MAX_ERROR_PAUSE_MS = 30_000;
+
+/**
+ * Delivers outbox rows at least once. A plain async loop: claim due rows (SKIP LOCKED, leased,
+ * committed at once), start their deliveries outside any transaction, and claim again while
+ * capacity is left; outcomes are written back in batches. Woken by local commits, NOTIFY and the
+ * fallback poll registered in SchedulerRegistry as `flowbus-relay`.
+ */
+@Injectable()
+export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('Flowbus:Relay');
+  /** Lease owner written into claimed rows: unique per relay instance. */
+  readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly abort = new AbortController();
+  private readonly pool: Pool;
+  private readonly outcomes: DeliveryOutcomes;
+  /** Rows claimed and not yet written back. */
+  private readonly holding = new Map<string, ClaimedRow>();
+  private inFlight = 0;
+  private capacityFreed: (() => void) | undefined;
+  private idle: (() => void)[] = [];
+  private running: Promise<void> | undefined;
+
+  constructor(
+    @Inject(FLOWBUS_DATA_SOURCE) dataSource: DataSource,
+    @Inject(FLOWBUS_RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
+    private readonly signal: RelaySignal,
+    private readonly breakers: BreakerRegistry,
+    private readonly local: LocalDestination,
+    private readonly listener: NotifyListener,
+    private readonly scheduler: SchedulerRegistry,
+  ) {
+    this.pool = poolOf(dataSource);
+    this.outcomes = new DeliveryOutcomes(this.pool, options, this.owner, options.clock, (rows, keyed) => this.written(rows, keyed));
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const relay = this.options.relay;
+    if (!relay.enabled) return;
+    for (const d of this.options.destinations.values()) {
+      this.breakers.register(d);
+      await d.destination?.init?.();
+    }
+    if (relay.listen) await this.listener.start(notifyChannel(this.options.schema), () => this.signal.wake());
+    this.scheduler.addInterval(RELAY_TIMER, setInterval(() => this.signal.wake(), relay.pollIntervalMs));
+    this.running = this.loop();
+    this.logger.log(
+      `Relay ${this.owner} started: destinations ${[...this.options.destinations.keys()].join(', ')}; ` +
+        `batch ${relay.batchSize}, concurrency ${relay.concurrency}, poll ${relay.pollIntervalMs} ms, LISTEN ${relay.listen ? 'on' : 'off'}`,
+    );
+  }
+
+  /** Stops claiming, lets deliveries in flight finish (up to `shutdownTimeoutMs`), releases the rest. */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (!this.running) return;
+    this.abort.abort();
+    if (this.scheduler.doesExist('interval', RELAY_TIMER)) this.scheduler.deleteInterval(RELAY_TIMER);
+    await this.listener.stop();
+    await this.running;
+    this.running = undefined;
+    await this.whenIdle(this.options.relay.shutdownTimeoutMs);
+    await this.outcomes.flushed();
+    const unfinished = [...this.holding.keys()];
+    try {
+      await this.outcomes.release(unfinished);
+    } catch (error) {
+      this.logger.error(`Could not release ${unfinished.length} row(s) on shutdown; their leases will expire: ${describeError(error)}`);
+    }
+    for (const d of this.options.destinations.values()) await d.destination?.close?.();
+    this.breakers.shutdown();
+    this.logger.log(`Relay ${this.owner} stopped${unfinished.length ? `, released ${unfinished.length} unfinished row(s)` : ''}`);
+  }
+
+  /** Resolves when no delivery is in flight and every outcome is written (tests, shutdown). */
+  async whenIdle(timeoutMs = Infinity): Promise<boolean> {
+    if (this.inFlight > 0) {
+      const idle = new Promise<boolean>((resolve) => this.idle.push(() => resolve(true)));
+      const limit = Number.isFinite(timeoutMs) ? new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref()) : idle;
+      if (!(await Promise.race([idle, limit]))) return false;
+    }
+    await this.outcomes.flushed();
+    return true;
+  }
+
+  private async loop(): Promise<void> {
+    const { batchSize, concurrency } = this.options.relay;
+    let errors = 0;
+    while (!this.abort.signal.aborted) {
+      try {
+        const free = concurrency - this.inFlight;
+        if (free <= 0) {
+          await this.capacity();
+          continue;
+        }
+        const limit = Math.min(batchSize, free);
+        const rows = await this.claim(limit);
+        errors = 0;
+        for (const row of rows) this.deliver(row);
+        if (rows.length < limit) await this.signal.wait(this.abort.signal);
+      } catch (error) {
+        errors++;
+        const pause = Math.min(MAX_ERROR_PAUSE_MS, 100 * 2 ** errors);
+        this.logger.error(`Claim failed (${describeError(error)}); retrying in ${pause} ms`);
+        await this.signal.wait(this.abort.signal, pause);
+      }
+    }
+  }
+
+  /** Resolves when a delivery finished or the relay is stopping. */
+  private capacity(): Promise<void> {
+    const abort = this.abort.signal;
+    return new Promise((resolve) => {
+      const done = () => {
+        abort.removeEventListener('abort', done);
+        resolve();
+      };
+      abort.addEventListener('abort', done);
+      this.capacityFreed = done;
+    });
+  }
+
+  private async claim(limit: number): Promise<ClaimedRow[]> {
+    const blocked = this.breakers.blocked();
+    const destinations = [...this.options.destinations.keys()].filter((d) => !blocked.includes(d));
+    if (destinations.length === 0) return [];
+    const now = this.options.clock.now();
+    const q = claimDue(this.options.schema, {
+      now: new Date(now),
+      leaseUntil: new Date(now + this.options.relay.leaseMs),
+      owner: this.owner,
+      limit,
+      destinations,
+    });
+    const result = await this.pool.query<ClaimedRow>(q.text, q.values);
+    return result.rows;
+  }
+
+  private deliver(row: ClaimedRow): void {
+    this.inFlight++;
+    this.holding.set(row.id, row);
+    this.send(toMessage(row)).then(
+      () => this.settled(row, undefined, true),
+      (error: unknown) => this.settled(row, error, false),
+    );
+  }
+
+  private send(message: DeliveryMessage): Promise<void> {
+    try {
+      if (message.destination === LOCAL_DESTINATION) return this.local.deliver(message);
+      const breaker = this.breakers.breakerOf(message.destination);
+      if (breaker) return breaker.fire(message);
+      const destination = this.options.destinations.get(message.destination)?.destination;
+      if (!destination) throw new NonRetryableError(`Destination "${message.destination}" is not configured`);
+      return Promise.resolve(destination.deliver(message));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private settled(row: ClaimedRow, error: unknown, ok: boolean): void {
+    if (ok) this.outcomes.succeeded(row);
+    else this.outcomes.failedWith(row, error);
+    this.inFlight--;
+    const freed = this.capacityFreed;
+    this.capacityFreed = undefined;
+    freed?.();
+  }
+
+  private written(rows: readonly ClaimedRow[], keyed: boolean): void {
+    for (const r of rows) this.holding.delete(r.id);
+    // A delivered keyed row unblocks the next row of its key: claim again rather than wait a poll.
+    if (keyed) this.signal.wake();
+    if (this.inFlight === 0 && this.holding.size === 0) {
+      const waiters = this.idle;
+      this.idle = [];
+      for (const w of waiters) w();
+    }
+  }
+}
+
+function toMessage(row: ClaimedRow): DeliveryMessage {
+  return {
+    id: row.id,
+    destination: row.destination,
+    subscriber: row.subscriber,
+    type: row.type,
+    key: row.key,
+    payload: row.payload,
+    headers: row.headers,
+    attempts: row.attempts,
+    createdAt: row.created_at,
+  };
+}

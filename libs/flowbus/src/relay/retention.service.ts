@@ -1,0 +1,68 @@
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import type { DataSource } from 'typeorm';
+import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS, RETENTION_TIMER } from '../constants.js';
+import { poolOf } from '../database/pg-pool.js';
+import { describeError } from '../errors/handler-failures.error.js';
+import type { ResolvedOptions } from '../options/resolved-options.interface.js';
+import { deleteDelivered, deleteInbox, type Query } from '../outbox/outbox.queries.js';
+
+/**
+ * Deletes delivered outbox rows and inbox rows older than `relay.retentionMs`, in batches of
+ * `retentionBatchSize` so no statement holds many locks or bloats WAL at once. Runs with the
+ * relay, on the `flowbus-retention` interval.
+ */
+@Injectable()
+export class RetentionService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('Flowbus:Retention');
+  private sweeping: Promise<number> | undefined;
+
+  constructor(
+    @Inject(FLOWBUS_DATA_SOURCE) private readonly dataSource: DataSource,
+    @Inject(FLOWBUS_RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
+    private readonly scheduler: SchedulerRegistry,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.options.relay.enabled) return;
+    const timer = setInterval(() => void this.sweep(), this.options.relay.retentionIntervalMs);
+    this.scheduler.addInterval(RETENTION_TIMER, timer);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.scheduler.doesExist('interval', RETENTION_TIMER)) this.scheduler.deleteInterval(RETENTION_TIMER);
+    await this.sweeping;
+  }
+
+  /** Runs one sweep now (one at a time); returns the rows deleted. */
+  sweep(): Promise<number> {
+    this.sweeping ??= this.run().finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
+  private async run(): Promise<number> {
+    const { schema, relay, clock } = this.options;
+    const before = new Date(clock.now() - relay.retentionMs);
+    try {
+      const deleted =
+        (await this.drain(() => deleteDelivered(schema, before, relay.retentionBatchSize))) +
+        (await this.drain(() => deleteInbox(schema, before, relay.retentionBatchSize)));
+      if (deleted > 0) this.logger.log(`Deleted ${deleted} delivered/inbox row(s) older than ${before.toISOString()}`);
+      return deleted;
+    } catch (error) {
+      this.logger.error(`Retention sweep failed: ${describeError(error)}`);
+      return 0;
+    }
+  }
+
+  private async drain(query: () => Query): Promise<number> {
+    const pool = poolOf(this.dataSource);
+    let total = 0;
+    for (;;) {
+      const q = query();
+      const { rowCount } = await pool.query(q.text, q.values);
+      total += rowCount ?? 0;
+      if ((rowCount ?? 0) < this.options.relay.retentionBatchSize) return total;
+    }
+  }
+}
