@@ -34,13 +34,16 @@ export interface ClaimedRow {
 /** Parameters per inserted row; PostgreSQL allows 65,535 per statement. */
 export const INSERT_PARAMS_PER_ROW = 8;
 
-/** One multi-row INSERT; an absent `availableAt` leaves next_attempt_at to the database's now(). */
-export function insertMessages(schema: string, rows: readonly OutboxInsertRow[]): Query {
+/**
+ * One multi-row INSERT. Due times come from the app's clock, as do the relay's "now": comparing
+ * a database timestamp with an app timestamp would make every row wait out the clock skew.
+ */
+export function insertMessages(schema: string, rows: readonly OutboxInsertRow[], now: Date): Query {
   const values: unknown[] = [];
   const tuples = rows.map((r) => {
     const n = values.length;
-    values.push(r.id, r.destination, r.subscriber, r.type, r.key, r.payload, r.headers, r.availableAt);
-    return `($${n + 1}::uuid, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}::jsonb, $${n + 7}::jsonb, coalesce($${n + 8}::timestamptz, now()))`;
+    values.push(r.id, r.destination, r.subscriber, r.type, r.key, r.payload, r.headers, r.availableAt ?? now);
+    return `($${n + 1}::uuid, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}::jsonb, $${n + 7}::jsonb, $${n + 8}::timestamptz)`;
   });
   return {
     text: `INSERT INTO ${table(schema, 'flowbus_outbox')}

@@ -75,8 +75,9 @@ export class OutboxService {
     const runner = manager.queryRunner;
     if (!runner || !runner.isTransactionActive) throw new NotInTransactionError(operation);
     if (rows.length === 0) return [];
+    const now = new Date(this.options.clock.now());
     for (let i = 0; i < rows.length; i += MAX_ROWS_PER_INSERT) {
-      const q = insertMessages(this.schema, rows.slice(i, i + MAX_ROWS_PER_INSERT));
+      const q = insertMessages(this.schema, rows.slice(i, i + MAX_ROWS_PER_INSERT), now);
       await runner.query(q.text, q.values);
     }
     if (this.options.relay.notify) {

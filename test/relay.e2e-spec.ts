@@ -1,0 +1,247 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { BreakerRegistry, NonRetryableError, OutboxRelay, OutboxService, type FlowbusOptions, type OutboxMessage } from 'nestjs-flowbus';
+import { ManualClock, waitFor } from 'nestjs-flowbus/testing';
+import type { DataSource } from 'typeorm';
+import { createFlowbusApp } from './support/app.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { RecordingDestination } from './support/recording-destination.js';
+
+let db: TestDatabase;
+const dataSources: DataSource[] = [];
+const apps: INestApplication[] = [];
+let ds: DataSource;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  ds = await db.dataSource();
+  dataSources.push(ds);
+});
+
+afterEach(async () => {
+  for (const app of apps.splice(0)) await app.close();
+  await ds.query('TRUNCATE flowbus_outbox, flowbus_dead_letter, flowbus_inbox');
+});
+
+afterAll(async () => {
+  for (const d of dataSources) await d.destroy();
+  await db.drop();
+});
+
+/** A relay app on its own DataSource (its own pool), as a separate instance would have. */
+async function relayApp(options: Omit<FlowbusOptions, 'dataSource'>, ownPool = false) {
+  let dataSource = ds;
+  if (ownPool) {
+    dataSource = await db.dataSource();
+    dataSources.push(dataSource);
+  }
+  const app = await createFlowbusApp({ dataSource, options });
+  apps.push(app);
+  return app;
+}
+
+async function enqueue(app: INestApplication, messages: OutboxMessage | OutboxMessage[]) {
+  const outbox = app.get(OutboxService);
+  return outbox.transaction((m) => outbox.enqueue(m, messages));
+}
+
+const row = async (id: string) => (await ds.query('SELECT * FROM flowbus_outbox WHERE id = $1', [id]))[0];
+const deadLetter = async (id: string) => (await ds.query('SELECT * FROM flowbus_dead_letter WHERE id = $1', [id]))[0];
+const fast = { pollIntervalMs: 50, listen: false };
+
+describe('retries', () => {
+  it('retries with exponential backoff computed from the injected clock', async () => {
+    const clock = new ManualClock();
+    const sink = new RecordingDestination();
+    let failures = 2;
+    sink.failWith = () => (failures-- > 0 ? new Error('503 from downstream') : undefined);
+    const app = await relayApp({
+      clock,
+      destinations: { sink },
+      relay: { ...fast, backoff: { initialMs: 1000, factor: 2, jitter: 'none' } },
+    });
+    const [id] = await enqueue(app, { destination: 'sink', type: 'T', payload: {} });
+    const first = await waitFor(async () => ((await row(id!)).attempts === 1 ? row(id!) : undefined));
+    expect(new Date(first.next_attempt_at).getTime()).toBe(clock.now() + 1000);
+    expect(first.last_error).toBe('Error: 503 from downstream');
+    // Not due yet: several polls pass without a second attempt.
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await row(id!)).attempts).toBe(1);
+    clock.advance(1000);
+    const second = await waitFor(async () => ((await row(id!)).attempts === 2 ? row(id!) : undefined));
+    expect(new Date(second.next_attempt_at).getTime()).toBe(clock.now() + 2000);
+    clock.advance(2000);
+    await waitFor(() => sink.received.length === 1);
+    expect(sink.received[0]!.attempts).toBe(2);
+    const done = await waitFor(async () => ((await row(id!)).delivered_at ? row(id!) : undefined));
+    expect(done.errors.map((e: { attempt: number }) => e.attempt)).toEqual([1, 2]);
+  });
+
+  it('dead-letters after maxAttempts with the whole error history, in one move', async () => {
+    const sink = new RecordingDestination({ maxAttempts: 3, backoff: { initialMs: 0, jitter: 'none' } });
+    let n = 0;
+    sink.failWith = () => new Error(`failure ${++n}`);
+    const app = await relayApp({ destinations: { sink }, relay: fast });
+    const [id] = await enqueue(app, { destination: 'sink', type: 'Charge', key: 'k1', payload: { amount: 5 }, headers: { h: '1' } });
+    const dead = await waitFor(() => deadLetter(id!));
+    expect(await row(id!)).toBeUndefined();
+    expect(dead).toMatchObject({ destination: 'sink', type: 'Charge', key: 'k1', payload: { amount: 5 }, headers: { h: '1' }, attempts: 3, last_error: 'Error: failure 3' });
+    expect(dead.errors.map((e: { attempt: number; message: string }) => [e.attempt, e.message])).toEqual([
+      [1, 'failure 1'],
+      [2, 'failure 2'],
+      [3, 'failure 3'],
+    ]);
+  });
+
+  it('dead-letters a NonRetryableError at once', async () => {
+    const sink = new RecordingDestination();
+    sink.failWith = () => new NonRetryableError('payload rejected: missing amount');
+    const app = await relayApp({ destinations: { sink }, relay: fast });
+    const [id] = await enqueue(app, { destination: 'sink', type: 'Charge', payload: {} });
+    const dead = await waitFor(() => deadLetter(id!));
+    expect(dead.attempts).toBe(1);
+    expect(dead.errors[0]).toMatchObject({ name: 'NonRetryableError', code: 'FLOWBUS_NON_RETRYABLE', message: 'payload rejected: missing amount' });
+  });
+
+  it('does not let a poison message delay its neighbours', async () => {
+    const sink = new RecordingDestination({ backoff: { initialMs: 60_000, jitter: 'none' } });
+    sink.failWith = (m) => ((m.payload as { poison?: boolean }).poison ? new Error('cannot process') : undefined);
+    const app = await relayApp({ destinations: { sink }, relay: fast });
+    const [poison] = await enqueue(app, { destination: 'sink', type: 'T', payload: { poison: true } });
+    const others = await enqueue(app, Array.from({ length: 50 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })));
+    await waitFor(() => others.every((id) => sink.ids().includes(id)), { timeoutMs: 5000 });
+    const p = await row(poison!);
+    expect(p.attempts).toBe(1);
+    expect(p.delivered_at).toBeNull();
+  });
+});
+
+describe('circuit breaker', () => {
+  it('opens after failures, stops claiming without burning attempts, half-opens, closes and delivers everything', async () => {
+    const sink = new RecordingDestination({
+      maxAttempts: 100,
+      backoff: { initialMs: 10, factor: 1, jitter: 'none' },
+      circuitBreaker: { volumeThreshold: 3, errorThresholdPercentage: 50, resetTimeoutMs: 400 },
+    });
+    let down = true;
+    sink.failWith = () => (down ? new Error('connection refused') : undefined);
+    const app = await relayApp({ destinations: { sink }, relay: fast });
+    const breakers = app.get(BreakerRegistry);
+    const first = await enqueue(app, Array.from({ length: 5 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })));
+    await waitFor(() => breakers.snapshots().find((b) => b.destination === 'sink')?.state === 'open');
+    await app.get(OutboxRelay).whenIdle(); // failures of deliveries started before it opened are still attempts
+    const attemptsAtOpen: number = Number((await ds.query('SELECT sum(attempts) AS n FROM flowbus_outbox'))[0].n);
+    // While open: new rows are not claimed and no attempts are burnt.
+    const later = await enqueue(app, Array.from({ length: 5 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { later: i } })));
+    await new Promise((r) => setTimeout(r, 200));
+    const whileOpen = await ds.query('SELECT attempts, lock_owner FROM flowbus_outbox WHERE id = ANY($1)', [later]);
+    expect(whileOpen.every((r: { attempts: number; lock_owner: string | null }) => r.attempts === 0 && r.lock_owner === null)).toBe(true);
+    expect(Number((await ds.query('SELECT sum(attempts) AS n FROM flowbus_outbox'))[0].n)).toBe(attemptsAtOpen);
+    // Destination recovers: the half-open probe succeeds, the breaker closes, everything is delivered.
+    down = false;
+    await waitFor(() => [...first, ...later].every((id) => sink.ids().includes(id)), { timeoutMs: 5000 });
+    expect(breakers.snapshots().find((b) => b.destination === 'sink')?.state).toBe('closed');
+    expect(sink.received.filter((m) => later.includes(m.id)).every((m) => m.attempts === 0)).toBe(true);
+  });
+});
+
+describe('several relays on one database', () => {
+  it('two relays deliver 2,000 rows with none delivered twice and none missing', async () => {
+    const sinkA = new RecordingDestination();
+    const sinkB = new RecordingDestination();
+    const a = await relayApp({ destinations: { sink: sinkA }, relay: { ...fast, batchSize: 50 } }, true);
+    await relayApp({ destinations: { sink: sinkB }, relay: { ...fast, batchSize: 50 } }, true);
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      ids.push(...(await enqueue(a, Array.from({ length: 100 }, (_, j) => ({ destination: 'sink', type: 'T', payload: { n: i * 100 + j } })))));
+    }
+    await waitFor(() => sinkA.received.length + sinkB.received.length >= 2000, { timeoutMs: 30_000 });
+    await new Promise((r) => setTimeout(r, 200));
+    const all = [...sinkA.ids(), ...sinkB.ids()];
+    expect(all).toHaveLength(2000);
+    expect(new Set(all)).toEqual(new Set(ids));
+    expect(sinkA.received.length).toBeGreaterThan(0);
+    expect(sinkB.received.length).toBeGreaterThan(0);
+  });
+
+  it('redelivers the rows of a relay that stopped mid-batch once their lease expires', async () => {
+    const stuck = new RecordingDestination();
+    stuck.deliver = () => new Promise(() => undefined); // a relay that hangs as if killed mid-batch
+    const a = await relayApp({ destinations: { sink: stuck }, relay: { ...fast, leaseMs: 500, shutdownTimeoutMs: 0 } }, true);
+    const ids = await enqueue(a, Array.from({ length: 20 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })));
+    const ownerA = a.get(OutboxRelay).owner;
+    await waitFor(async () => Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE lock_owner = $1', [ownerA]))[0].n) === 20);
+    const healthy = new RecordingDestination();
+    await relayApp({ destinations: { sink: healthy }, relay: { ...fast, leaseMs: 500 } }, true);
+    await waitFor(() => ids.every((id) => healthy.ids().includes(id)), { timeoutMs: 5000 });
+    await waitFor(async () => Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE id = ANY($1) AND delivered_at IS NOT NULL', [ids]))[0].n) === 20);
+  });
+
+  it('keeps per-key FIFO order under two relays', async () => {
+    const seen = new Map<string, number[]>();
+    const make = () => {
+      const d = new RecordingDestination();
+      d.deliver = async (m) => {
+        await new Promise((r) => setTimeout(r, Math.random() * 3));
+        const p = m.payload as { n: number };
+        seen.set(m.key!, [...(seen.get(m.key!) ?? []), p.n]);
+      };
+      return d;
+    };
+    const a = await relayApp({ destinations: { sink: make() }, relay: { ...fast, batchSize: 20 } }, true);
+    await relayApp({ destinations: { sink: make() }, relay: { ...fast, batchSize: 20 } }, true);
+    const keys = Array.from({ length: 8 }, (_, k) => `key-${k}`);
+    for (let n = 0; n < 25; n++) {
+      await enqueue(a, keys.map((key) => ({ destination: 'sink', type: 'T', key, payload: { n } })));
+    }
+    await waitFor(() => keys.every((k) => (seen.get(k)?.length ?? 0) === 25), { timeoutMs: 30_000 });
+    for (const k of keys) expect(seen.get(k)).toEqual(Array.from({ length: 25 }, (_, n) => n));
+  });
+});
+
+describe('lifecycle', () => {
+  it('wakes a relay in another instance through LISTEN/NOTIFY, well before its poll', async () => {
+    const sink = new RecordingDestination();
+    const producer = await relayApp({ destinations: { sink }, relay: { enabled: false, notify: true } }, true);
+    await relayApp({ destinations: { sink }, relay: { pollIntervalMs: 60_000, listen: true } }, true);
+    const started = Date.now();
+    const [id] = await enqueue(producer, { destination: 'sink', type: 'T', payload: {} });
+    await waitFor(() => sink.ids().includes(id!), { timeoutMs: 5000 });
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('finishes deliveries in flight on shutdown and releases what it still holds', async () => {
+    const sink = new RecordingDestination();
+    sink.delayMs = 300;
+    const app = await relayApp({ destinations: { sink }, relay: { ...fast, concurrency: 3, batchSize: 3, shutdownTimeoutMs: 5000 } });
+    const ids = await enqueue(app, Array.from({ length: 9 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })));
+    await waitFor(async () => Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE lock_owner IS NOT NULL'))[0].n) > 0);
+    await apps.pop()!.close();
+    const rows: { id: string; delivered_at: Date | null; lock_owner: string | null }[] = await ds.query('SELECT id, delivered_at, lock_owner FROM flowbus_outbox WHERE id = ANY($1)', [ids]);
+    expect(rows.every((r) => r.lock_owner === null)).toBe(true); // nothing left leased
+    const delivered = rows.filter((r) => r.delivered_at !== null).map((r) => r.id);
+    expect(delivered.length).toBeGreaterThanOrEqual(3); // the batch in flight was finished, not dropped
+    expect(new Set(delivered)).toEqual(new Set(sink.ids()));
+  });
+
+  it('registers its timers in SchedulerRegistry and removes them on shutdown', async () => {
+    const app = await relayApp({ relay: fast });
+    const registry = app.get(SchedulerRegistry);
+    expect(registry.getIntervals().sort()).toEqual(['flowbus-relay', 'flowbus-retention']);
+    await apps.pop()!.close();
+    expect(registry.getIntervals()).toEqual([]);
+  });
+
+  it('deletes delivered rows after the retention period', async () => {
+    const clock = new ManualClock();
+    const sink = new RecordingDestination();
+    const app = await relayApp({ clock, destinations: { sink }, relay: { ...fast, retentionMs: 60_000, retentionIntervalMs: 100, retentionBatchSize: 7 } });
+    const ids = await enqueue(app, Array.from({ length: 20 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })));
+    await waitFor(async () => Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE delivered_at IS NOT NULL'))[0].n) === 20);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE id = ANY($1)', [ids]))[0].n)).toBe(20);
+    clock.advance(61_000);
+    await waitFor(async () => Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox'))[0].n) === 0);
+  });
+});
