@@ -160,7 +160,11 @@ describe('EventBus ordering', () => {
   it('delivers events published one after another in publish order to each handler', async () => {
     const bus = await boot();
     hold.open();
-    await Promise.all([bus.publish(new OrderPlaced('a')), bus.publish(new OrderPlaced('b')), bus.publish(new OrderPlaced('c'))]);
+    await Promise.all([
+      bus.publish(new OrderPlaced('a')),
+      bus.publish(new OrderPlaced('b')),
+      bus.publish(new OrderPlaced('c')),
+    ]);
     const starts = (h: string) => log.filter((l) => l.startsWith(`${h}:start`)).map((l) => l.split(':')[2]);
     expect(starts('first')).toEqual(['a', 'b', 'c']);
     expect(starts('second')).toEqual(['a', 'b', 'c']);
@@ -227,7 +231,10 @@ describe('EventBus isolation', () => {
     const spy = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     const bus = await boot();
     await bus.publish(new Failing('reject'));
-    expect(spy).toHaveBeenCalledWith(expect.stringContaining('FirstHandlers.failing failed for event Failing: async boom'), expect.any(String));
+    expect(spy).toHaveBeenCalledWith(
+      expect.stringContaining('FirstHandlers.failing failed for event Failing: async boom'),
+      expect.any(String),
+    );
     spy.mockClear();
     const quiet = await boot({ logHandlerExceptions: false });
     const result = await quiet.publish(new Failing('throw'));
@@ -246,7 +253,12 @@ describe('EventBus isolation', () => {
 describe('EventBus routing', () => {
   it('resolves with zero handlers for an event nobody handles', async () => {
     const bus = await boot();
-    expect(await bus.publish(new Unhandled())).toEqual({ eventType: 'Unhandled', handlers: 0, succeeded: 0, failures: [] });
+    expect(await bus.publish(new Unhandled())).toEqual({
+      eventType: 'Unhandled',
+      handlers: 0,
+      succeeded: 0,
+      failures: [],
+    });
   });
 
   it('dispatches by exact type: a base-class handler does not receive subclasses', async () => {
@@ -287,7 +299,11 @@ describe('handler discovery', () => {
       @HandleEvent(OrderPlaced)
       on() {}
     }
-    const failure = await createFlowbusApp({ dataSource, options: { relay: { enabled: false } }, providers: [PerRequest] }).catch((e: unknown) => e);
+    const failure = await createFlowbusApp({
+      dataSource,
+      options: { relay: { enabled: false } },
+      providers: [PerRequest],
+    }).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(ConfigurationError);
     expect((failure as Error).message).toContain('PerRequest.on');
     expect((failure as Error).message).toContain('request-scoped');

@@ -15,7 +15,10 @@ import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { RecordingDestination } from './support/recording-destination.js';
 
 class OrderPlaced {
-  constructor(readonly orderId: string, readonly total: number) {}
+  constructor(
+    readonly orderId: string,
+    readonly total: number,
+  ) {}
   describe() {
     return `${this.orderId}:${this.total}`;
   }
@@ -80,33 +83,62 @@ describe('OutboxService writes with the caller transaction', () => {
   it('commits the message with the business data and delivers it right after commit (poll is 60 s)', async () => {
     const [id] = await ds.transaction(async (m) => {
       await m.query('INSERT INTO orders (id) VALUES ($1)', ['o-1']);
-      return outbox.enqueue(m, { destination: 'billing', type: 'Charge', payload: { orderId: 'o-1' }, headers: { tenant: 't1' } });
+      return outbox.enqueue(m, {
+        destination: 'billing',
+        type: 'Charge',
+        payload: { orderId: 'o-1' },
+        headers: { tenant: 't1' },
+      });
     });
     const got = await waitFor(() => billing.received.find((r) => r.id === id), { timeoutMs: 5000 });
-    expect(got).toMatchObject({ destination: 'billing', type: 'Charge', payload: { orderId: 'o-1' }, headers: { tenant: 't1' }, attempts: 0 });
-    await waitFor(async () => (await count('SELECT count(*) AS n FROM flowbus_outbox WHERE id = $1 AND delivered_at IS NOT NULL', [id])) === 1);
+    expect(got).toMatchObject({
+      destination: 'billing',
+      type: 'Charge',
+      payload: { orderId: 'o-1' },
+      headers: { tenant: 't1' },
+      attempts: 0,
+    });
+    await waitFor(
+      async () =>
+        (await count('SELECT count(*) AS n FROM flowbus_outbox WHERE id = $1 AND delivered_at IS NOT NULL', [id])) ===
+        1,
+    );
   });
 
   it('refuses a manager that is not in a transaction', async () => {
-    await expect(outbox.enqueue(ds.manager, { destination: 'billing', type: 'X', payload: {} })).rejects.toBeInstanceOf(NotInTransactionError);
+    await expect(outbox.enqueue(ds.manager, { destination: 'billing', type: 'X', payload: {} })).rejects.toBeInstanceOf(
+      NotInTransactionError,
+    );
     await expect(outbox.publish(ds.manager, new OrderPlaced('x', 1))).rejects.toBeInstanceOf(NotInTransactionError);
   });
 
   it('refuses unknown destinations and invalid messages, naming the field', async () => {
     await ds.transaction(async (m) => {
-      await expect(outbox.enqueue(m, { destination: 'nowhere', type: 'X', payload: {} })).rejects.toBeInstanceOf(UnknownDestinationError);
-      const bad = await outbox.enqueue(m, [{ destination: 'billing', type: 'X', payload: {} }, { destination: 'billing', type: '', payload: {} }]).catch((e: unknown) => e);
+      await expect(outbox.enqueue(m, { destination: 'nowhere', type: 'X', payload: {} })).rejects.toBeInstanceOf(
+        UnknownDestinationError,
+      );
+      const bad = await outbox
+        .enqueue(m, [
+          { destination: 'billing', type: 'X', payload: {} },
+          { destination: 'billing', type: '', payload: {} },
+        ])
+        .catch((e: unknown) => e);
       expect(bad).toBeInstanceOf(InvalidMessageError);
       expect((bad as Error).message).toContain('messages[1].type');
       const cyclic: Record<string, unknown> = {};
       cyclic.self = cyclic;
-      await expect(outbox.enqueue(m, { destination: 'billing', type: 'X', payload: cyclic })).rejects.toThrow('message.payload');
+      await expect(outbox.enqueue(m, { destination: 'billing', type: 'X', payload: cyclic })).rejects.toThrow(
+        'message.payload',
+      );
     });
   });
 
   it('writes a batch with one statement and delivers every message', async () => {
     const ids = await outbox.transaction((m) =>
-      outbox.enqueue(m, Array.from({ length: 250 }, (_, i) => ({ destination: 'billing', type: 'Bulk', payload: { i } }))),
+      outbox.enqueue(
+        m,
+        Array.from({ length: 250 }, (_, i) => ({ destination: 'billing', type: 'Bulk', payload: { i } })),
+      ),
     );
     expect(new Set(ids).size).toBe(250);
     await waitFor(() => ids.every((id) => billing.ids().includes(id)), { timeoutMs: 10_000 });
@@ -120,25 +152,38 @@ describe('OutboxService.publish fans out to durable subscribers', () => {
       return outbox.publish(m, new OrderPlaced('o-2', 42), { key: 'o-2' });
     });
     expect(ids).toHaveLength(2);
-    const rows: { destination: string; subscriber: string }[] = await ds.query('SELECT destination, subscriber FROM flowbus_outbox WHERE id = ANY($1) ORDER BY destination', [ids]);
+    const rows: { destination: string; subscriber: string }[] = await ds.query(
+      'SELECT destination, subscriber FROM flowbus_outbox WHERE id = ANY($1) ORDER BY destination',
+      [ids],
+    );
     expect(rows).toEqual([
       { destination: 'billing', subscriber: '' },
       { destination: 'local', subscriber: 'Shipping.onPlaced' },
     ]);
     await waitFor(() => handled.includes('shipping:o-2:42'));
-    await waitFor(() => billing.received.some((r) => r.type === 'OrderPlaced' && (r.payload as OrderPlaced).orderId === 'o-2'));
+    await waitFor(() =>
+      billing.received.some((r) => r.type === 'OrderPlaced' && (r.payload as OrderPlaced).orderId === 'o-2'),
+    );
     expect(await count("SELECT count(*) AS n FROM shipments WHERE order_id = 'o-2'")).toBe(1);
-    await waitFor(async () => (await count('SELECT count(*) AS n FROM flowbus_inbox WHERE message_id = ANY($1)', [ids])) === 1);
+    await waitFor(
+      async () => (await count('SELECT count(*) AS n FROM flowbus_inbox WHERE message_id = ANY($1)', [ids])) === 1,
+    );
   });
 
   it('acknowledges a redelivered message without running the handler again (inbox)', async () => {
-    const [id] = await outbox.transaction((m) => outbox.enqueue(m, { destination: 'local', type: 'OrderPlaced', payload: { orderId: 'o-3', total: 1 } }));
+    const [id] = await outbox.transaction((m) =>
+      outbox.enqueue(m, { destination: 'local', type: 'OrderPlaced', payload: { orderId: 'o-3', total: 1 } }),
+    );
     await waitFor(() => handled.includes('shipping:o-3:1'));
     await app.get(OutboxRelay).whenIdle();
     // Simulate a redelivery: the row is made due again as if the relay had crashed before marking it.
     await ds.query('UPDATE flowbus_outbox SET delivered_at = NULL, next_attempt_at = now() WHERE id = $1', [id]);
     await outbox.transaction(async (m) => outbox.enqueue(m, { destination: 'billing', type: 'Nudge', payload: {} }));
-    await waitFor(async () => (await count('SELECT count(*) AS n FROM flowbus_outbox WHERE id = $1 AND delivered_at IS NOT NULL', [id])) === 1);
+    await waitFor(
+      async () =>
+        (await count('SELECT count(*) AS n FROM flowbus_outbox WHERE id = $1 AND delivered_at IS NOT NULL', [id])) ===
+        1,
+    );
     expect(handled.filter((h) => h === 'shipping:o-3:1')).toHaveLength(1);
     expect(await count("SELECT count(*) AS n FROM shipments WHERE order_id = 'o-3'")).toBe(1);
   });

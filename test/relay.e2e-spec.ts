@@ -1,7 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { BreakerRegistry, NonRetryableError, OutboxRelay, OutboxService, type FlowbusOptions, type OutboxMessage } from 'nestjs-flowbus';
+import {
+  BreakerRegistry,
+  NonRetryableError,
+  OutboxRelay,
+  OutboxService,
+  type FlowbusOptions,
+  type OutboxMessage,
+} from 'nestjs-flowbus';
 import { ManualClock, waitFor } from 'nestjs-flowbus/testing';
 import type { DataSource } from 'typeorm';
 import { createFlowbusApp } from './support/app.js';
@@ -83,10 +90,24 @@ describe('retries', () => {
     let n = 0;
     sink.failWith = () => new Error(`failure ${++n}`);
     const app = await relayApp({ destinations: { sink }, relay: fast });
-    const [id] = await enqueue(app, { destination: 'sink', type: 'Charge', key: 'k1', payload: { amount: 5 }, headers: { h: '1' } });
+    const [id] = await enqueue(app, {
+      destination: 'sink',
+      type: 'Charge',
+      key: 'k1',
+      payload: { amount: 5 },
+      headers: { h: '1' },
+    });
     const dead = await waitFor(() => deadLetter(id!));
     expect(await row(id!)).toBeUndefined();
-    expect(dead).toMatchObject({ destination: 'sink', type: 'Charge', key: 'k1', payload: { amount: 5 }, headers: { h: '1' }, attempts: 3, last_error: 'Error: failure 3' });
+    expect(dead).toMatchObject({
+      destination: 'sink',
+      type: 'Charge',
+      key: 'k1',
+      payload: { amount: 5 },
+      headers: { h: '1' },
+      attempts: 3,
+      last_error: 'Error: failure 3',
+    });
     expect(dead.errors.map((e: { attempt: number; message: string }) => [e.attempt, e.message])).toEqual([
       [1, 'failure 1'],
       [2, 'failure 2'],
@@ -101,7 +122,11 @@ describe('retries', () => {
     const [id] = await enqueue(app, { destination: 'sink', type: 'Charge', payload: {} });
     const dead = await waitFor(() => deadLetter(id!));
     expect(dead.attempts).toBe(1);
-    expect(dead.errors[0]).toMatchObject({ name: 'NonRetryableError', code: 'FLOWBUS_NON_RETRYABLE', message: 'payload rejected: missing amount' });
+    expect(dead.errors[0]).toMatchObject({
+      name: 'NonRetryableError',
+      code: 'FLOWBUS_NON_RETRYABLE',
+      message: 'payload rejected: missing amount',
+    });
   });
 
   it('does not let a poison message delay its neighbours', async () => {
@@ -109,7 +134,10 @@ describe('retries', () => {
     sink.failWith = (m) => ((m.payload as { poison?: boolean }).poison ? new Error('cannot process') : undefined);
     const app = await relayApp({ destinations: { sink }, relay: fast });
     const [poison] = await enqueue(app, { destination: 'sink', type: 'T', payload: { poison: true } });
-    const others = await enqueue(app, Array.from({ length: 50 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })));
+    const others = await enqueue(
+      app,
+      Array.from({ length: 50 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })),
+    );
     await waitFor(() => others.every((id) => sink.ids().includes(id)), { timeoutMs: 5000 });
     const p = await row(poison!);
     expect(p.attempts).toBe(1);
@@ -128,15 +156,25 @@ describe('circuit breaker', () => {
     sink.failWith = () => (down ? new Error('connection refused') : undefined);
     const app = await relayApp({ destinations: { sink }, relay: fast });
     const breakers = app.get(BreakerRegistry);
-    const first = await enqueue(app, Array.from({ length: 5 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })));
+    const first = await enqueue(
+      app,
+      Array.from({ length: 5 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })),
+    );
     await waitFor(() => breakers.snapshots().find((b) => b.destination === 'sink')?.state === 'open');
     await app.get(OutboxRelay).whenIdle(); // failures of deliveries started before it opened are still attempts
     const attemptsAtOpen: number = Number((await ds.query('SELECT sum(attempts) AS n FROM flowbus_outbox'))[0].n);
     // While open: new rows are not claimed and no attempts are burnt.
-    const later = await enqueue(app, Array.from({ length: 5 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { later: i } })));
+    const later = await enqueue(
+      app,
+      Array.from({ length: 5 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { later: i } })),
+    );
     await new Promise((r) => setTimeout(r, 200));
     const whileOpen = await ds.query('SELECT attempts, lock_owner FROM flowbus_outbox WHERE id = ANY($1)', [later]);
-    expect(whileOpen.every((r: { attempts: number; lock_owner: string | null }) => r.attempts === 0 && r.lock_owner === null)).toBe(true);
+    expect(
+      whileOpen.every(
+        (r: { attempts: number; lock_owner: string | null }) => r.attempts === 0 && r.lock_owner === null,
+      ),
+    ).toBe(true);
     expect(Number((await ds.query('SELECT sum(attempts) AS n FROM flowbus_outbox'))[0].n)).toBe(attemptsAtOpen);
     // Destination recovers: the half-open probe succeeds, the breaker closes, everything is delivered.
     down = false;
@@ -154,7 +192,12 @@ describe('several relays on one database', () => {
     await relayApp({ destinations: { sink: sinkB }, relay: { ...fast, batchSize: 50 } }, true);
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) {
-      ids.push(...(await enqueue(a, Array.from({ length: 100 }, (_, j) => ({ destination: 'sink', type: 'T', payload: { n: i * 100 + j } })))));
+      ids.push(
+        ...(await enqueue(
+          a,
+          Array.from({ length: 100 }, (_, j) => ({ destination: 'sink', type: 'T', payload: { n: i * 100 + j } })),
+        )),
+      );
     }
     await waitFor(() => sinkA.received.length + sinkB.received.length >= 2000, { timeoutMs: 30_000 });
     await new Promise((r) => setTimeout(r, 200));
@@ -168,14 +211,33 @@ describe('several relays on one database', () => {
   it('redelivers the rows of a relay that stopped mid-batch once their lease expires', async () => {
     const stuck = new RecordingDestination();
     stuck.deliver = () => new Promise(() => undefined); // a relay that hangs as if killed mid-batch
-    const a = await relayApp({ destinations: { sink: stuck }, relay: { ...fast, leaseMs: 500, shutdownTimeoutMs: 0 } }, true);
-    const ids = await enqueue(a, Array.from({ length: 20 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })));
+    const a = await relayApp(
+      { destinations: { sink: stuck }, relay: { ...fast, leaseMs: 500, shutdownTimeoutMs: 0 } },
+      true,
+    );
+    const ids = await enqueue(
+      a,
+      Array.from({ length: 20 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })),
+    );
     const ownerA = a.get(OutboxRelay).owner;
-    await waitFor(async () => Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE lock_owner = $1', [ownerA]))[0].n) === 20);
+    await waitFor(
+      async () =>
+        Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE lock_owner = $1', [ownerA]))[0].n) ===
+        20,
+    );
     const healthy = new RecordingDestination();
     await relayApp({ destinations: { sink: healthy }, relay: { ...fast, leaseMs: 500 } }, true);
     await waitFor(() => ids.every((id) => healthy.ids().includes(id)), { timeoutMs: 5000 });
-    await waitFor(async () => Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE id = ANY($1) AND delivered_at IS NOT NULL', [ids]))[0].n) === 20);
+    await waitFor(
+      async () =>
+        Number(
+          (
+            await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE id = ANY($1) AND delivered_at IS NOT NULL', [
+              ids,
+            ])
+          )[0].n,
+        ) === 20,
+    );
   });
 
   it('keeps per-key FIFO order under two relays', async () => {
@@ -193,7 +255,10 @@ describe('several relays on one database', () => {
     await relayApp({ destinations: { sink: make() }, relay: { ...fast, batchSize: 20 } }, true);
     const keys = Array.from({ length: 8 }, (_, k) => `key-${k}`);
     for (let n = 0; n < 25; n++) {
-      await enqueue(a, keys.map((key) => ({ destination: 'sink', type: 'T', key, payload: { n } })));
+      await enqueue(
+        a,
+        keys.map((key) => ({ destination: 'sink', type: 'T', key, payload: { n } })),
+      );
     }
     await waitFor(() => keys.every((k) => (seen.get(k)?.length ?? 0) === 25), { timeoutMs: 30_000 });
     for (const k of keys) expect(seen.get(k)).toEqual(Array.from({ length: 25 }, (_, n) => n));
@@ -214,11 +279,23 @@ describe('lifecycle', () => {
   it('finishes deliveries in flight on shutdown and releases what it still holds', async () => {
     const sink = new RecordingDestination();
     sink.delayMs = 300;
-    const app = await relayApp({ destinations: { sink }, relay: { ...fast, concurrency: 3, batchSize: 3, shutdownTimeoutMs: 5000 } });
-    const ids = await enqueue(app, Array.from({ length: 9 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })));
-    await waitFor(async () => Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE lock_owner IS NOT NULL'))[0].n) > 0);
+    const app = await relayApp({
+      destinations: { sink },
+      relay: { ...fast, concurrency: 3, batchSize: 3, shutdownTimeoutMs: 5000 },
+    });
+    const ids = await enqueue(
+      app,
+      Array.from({ length: 9 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })),
+    );
+    await waitFor(
+      async () =>
+        Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE lock_owner IS NOT NULL'))[0].n) > 0,
+    );
     await apps.pop()!.close();
-    const rows: { id: string; delivered_at: Date | null; lock_owner: string | null }[] = await ds.query('SELECT id, delivered_at, lock_owner FROM flowbus_outbox WHERE id = ANY($1)', [ids]);
+    const rows: { id: string; delivered_at: Date | null; lock_owner: string | null }[] = await ds.query(
+      'SELECT id, delivered_at, lock_owner FROM flowbus_outbox WHERE id = ANY($1)',
+      [ids],
+    );
     expect(rows.every((r) => r.lock_owner === null)).toBe(true); // nothing left leased
     const delivered = rows.filter((r) => r.delivered_at !== null).map((r) => r.id);
     expect(delivered.length).toBeGreaterThanOrEqual(3); // the batch in flight was finished, not dropped
@@ -236,11 +313,23 @@ describe('lifecycle', () => {
   it('deletes delivered rows after the retention period', async () => {
     const clock = new ManualClock();
     const sink = new RecordingDestination();
-    const app = await relayApp({ clock, destinations: { sink }, relay: { ...fast, retentionMs: 60_000, retentionIntervalMs: 100, retentionBatchSize: 7 } });
-    const ids = await enqueue(app, Array.from({ length: 20 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })));
-    await waitFor(async () => Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE delivered_at IS NOT NULL'))[0].n) === 20);
+    const app = await relayApp({
+      clock,
+      destinations: { sink },
+      relay: { ...fast, retentionMs: 60_000, retentionIntervalMs: 100, retentionBatchSize: 7 },
+    });
+    const ids = await enqueue(
+      app,
+      Array.from({ length: 20 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })),
+    );
+    await waitFor(
+      async () =>
+        Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE delivered_at IS NOT NULL'))[0].n) === 20,
+    );
     await new Promise((r) => setTimeout(r, 250));
-    expect(Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE id = ANY($1)', [ids]))[0].n)).toBe(20);
+    expect(Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE id = ANY($1)', [ids]))[0].n)).toBe(
+      20,
+    );
     clock.advance(61_000);
     await waitFor(async () => Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox'))[0].n) === 0);
   });

@@ -13,7 +13,8 @@ export interface TestDatabase {
 
 function serverUrl(): string {
   const url = process.env.FLOWBUS_TEST_SERVER_URL ?? process.env.DATABASE_URL;
-  if (!url) throw new Error('No PostgreSQL: run the e2e suite through jest.e2e.config.js (its global setup starts one)');
+  if (!url)
+    throw new Error('No PostgreSQL: run the e2e suite through jest.e2e.config.js (its global setup starts one)');
   return url;
 }
 

@@ -1,6 +1,11 @@
 /** Metadata key written by `@HandleEvent`: an array of handler declarations on a method. */
 export const HANDLE_EVENT_METADATA = 'flowbus:handle-event';
 
+/** Metadata keys of the saga decorators. */
+export const SAGA_METADATA = 'flowbus:saga';
+export const SAGA_STEP_METADATA = 'flowbus:saga-step';
+export const ON_TIMEOUT_METADATA = 'flowbus:on-timeout';
+
 /** Injection token of the options as the user passed them. */
 export { MODULE_OPTIONS_TOKEN as FLOWBUS_MODULE_OPTIONS } from './flowbus.module-definition.js';
 

@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { EventBus } from './bus/event-bus.js';
@@ -9,7 +9,20 @@ import { FLOWBUS_CLOCK, FLOWBUS_RESOLVED_OPTIONS } from './constants.js';
 import { dataSourceProvider } from './database/data-source.provider.js';
 import { SchemaInitializer } from './database/schema.initializer.js';
 import { DecoratedMethods } from './discovery/decorated-methods.js';
-import { FlowbusConfigurableModule, MODULE_OPTIONS_TOKEN } from './flowbus.module-definition.js';
+import {
+  applyAdminMount,
+  FLOWBUS_ADMIN_MOUNT,
+  mountOfAsync,
+  mountOfOptions,
+  type AdminMount,
+} from './admin/admin-mount.js';
+import { withAdmin } from './admin/admin-registration.js';
+import {
+  FlowbusConfigurableModule,
+  MODULE_OPTIONS_TOKEN,
+  type FlowbusAsyncOptions,
+  type FLOWBUS_OPTIONS_TYPE,
+} from './flowbus.module-definition.js';
 import type { FlowbusOptions } from './options/flowbus-options.interface.js';
 import { resolveOptions } from './options/resolve-options.js';
 import type { ResolvedOptions } from './options/resolved-options.interface.js';
@@ -21,6 +34,12 @@ import { NotifyListener } from './relay/notify-listener.js';
 import { OutboxRelay } from './relay/outbox-relay.js';
 import { RelaySignal } from './relay/relay-signal.js';
 import { RetentionService } from './relay/retention.service.js';
+import { SagaEngine } from './saga/saga.engine.js';
+import { SagaExplorer } from './saga/saga.explorer.js';
+import { SagaRegistry } from './saga/saga.registry.js';
+import { SagaService } from './saga/saga.service.js';
+import { TimeoutAlarm } from './saga/timeout-alarm.js';
+import { TimeoutScheduler } from './saga/timeout.scheduler.js';
 
 /**
  * Flowbus: in-process event bus, transactional outbox with its relay, and sagas, on PostgreSQL.
@@ -35,8 +54,8 @@ import { RetentionService } from './relay/retention.service.js';
   providers: [
     {
       provide: FLOWBUS_RESOLVED_OPTIONS,
-      inject: [MODULE_OPTIONS_TOKEN],
-      useFactory: (options: FlowbusOptions) => resolveOptions(options),
+      inject: [MODULE_OPTIONS_TOKEN, { token: FLOWBUS_ADMIN_MOUNT, optional: true }],
+      useFactory: (options: FlowbusOptions, mount?: AdminMount) => resolveOptions(applyAdminMount(options, mount)),
     },
     {
       provide: FLOWBUS_CLOCK,
@@ -58,7 +77,28 @@ import { RetentionService } from './relay/retention.service.js';
     NotifyListener,
     OutboxRelay,
     RetentionService,
+    SagaRegistry,
+    SagaEngine,
+    SagaExplorer,
+    SagaService,
+    TimeoutAlarm,
+    TimeoutScheduler,
   ],
-  exports: [EventBus, OutboxService, BreakerRegistry, OutboxRelay],
+  exports: [EventBus, OutboxService, BreakerRegistry, OutboxRelay, SagaService, TimeoutScheduler],
 })
-export class FlowbusModule extends FlowbusConfigurableModule {}
+export class FlowbusModule extends FlowbusConfigurableModule {
+  /** Registers Flowbus; with `admin.enabled`, also the admin API and dashboard at `admin.path`. */
+  static override forRoot(options: typeof FLOWBUS_OPTIONS_TYPE): DynamicModule {
+    return withAdmin(super.forRoot(options), mountOfOptions(options.admin));
+  }
+
+  /**
+   * Registers Flowbus with options from a factory. Routes are registered before the factory
+   * runs: pass `admin: { path?, guard? }` here to mount the admin API; the factory's
+   * `admin.enabled` then switches it on (its routes answer 404 while off) and gives the token.
+   */
+  static override forRootAsync(options: FlowbusAsyncOptions): DynamicModule {
+    const { admin, ...rest } = options;
+    return withAdmin(super.forRootAsync(rest), mountOfAsync(admin));
+  }
+}

@@ -26,6 +26,16 @@ export { BreakerRegistry } from './relay/breaker.registry.js';
 export type { BreakerSnapshot, BreakerState } from './relay/breaker.registry.js';
 export type { Destination, DeliveryMessage } from './relay/destination.interface.js';
 
+export { Saga } from './saga/saga.decorator.js';
+export type { SagaOptions } from './saga/saga.decorator.js';
+export { SagaStep } from './saga/saga-step.decorator.js';
+export type { SagaStepOptions } from './saga/saga-step.decorator.js';
+export { OnTimeout } from './saga/on-timeout.decorator.js';
+export type { CompensationMessage, SagaContext, SagaStatus } from './saga/saga-context.interface.js';
+export { SagaService } from './saga/saga.service.js';
+export type { SagaInstance, SagaTimeoutInfo } from './saga/saga.service.js';
+export { TimeoutScheduler } from './saga/timeout.scheduler.js';
+
 export { flowbusMigrations } from './migrations/flowbus-migrations.js';
 
 export { FlowbusError } from './errors/flowbus.error.js';
@@ -38,3 +48,18 @@ export { NonRetryableError } from './errors/non-retryable.error.js';
 export { NotInTransactionError } from './errors/not-in-transaction.error.js';
 export { InvalidMessageError } from './errors/invalid-message.error.js';
 export { UnknownDestinationError } from './errors/unknown-destination.error.js';
+export { SagaStepError } from './errors/saga-step.error.js';
+export { SagaConcurrencyError } from './errors/saga-concurrency.error.js';
+export { SagaStateError } from './errors/saga-state.error.js';
+
+export { httpDestination } from './relay/destinations/http.destination.js';
+export type { HttpDestinationOptions } from './relay/destinations/http-destination-options.interface.js';
+export { amqpDestination } from './relay/destinations/amqp.destination.js';
+export type { AmqpDestinationOptions } from './relay/destinations/amqp-destination-options.interface.js';
+export { natsDestination } from './relay/destinations/nats.destination.js';
+export type { NatsDestinationOptions } from './relay/destinations/nats-destination-options.interface.js';
+export { DeliveryError } from './relay/destinations/delivery.error.js';
+
+// Admin API and dashboard (mounted by FlowbusModule when admin.enabled).
+export type { AdminAsyncOptions } from './admin/admin-mount.js';
+export type { FlowbusAsyncOptions } from './flowbus.module-definition.js';

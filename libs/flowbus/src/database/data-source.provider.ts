@@ -16,7 +16,10 @@ export const dataSourceProvider: Provider = {
   useFactory: async (options: ResolvedOptions, moduleRef: ModuleRef): Promise<DataSource> => {
     const dataSource = options.dataSource ?? lookUp(moduleRef);
     if (dataSource.options.type !== 'postgres') {
-      throw new InvalidOptionsError('dataSource', `must be a PostgreSQL DataSource (type "postgres"), got "${dataSource.options.type}"`);
+      throw new InvalidOptionsError(
+        'dataSource',
+        `must be a PostgreSQL DataSource (type "postgres"), got "${dataSource.options.type}"`,
+      );
     }
     if (!dataSource.isInitialized) {
       await dataSource.initialize();

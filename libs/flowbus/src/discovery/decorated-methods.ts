@@ -11,9 +11,23 @@ export interface DecoratedMethod<M> {
   readonly metadata: M;
 }
 
+/** A provider class carrying some Flowbus metadata. */
+export interface DecoratedClass<M> {
+  readonly instance: object;
+  readonly className: string;
+  readonly metadata: M;
+}
+
+interface ProviderEntry {
+  wrapper: InstanceWrapper;
+  prototype: object;
+  instance: object | undefined;
+  className: string;
+}
+
 /**
- * Walks the app's providers once and returns the methods carrying `metadataKey`. Aliases are
- * skipped and each instance is visited once. A decorated method on a provider that is not a
+ * Walks the app's providers and returns the methods or classes carrying a metadata key. Aliases
+ * are skipped and each instance is visited once. Decorated code on a provider that is not a
  * singleton is a start-up error: there is no request to build it for when an event arrives.
  */
 @Injectable()
@@ -25,6 +39,31 @@ export class DecoratedMethods {
 
   find<M>(metadataKey: string): DecoratedMethod<M>[] {
     const found: DecoratedMethod<M>[] = [];
+    for (const p of this.providers()) {
+      for (const methodName of this.scanner.getAllMethodNames(p.prototype)) {
+        const method = (p.prototype as Record<string, unknown>)[methodName];
+        const metadata =
+          typeof method === 'function' ? (Reflect.getMetadata(metadataKey, method) as M | undefined) : undefined;
+        if (metadata === undefined) continue;
+        const instance = singleton(p, `${p.className}.${methodName} is a Flowbus handler`);
+        if (instance) found.push({ instance, className: p.className, methodName, metadata });
+      }
+    }
+    return found;
+  }
+
+  findClasses<M>(metadataKey: string): DecoratedClass<M>[] {
+    const found: DecoratedClass<M>[] = [];
+    for (const p of this.providers()) {
+      const metadata = Reflect.getMetadata(metadataKey, p.prototype.constructor) as M | undefined;
+      if (metadata === undefined) continue;
+      const instance = singleton(p, `${p.className} is a Flowbus saga`);
+      if (instance) found.push({ instance, className: p.className, metadata });
+    }
+    return found;
+  }
+
+  private *providers(): Generator<ProviderEntry> {
     const seen = new Set<object>();
     for (const wrapper of this.discovery.getProviders()) {
       if (wrapper.isAlias) continue;
@@ -33,23 +72,20 @@ export class DecoratedMethods {
       const instance = wrapper.instance as object | undefined;
       if (!prototype || (instance && seen.has(instance))) continue;
       if (instance) seen.add(instance);
-      for (const methodName of this.scanner.getAllMethodNames(prototype)) {
-        const method = (prototype as Record<string, unknown>)[methodName];
-        const metadata = typeof method === 'function' ? (Reflect.getMetadata(metadataKey, method) as M | undefined) : undefined;
-        if (metadata === undefined) continue;
-        const className = (prototype.constructor as { name?: string }).name ?? String(wrapper.name);
-        if (!wrapper.isDependencyTreeStatic() || wrapper.isTransient) {
-          throw new ConfigurationError(
-            `${className}.${methodName} is a Flowbus handler on a ${wrapper.isTransient ? 'transient' : 'request-scoped'} provider; ` +
-              'handlers, saga steps and sagas must live on singleton (default-scope) providers, because events arrive outside any request',
-          );
-        }
-        if (!instance) continue;
-        found.push({ instance, className, methodName, metadata });
-      }
+      const className = (prototype.constructor as { name?: string }).name ?? String(wrapper.name);
+      yield { wrapper, prototype, instance, className };
     }
-    return found;
   }
+}
+
+function singleton(p: ProviderEntry, what: string): object | undefined {
+  if (!p.wrapper.isDependencyTreeStatic() || p.wrapper.isTransient) {
+    throw new ConfigurationError(
+      `${what} on a ${p.wrapper.isTransient ? 'transient' : 'request-scoped'} provider; ` +
+        'handlers, saga steps and sagas must live on singleton (default-scope) providers, because events arrive outside any request',
+    );
+  }
+  return p.instance;
 }
 
 function prototypeOf(wrapper: InstanceWrapper): object | undefined {

@@ -11,11 +11,9 @@ export class HandlerFailuresError extends FlowbusError {
     readonly failures: readonly HandlerFailure[],
   ) {
     const list = failures.map((f) => `${f.handler}: ${describeError(f.error)}`).join('; ');
-    super(
-      'FLOWBUS_HANDLER_FAILURES',
-      `${failures.length} handler(s) failed for event ${eventType}: ${list}`,
-      { cause: failures[0]?.error },
-    );
+    super('FLOWBUS_HANDLER_FAILURES', `${failures.length} handler(s) failed for event ${eventType}: ${list}`, {
+      cause: failures[0]?.error,
+    });
   }
 }
 

@@ -7,9 +7,6 @@ export class HandlerTimeoutError extends FlowbusError {
     readonly eventType: string,
     readonly timeoutMs: number,
   ) {
-    super(
-      'FLOWBUS_HANDLER_TIMEOUT',
-      `Handler ${handler} did not settle within ${timeoutMs} ms for event ${eventType}`,
-    );
+    super('FLOWBUS_HANDLER_TIMEOUT', `Handler ${handler} did not settle within ${timeoutMs} ms for event ${eventType}`);
   }
 }

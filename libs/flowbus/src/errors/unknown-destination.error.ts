@@ -2,7 +2,10 @@ import { FlowbusError } from './flowbus.error.js';
 
 /** Thrown by `OutboxService.enqueue` for a destination that is not configured. */
 export class UnknownDestinationError extends FlowbusError {
-  constructor(readonly destination: string, known: readonly string[]) {
+  constructor(
+    readonly destination: string,
+    known: readonly string[],
+  ) {
     super(
       'FLOWBUS_UNKNOWN_DESTINATION',
       `Unknown outbox destination "${destination}" (configured: ${known.join(', ')}); ` +

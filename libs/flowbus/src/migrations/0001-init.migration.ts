@@ -57,7 +57,9 @@ export class Init0001Migration extends FlowbusMigration {
         created_at timestamptz NOT NULL,
         failed_at timestamptz NOT NULL DEFAULT now()
       )`);
-    await q.query(`CREATE UNIQUE INDEX IF NOT EXISTS flowbus_dead_letter_seq ON ${table(s, 'flowbus_dead_letter')} (seq)`);
+    await q.query(
+      `CREATE UNIQUE INDEX IF NOT EXISTS flowbus_dead_letter_seq ON ${table(s, 'flowbus_dead_letter')} (seq)`,
+    );
     await q.query(`
       CREATE TABLE IF NOT EXISTS ${table(s, 'flowbus_inbox')} (
         message_id uuid NOT NULL,

@@ -42,7 +42,9 @@ export class Sagas0002Migration extends FlowbusMigration {
         created_at timestamptz NOT NULL DEFAULT now(),
         CONSTRAINT flowbus_saga_timeout_type UNIQUE (saga_name, correlation_id, timeout_type)
       )`);
-    await q.query(`CREATE INDEX IF NOT EXISTS flowbus_saga_timeout_due ON ${table(s, 'flowbus_saga_timeout')} (due_at)`);
+    await q.query(
+      `CREATE INDEX IF NOT EXISTS flowbus_saga_timeout_due ON ${table(s, 'flowbus_saga_timeout')} (due_at)`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

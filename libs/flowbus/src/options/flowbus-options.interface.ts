@@ -97,6 +97,8 @@ export interface RouteOptions {
 
 /** Options of the saga timeout scheduler. */
 export interface TimeoutOptions {
+  /** Fire saga timeouts in this app (any instance may; each fires once). @default true */
+  enabled?: boolean;
   /** How often due timeouts are looked for. @default 1000 */
   pollIntervalMs?: number;
   /** Timeouts fired per round trip. @default 100 */

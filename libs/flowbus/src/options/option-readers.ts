@@ -63,12 +63,7 @@ export function bool(value: unknown, field: string, fallback: boolean): boolean 
   return value;
 }
 
-export function oneOf<T extends string>(
-  value: unknown,
-  field: string,
-  allowed: readonly T[],
-  fallback: T,
-): T {
+export function oneOf<T extends string>(value: unknown, field: string, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if (typeof value !== 'string' || !allowed.includes(value as T)) {
     throw new InvalidOptionsError(

@@ -30,8 +30,17 @@ const ms = { min: 1, integer: true };
 export function resolveOptions(input: FlowbusOptions | undefined): ResolvedOptions {
   const o = section(input, '');
   onlyKnownKeys(o, '', [
-    'dataSource', 'schema', 'migrationsRun', 'bus', 'relay', 'destinations', 'routes',
-    'circuitBreaker', 'timeouts', 'admin', 'clock',
+    'dataSource',
+    'schema',
+    'migrationsRun',
+    'bus',
+    'relay',
+    'destinations',
+    'routes',
+    'circuitBreaker',
+    'timeouts',
+    'admin',
+    'clock',
   ]);
 
   if (o.dataSource !== undefined && !(o.dataSource instanceof DataSource)) {
@@ -43,8 +52,19 @@ export function resolveOptions(input: FlowbusOptions | undefined): ResolvedOptio
 
   const relay = section(o.relay, 'relay');
   onlyKnownKeys(relay, 'relay', [
-    'enabled', 'pollIntervalMs', 'batchSize', 'leaseMs', 'maxAttempts', 'backoff', 'concurrency',
-    'shutdownTimeoutMs', 'retentionMs', 'retentionIntervalMs', 'retentionBatchSize', 'notify', 'listen',
+    'enabled',
+    'pollIntervalMs',
+    'batchSize',
+    'leaseMs',
+    'maxAttempts',
+    'backoff',
+    'concurrency',
+    'shutdownTimeoutMs',
+    'retentionMs',
+    'retentionIntervalMs',
+    'retentionBatchSize',
+    'notify',
+    'listen',
   ]);
   const maxAttempts = num(relay.maxAttempts, 'relay.maxAttempts', 10, { min: 1, max: 1000, integer: true });
   const backoff = resolveBackoff(relay.backoff, 'relay.backoff', DEFAULT_BACKOFF);
@@ -52,7 +72,7 @@ export function resolveOptions(input: FlowbusOptions | undefined): ResolvedOptio
   const leaseMs = num(relay.leaseMs, 'relay.leaseMs', 30_000, { min: 100, integer: true });
 
   const timeouts = section(o.timeouts, 'timeouts');
-  onlyKnownKeys(timeouts, 'timeouts', ['pollIntervalMs', 'batchSize']);
+  onlyKnownKeys(timeouts, 'timeouts', ['enabled', 'pollIntervalMs', 'batchSize']);
 
   const destinations = resolveDestinations(o.destinations, maxAttempts, backoff, circuitBreaker);
 
@@ -75,8 +95,15 @@ export function resolveOptions(input: FlowbusOptions | undefined): ResolvedOptio
       concurrency: num(relay.concurrency, 'relay.concurrency', 50, { min: 1, max: 10_000, integer: true }),
       shutdownTimeoutMs: num(relay.shutdownTimeoutMs, 'relay.shutdownTimeoutMs', 10_000, { min: 0, integer: true }),
       retentionMs: num(relay.retentionMs, 'relay.retentionMs', 7 * DAY_MS, { min: 0, integer: true }),
-      retentionIntervalMs: num(relay.retentionIntervalMs, 'relay.retentionIntervalMs', 60_000, { min: 100, integer: true }),
-      retentionBatchSize: num(relay.retentionBatchSize, 'relay.retentionBatchSize', 1000, { min: 1, max: 100_000, integer: true }),
+      retentionIntervalMs: num(relay.retentionIntervalMs, 'relay.retentionIntervalMs', 60_000, {
+        min: 100,
+        integer: true,
+      }),
+      retentionBatchSize: num(relay.retentionBatchSize, 'relay.retentionBatchSize', 1000, {
+        min: 1,
+        max: 100_000,
+        integer: true,
+      }),
       notify: bool(relay.notify, 'relay.notify', false),
       listen: bool(relay.listen, 'relay.listen', true),
     },
@@ -84,6 +111,7 @@ export function resolveOptions(input: FlowbusOptions | undefined): ResolvedOptio
     routes: resolveRoutes(o.routes, destinations),
     circuitBreaker,
     timeouts: {
+      enabled: bool(timeouts.enabled, 'timeouts.enabled', true),
       pollIntervalMs: num(timeouts.pollIntervalMs, 'timeouts.pollIntervalMs', 1000, { min: 10, integer: true }),
       batchSize: num(timeouts.batchSize, 'timeouts.batchSize', 100, { min: 1, max: 10_000, integer: true }),
     },
@@ -120,13 +148,30 @@ function resolveBackoff(value: unknown, field: string, base: ResolvedBackoff): R
 
 function resolveBreaker(value: unknown, field: string, base: ResolvedBreaker): ResolvedBreaker {
   const c = section(value, field);
-  onlyKnownKeys(c, field, ['timeoutMs', 'errorThresholdPercentage', 'resetTimeoutMs', 'volumeThreshold', 'rollingCountTimeoutMs']);
+  onlyKnownKeys(c, field, [
+    'timeoutMs',
+    'errorThresholdPercentage',
+    'resetTimeoutMs',
+    'volumeThreshold',
+    'rollingCountTimeoutMs',
+  ]);
   return {
     timeoutMs: num(c.timeoutMs, `${field}.timeoutMs`, base.timeoutMs, ms),
-    errorThresholdPercentage: num(c.errorThresholdPercentage, `${field}.errorThresholdPercentage`, base.errorThresholdPercentage, { min: 1, max: 100 }),
+    errorThresholdPercentage: num(
+      c.errorThresholdPercentage,
+      `${field}.errorThresholdPercentage`,
+      base.errorThresholdPercentage,
+      { min: 1, max: 100 },
+    ),
     resetTimeoutMs: num(c.resetTimeoutMs, `${field}.resetTimeoutMs`, base.resetTimeoutMs, ms),
-    volumeThreshold: num(c.volumeThreshold, `${field}.volumeThreshold`, base.volumeThreshold, { min: 0, integer: true }),
-    rollingCountTimeoutMs: num(c.rollingCountTimeoutMs, `${field}.rollingCountTimeoutMs`, base.rollingCountTimeoutMs, { min: 10, integer: true }),
+    volumeThreshold: num(c.volumeThreshold, `${field}.volumeThreshold`, base.volumeThreshold, {
+      min: 0,
+      integer: true,
+    }),
+    rollingCountTimeoutMs: num(c.rollingCountTimeoutMs, `${field}.rollingCountTimeoutMs`, base.rollingCountTimeoutMs, {
+      min: 10,
+      integer: true,
+    }),
   };
 }
 
@@ -142,18 +187,24 @@ function resolveDestinations(
   const given = section(value, 'destinations');
   for (const [name, d] of Object.entries(given)) {
     const field = join('destinations', name);
-    if (name === LOCAL_DESTINATION) throw new InvalidOptionsError(field, `"${LOCAL_DESTINATION}" is built in and cannot be replaced`);
-    if (!DESTINATION_NAME.test(name)) throw new InvalidOptionsError(field, `name must match ${String(DESTINATION_NAME)}`);
+    if (name === LOCAL_DESTINATION)
+      throw new InvalidOptionsError(field, `"${LOCAL_DESTINATION}" is built in and cannot be replaced`);
+    if (!DESTINATION_NAME.test(name))
+      throw new InvalidOptionsError(field, `name must match ${String(DESTINATION_NAME)}`);
     const dest = section(d, field);
     if (typeof dest.deliver !== 'function') {
-      throw new InvalidOptionsError(`${field}.deliver`, 'must be a function (message) => Promise<void>; use httpDestination(), amqpDestination(), natsDestination() or your own');
+      throw new InvalidOptionsError(
+        `${field}.deliver`,
+        'must be a function (message) => Promise<void>; use httpDestination(), amqpDestination(), natsDestination() or your own',
+      );
     }
     map.set(name, {
       name,
       destination: d as Destination,
       maxAttempts: num(dest.maxAttempts, `${field}.maxAttempts`, maxAttempts, { min: 1, max: 1000, integer: true }),
       backoff: resolveBackoff(dest.backoff, `${field}.backoff`, backoff),
-      circuitBreaker: dest.circuitBreaker === false ? false : resolveBreaker(dest.circuitBreaker, `${field}.circuitBreaker`, breaker),
+      circuitBreaker:
+        dest.circuitBreaker === false ? false : resolveBreaker(dest.circuitBreaker, `${field}.circuitBreaker`, breaker),
     });
   }
   return map;
@@ -171,7 +222,10 @@ function resolveRoutes(value: unknown, destinations: ReadonlyMap<string, Resolve
     }
     const destination = str(route.destination, `${field}.destination`, '');
     if (!destinations.has(destination) || destination === LOCAL_DESTINATION) {
-      throw new InvalidOptionsError(`${field}.destination`, `"${destination}" is not a configured destination (configured: ${[...destinations.keys()].filter((n) => n !== LOCAL_DESTINATION).join(', ') || 'none'})`);
+      throw new InvalidOptionsError(
+        `${field}.destination`,
+        `"${destination}" is not a configured destination (configured: ${[...destinations.keys()].filter((n) => n !== LOCAL_DESTINATION).join(', ') || 'none'})`,
+      );
     }
     return { eventType: eventTypeOf(route.event as string), destination };
   });
@@ -188,7 +242,10 @@ function resolveAdmin(value: unknown): ResolvedOptions['admin'] {
     throw new InvalidOptionsError('admin.token', 'must be a string of at least 16 characters');
   }
   if (enabled && a.guard === undefined && a.token === undefined) {
-    throw new InvalidOptionsError('admin', 'enabled without "guard" or "token": refusing to expose the admin API unprotected');
+    throw new InvalidOptionsError(
+      'admin',
+      'enabled without "guard" or "token": refusing to expose the admin API unprotected',
+    );
   }
   return {
     enabled,

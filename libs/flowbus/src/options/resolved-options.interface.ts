@@ -51,7 +51,7 @@ export interface ResolvedOptions {
   destinations: ReadonlyMap<string, ResolvedDestination>;
   routes: readonly { eventType: string; destination: string }[];
   circuitBreaker: ResolvedBreaker;
-  timeouts: { pollIntervalMs: number; batchSize: number };
+  timeouts: { enabled: boolean; pollIntervalMs: number; batchSize: number };
   admin: { enabled: boolean; path: string; guard?: Type<CanActivate>; token?: string };
   clock: Clock;
 }

@@ -55,13 +55,20 @@ export class OutboxService {
   async publish(manager: EntityManager, event: object, options: OutboxPublishOptions = {}): Promise<string[]> {
     const type = eventTypeOfInstance(event);
     const payload = serialise(event, 'event');
-    const base = { type, key: options.key ?? null, payload, headers: headersOf(options.headers, 'options.headers'), availableAt: availableAt(options.availableAt, 'options.availableAt') };
+    const base = {
+      type,
+      key: options.key ?? null,
+      payload,
+      headers: headersOf(options.headers, 'options.headers'),
+      availableAt: availableAt(options.availableAt, 'options.availableAt'),
+    };
     const rows: OutboxInsertRow[] = [];
     for (const s of this.durable.subscribersOf(type)) {
       rows.push({ ...base, id: randomUUID(), destination: LOCAL_DESTINATION, subscriber: s.subscriber });
     }
     for (const route of this.options.routes) {
-      if (route.eventType === type) rows.push({ ...base, id: randomUUID(), destination: route.destination, subscriber: '' });
+      if (route.eventType === type)
+        rows.push({ ...base, id: randomUUID(), destination: route.destination, subscriber: '' });
     }
     return this.write(manager, rows, 'OutboxService.publish');
   }
@@ -90,9 +97,12 @@ export class OutboxService {
 
   private toRows(m: OutboxMessage, field: string): OutboxInsertRow[] {
     if (typeof m !== 'object' || m === null) throw new InvalidMessageError(field, 'must be an object');
-    if (typeof m.type !== 'string' || m.type === '') throw new InvalidMessageError(`${field}.type`, 'must be a non-empty string');
-    if (m.key !== undefined && typeof m.key !== 'string') throw new InvalidMessageError(`${field}.key`, 'must be a string');
-    if (m.id !== undefined && (typeof m.id !== 'string' || !UUID.test(m.id))) throw new InvalidMessageError(`${field}.id`, 'must be a uuid');
+    if (typeof m.type !== 'string' || m.type === '')
+      throw new InvalidMessageError(`${field}.type`, 'must be a non-empty string');
+    if (m.key !== undefined && typeof m.key !== 'string')
+      throw new InvalidMessageError(`${field}.key`, 'must be a string');
+    if (m.id !== undefined && (typeof m.id !== 'string' || !UUID.test(m.id)))
+      throw new InvalidMessageError(`${field}.id`, 'must be a uuid');
     const base = {
       type: m.type,
       key: m.key ?? null,
@@ -103,9 +113,17 @@ export class OutboxService {
     if (m.destination === LOCAL_DESTINATION) {
       const subscribers = this.durable.subscribersOf(m.type);
       if (m.id !== undefined && subscribers.length > 1) {
-        throw new InvalidMessageError(`${field}.id`, `cannot be given for "local" type ${m.type}: it has ${subscribers.length} durable handlers, one row each`);
+        throw new InvalidMessageError(
+          `${field}.id`,
+          `cannot be given for "local" type ${m.type}: it has ${subscribers.length} durable handlers, one row each`,
+        );
       }
-      return subscribers.map((s) => ({ ...base, id: m.id ?? randomUUID(), destination: LOCAL_DESTINATION, subscriber: s.subscriber }));
+      return subscribers.map((s) => ({
+        ...base,
+        id: m.id ?? randomUUID(),
+        destination: LOCAL_DESTINATION,
+        subscriber: s.subscriber,
+      }));
     }
     if (!this.options.destinations.has(m.destination)) {
       throw new UnknownDestinationError(String(m.destination), [...this.options.destinations.keys()]);
@@ -126,13 +144,15 @@ function serialise(value: unknown, field: string): string {
   } catch (error) {
     throw new InvalidMessageError(field, `must be JSON-serialisable (${(error as Error).message})`);
   }
-  if (json === undefined) throw new InvalidMessageError(field, 'must be JSON-serialisable, got undefined or a function');
+  if (json === undefined)
+    throw new InvalidMessageError(field, 'must be JSON-serialisable, got undefined or a function');
   return json;
 }
 
 function headersOf(headers: unknown, field: string): string {
   if (headers === undefined) return '{}';
-  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) throw new InvalidMessageError(field, 'must be an object of strings');
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers))
+    throw new InvalidMessageError(field, 'must be an object of strings');
   for (const [k, v] of Object.entries(headers)) {
     if (typeof v !== 'string') throw new InvalidMessageError(`${field}.${k}`, 'must be a string');
   }
@@ -141,6 +161,7 @@ function headersOf(headers: unknown, field: string): string {
 
 function availableAt(value: unknown, field: string): Date | null {
   if (value === undefined) return null;
-  if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw new InvalidMessageError(field, 'must be a valid Date');
+  if (!(value instanceof Date) || Number.isNaN(value.getTime()))
+    throw new InvalidMessageError(field, 'must be a valid Date');
   return value;
 }

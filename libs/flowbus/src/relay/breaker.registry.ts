@@ -40,8 +40,14 @@ export class BreakerRegistry {
       errorFilter: (error: unknown) => error instanceof NonRetryableError,
     });
     const name = destination.name;
-    breaker.on('open', () => this.logger.warn(`Circuit breaker of destination "${name}" opened: its deliveries are paused for ${o.resetTimeoutMs} ms`));
-    breaker.on('halfOpen', () => this.logger.log(`Circuit breaker of destination "${name}" is half-open: probing with one delivery`));
+    breaker.on('open', () =>
+      this.logger.warn(
+        `Circuit breaker of destination "${name}" opened: its deliveries are paused for ${o.resetTimeoutMs} ms`,
+      ),
+    );
+    breaker.on('halfOpen', () =>
+      this.logger.log(`Circuit breaker of destination "${name}" is half-open: probing with one delivery`),
+    );
     breaker.on('close', () => this.logger.log(`Circuit breaker of destination "${name}" closed: deliveries resume`));
     this.breakers.set(name, breaker);
   }
@@ -64,7 +70,13 @@ export class BreakerRegistry {
       return {
         destination,
         state: b.opened ? 'open' : b.halfOpen ? 'half-open' : 'closed',
-        stats: { fires: s.fires, failures: s.failures, successes: s.successes, rejects: s.rejects, timeouts: s.timeouts },
+        stats: {
+          fires: s.fires,
+          failures: s.failures,
+          successes: s.successes,
+          rejects: s.rejects,
+          timeouts: s.timeouts,
+        },
       };
     });
   }

@@ -77,17 +77,29 @@ export class DeliveryOutcomes {
         for (const f of failed) await this.markFailed(f);
       } catch (error) {
         // The rows stay leased; when the lease expires they are claimed and delivered again.
-        this.logger.error(`Could not record ${delivered.length + failed.length} delivery outcome(s): ${describeError(error)}`);
+        this.logger.error(
+          `Could not record ${delivered.length + failed.length} delivery outcome(s): ${describeError(error)}`,
+        );
       }
-      this.written([...delivered, ...failed.map((f) => f.row)], delivered.some((r) => r.key !== null));
+      this.written(
+        [...delivered, ...failed.map((f) => f.row)],
+        delivered.some((r) => r.key !== null),
+      );
     }
   }
 
   private async markDelivered(rows: ClaimedRow[]): Promise<void> {
-    const q = markDelivered(this.options.schema, rows.map((r) => r.id), this.owner, new Date(this.clock.now()));
+    const q = markDelivered(
+      this.options.schema,
+      rows.map((r) => r.id),
+      this.owner,
+      new Date(this.clock.now()),
+    );
     const result = await this.pool.query(q.text, q.values);
     if ((result.rowCount ?? 0) < rows.length) {
-      this.logger.warn(`${rows.length - (result.rowCount ?? 0)} delivered row(s) had lost their lease; another relay may deliver them again`);
+      this.logger.warn(
+        `${rows.length - (result.rowCount ?? 0)} delivered row(s) had lost their lease; another relay may deliver them again`,
+      );
     }
   }
 
@@ -104,15 +116,29 @@ export class DeliveryOutcomes {
     const fatal = isNonRetryable(error) || !policy || attempt >= policy.maxAttempts;
     const context = `message ${row.id} (${row.type}) to ${row.destination}${row.subscriber ? `/${row.subscriber}` : ''}`;
     if (fatal) {
-      const q = moveToDeadLetter(this.options.schema, { id: row.id, owner: this.owner, error: summary, entry: JSON.stringify([entry]), now });
+      const q = moveToDeadLetter(this.options.schema, {
+        id: row.id,
+        owner: this.owner,
+        error: summary,
+        entry: JSON.stringify([entry]),
+        now,
+      });
       await this.pool.query(q.text, q.values);
       this.logger.error(`Dead-lettered ${context} after attempt ${attempt}: ${summary}`);
       return;
     }
     const nextAttemptAt = new Date(now.getTime() + backoffDelay(attempt, policy.backoff));
-    const q = markFailed(this.options.schema, { id: row.id, owner: this.owner, error: summary, entry: JSON.stringify([entry]), nextAttemptAt });
+    const q = markFailed(this.options.schema, {
+      id: row.id,
+      owner: this.owner,
+      error: summary,
+      entry: JSON.stringify([entry]),
+      nextAttemptAt,
+    });
     await this.pool.query(q.text, q.values);
-    this.logger.warn(`Attempt ${attempt}/${policy.maxAttempts} of ${context} failed, retry at ${nextAttemptAt.toISOString()}: ${summary}`);
+    this.logger.warn(
+      `Attempt ${attempt}/${policy.maxAttempts} of ${context} failed, retry at ${nextAttemptAt.toISOString()}: ${summary}`,
+    );
   }
 }
 

@@ -63,7 +63,9 @@ export class NotifyListener {
 
   private scheduleReconnect(channel: string, onNotify: () => void, error: unknown): void {
     if (this.stopped) return;
-    this.logger.warn(`LISTEN connection lost (${describeError(error)}); reconnecting in ${RECONNECT_MS} ms, polling meanwhile`);
+    this.logger.warn(
+      `LISTEN connection lost (${describeError(error)}); reconnecting in ${RECONNECT_MS} ms, polling meanwhile`,
+    );
     this.retry = setTimeout(() => void this.connect(channel, onNotify), RECONNECT_MS);
   }
 }

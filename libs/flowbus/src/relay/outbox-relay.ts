@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -52,7 +58,9 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly scheduler: SchedulerRegistry,
   ) {
     this.pool = poolOf(dataSource);
-    this.outcomes = new DeliveryOutcomes(this.pool, options, this.owner, options.clock, (rows, keyed) => this.written(rows, keyed));
+    this.outcomes = new DeliveryOutcomes(this.pool, options, this.owner, options.clock, (rows, keyed) =>
+      this.written(rows, keyed),
+    );
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -63,7 +71,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       await d.destination?.init?.();
     }
     if (relay.listen) await this.listener.start(notifyChannel(this.options.schema), () => this.signal.wake());
-    this.scheduler.addInterval(RELAY_TIMER, setInterval(() => this.signal.wake(), relay.pollIntervalMs));
+    this.scheduler.addInterval(
+      RELAY_TIMER,
+      setInterval(() => this.signal.wake(), relay.pollIntervalMs),
+    );
     this.running = this.loop();
     this.logger.log(
       `Relay ${this.owner} started: destinations ${[...this.options.destinations.keys()].join(', ')}; ` +
@@ -85,18 +96,24 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     try {
       await this.outcomes.release(unfinished);
     } catch (error) {
-      this.logger.error(`Could not release ${unfinished.length} row(s) on shutdown; their leases will expire: ${describeError(error)}`);
+      this.logger.error(
+        `Could not release ${unfinished.length} row(s) on shutdown; their leases will expire: ${describeError(error)}`,
+      );
     }
     for (const d of this.options.destinations.values()) await d.destination?.close?.();
     this.breakers.shutdown();
-    this.logger.log(`Relay ${this.owner} stopped${unfinished.length ? `, released ${unfinished.length} unfinished row(s)` : ''}`);
+    this.logger.log(
+      `Relay ${this.owner} stopped${unfinished.length ? `, released ${unfinished.length} unfinished row(s)` : ''}`,
+    );
   }
 
   /** Resolves when no delivery is in flight and every outcome is written (tests, shutdown). */
   async whenIdle(timeoutMs = Infinity): Promise<boolean> {
     if (this.inFlight > 0) {
       const idle = new Promise<boolean>((resolve) => this.idle.push(() => resolve(true)));
-      const limit = Number.isFinite(timeoutMs) ? new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref()) : idle;
+      const limit = Number.isFinite(timeoutMs)
+        ? new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref())
+        : idle;
       if (!(await Promise.race([idle, limit]))) return false;
     }
     await this.outcomes.flushed();

@@ -1,0 +1,206 @@
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  UnsupportedMediaTypeException,
+  UseFilters,
+  UseGuards,
+  UsePipes,
+  ValidationPipe,
+  type Type,
+} from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiForbiddenResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+  ApiUnauthorizedResponse,
+  ApiUnsupportedMediaTypeResponse,
+} from '@nestjs/swagger';
+import { AdminEnabledGuard } from './admin-enabled.guard.js';
+import { AdminExceptionFilter } from './admin-exception.filter.js';
+import type { AdminMount } from './admin-mount.js';
+import { AdminTokenGuard } from './admin-token.guard.js';
+import { BULK_REQUEUE_MAX } from './admin.queries.js';
+import { AdminService } from './admin.service.js';
+import { BulkRequeueDto } from './dto/bulk-requeue.dto.js';
+import { BulkRequeueResultDto, DeadLetterDetailDto, DeadLetterPageDto } from './dto/dead-letter.dto.js';
+import { ListDeadLettersQuery } from './dto/list-dead-letters.query.js';
+import { ListOutboxQuery } from './dto/list-outbox.query.js';
+import { ListSagasQuery } from './dto/list-sagas.query.js';
+import { OutboxMessageDetailDto, OutboxPageDto } from './dto/outbox-message.dto.js';
+import { SagaDetailDto, SagaPageDto } from './dto/saga.dto.js';
+import { BreakerDto, StatsDto } from './dto/stats.dto.js';
+import { MessageIdPipe } from './message-id.pipe.js';
+import { TextParamPipe } from './text-param.pipe.js';
+
+const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
+const ID = { name: 'id', format: 'uuid', description: 'Message id' };
+
+/**
+ * The admin HTTP API. Routes only: `createAdminController` gives it its path and guards. The
+ * pipe and the filter are scoped here so the host app needs no global ValidationPipe and its
+ * own filters do not change these answers.
+ */
+@ApiTags('flowbus')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ description: 'Missing or wrong bearer token' })
+@ApiForbiddenResponse({ description: 'Refused by admin.guard' })
+@UseFilters(AdminExceptionFilter)
+@UsePipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }))
+export class AdminController {
+  constructor(private readonly admin: AdminService) {}
+
+  @Get('stats')
+  @ApiOperation({
+    summary: 'Counts per status and destination, oldest pending age, dead letters, sagas, timeouts, breakers',
+  })
+  @ApiOkResponse({ type: StatsDto })
+  stats(): Promise<StatsDto> {
+    return this.admin.stats();
+  }
+
+  @Get('outbox')
+  @ApiOperation({ summary: 'Outbox messages, newest first' })
+  @ApiOkResponse({ type: OutboxPageDto })
+  @ApiBadRequestResponse({ description: 'Invalid query (the message names the field)' })
+  listOutbox(@Query() query: ListOutboxQuery): Promise<OutboxPageDto> {
+    return this.admin.listOutbox(query);
+  }
+
+  @Get('outbox/:id')
+  @ApiOperation({ summary: 'One outbox message with its error history' })
+  @ApiParam(ID)
+  @ApiOkResponse({ type: OutboxMessageDetailDto })
+  @ApiNotFoundResponse({ description: 'No such message' })
+  getOutbox(@Param('id', MessageIdPipe) id: string): Promise<OutboxMessageDetailDto> {
+    return this.admin.getOutbox(id);
+  }
+
+  @Post('outbox/:id/retry')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Make a pending message due now (skips the rest of its backoff)' })
+  @ApiParam(ID)
+  @ApiOkResponse({ type: OutboxMessageDetailDto })
+  @ApiNotFoundResponse({ description: 'No such message' })
+  @ApiConflictResponse({ description: 'Delivered already, or leased by a relay right now' })
+  retryOutbox(@Param('id', MessageIdPipe) id: string): Promise<OutboxMessageDetailDto> {
+    return this.admin.retryOutbox(id);
+  }
+
+  @Get('dead-letters')
+  @ApiOperation({ summary: 'Dead letters, newest first' })
+  @ApiOkResponse({ type: DeadLetterPageDto })
+  @ApiBadRequestResponse({ description: 'Invalid query (the message names the field)' })
+  listDeadLetters(@Query() query: ListDeadLettersQuery): Promise<DeadLetterPageDto> {
+    return this.admin.listDeadLetters(query);
+  }
+
+  @Post('dead-letters/requeue')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: `Requeue dead letters by ids, or by a filter (destination and/or type), up to ${BULK_REQUEUE_MAX} per call`,
+  })
+  @ApiOkResponse({ type: BulkRequeueResultDto })
+  @ApiBadRequestResponse({ description: 'Neither ids nor a filter, both, or an invalid field' })
+  @ApiUnsupportedMediaTypeResponse({ description: 'Body not sent as application/json' })
+  requeueMany(
+    @Body() body: BulkRequeueDto,
+    @Headers('content-type') contentType?: string,
+  ): Promise<BulkRequeueResultDto> {
+    if (contentType !== undefined && !JSON_TYPE.test(contentType)) {
+      throw new UnsupportedMediaTypeException('Send the body as application/json');
+    }
+    const filtered = body.destination !== undefined || body.type !== undefined;
+    if (body.ids !== undefined && filtered) {
+      throw new BadRequestException('ids cannot be combined with a filter (destination, type): give one or the other');
+    }
+    if (body.ids === undefined && !filtered) {
+      throw new BadRequestException(
+        'ids or a filter is required: { "ids": [...] } or { "destination": ..., "type": ... }',
+      );
+    }
+    return this.admin.requeueMany(body);
+  }
+
+  @Get('dead-letters/:id')
+  @ApiOperation({ summary: 'One dead letter with its whole error history' })
+  @ApiParam(ID)
+  @ApiOkResponse({ type: DeadLetterDetailDto })
+  @ApiNotFoundResponse({ description: 'No such dead letter' })
+  getDeadLetter(@Param('id', MessageIdPipe) id: string): Promise<DeadLetterDetailDto> {
+    return this.admin.getDeadLetter(id);
+  }
+
+  @Post('dead-letters/:id/requeue')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Move a dead letter back to the outbox, due now, keeping its id; attempts restart at 0' })
+  @ApiParam(ID)
+  @ApiOkResponse({ type: OutboxMessageDetailDto, description: 'The message, back in the outbox' })
+  @ApiNotFoundResponse({ description: 'Neither a dead letter nor an outbox message has this id' })
+  @ApiConflictResponse({ description: 'Requeued already: the message is in the outbox' })
+  requeue(@Param('id', MessageIdPipe) id: string): Promise<OutboxMessageDetailDto> {
+    return this.admin.requeue(id);
+  }
+
+  @Delete('dead-letters/:id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a dead letter for good' })
+  @ApiParam(ID)
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiNotFoundResponse({ description: 'No such dead letter' })
+  deleteDeadLetter(@Param('id', MessageIdPipe) id: string): Promise<void> {
+    return this.admin.deleteDeadLetter(id);
+  }
+
+  @Get('sagas')
+  @ApiOperation({ summary: 'Saga instances, newest first' })
+  @ApiOkResponse({ type: SagaPageDto })
+  @ApiBadRequestResponse({ description: 'Invalid query (the message names the field)' })
+  listSagas(@Query() query: ListSagasQuery): Promise<SagaPageDto> {
+    return this.admin.listSagas(query);
+  }
+
+  @Get('sagas/:name/:correlationId')
+  @ApiOperation({ summary: 'One saga instance: state, compensations and scheduled timeouts' })
+  @ApiOkResponse({ type: SagaDetailDto })
+  @ApiNotFoundResponse({ description: 'No such saga instance' })
+  getSaga(
+    @Param('name', TextParamPipe) name: string,
+    @Param('correlationId', TextParamPipe) correlationId: string,
+  ): Promise<SagaDetailDto> {
+    return this.admin.getSaga(name, correlationId);
+  }
+
+  @Get('breakers')
+  @ApiOperation({ summary: 'Circuit breaker of each destination in this instance' })
+  @ApiOkResponse({ type: [BreakerDto] })
+  breakers(): BreakerDto[] {
+    return this.admin.breakerStates();
+  }
+}
+
+/**
+ * A fresh controller class at `mount.path`: a controller's path and guards are decorator
+ * metadata, so each mount gets its own subclass rather than a mutation of shared metadata.
+ * `AdminEnabledGuard` runs first; then the user's `admin.guard`, or the bearer-token check.
+ */
+export function createAdminController(mount: AdminMount): Type<AdminController> {
+  @Controller(mount.path)
+  @UseGuards(AdminEnabledGuard, mount.guard ?? AdminTokenGuard)
+  class FlowbusAdminController extends AdminController {}
+  return FlowbusAdminController;
+}

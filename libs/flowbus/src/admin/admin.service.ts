@@ -1,0 +1,238 @@
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import type { Pool } from 'pg';
+import type { DataSource } from 'typeorm';
+import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
+import { poolOf } from '../database/pg-pool.js';
+import { describeError } from '../errors/handler-failures.error.js';
+import type { ResolvedOptions } from '../options/resolved-options.interface.js';
+import { notify, type Query } from '../outbox/outbox.queries.js';
+import { notifyChannel } from '../outbox/outbox.service.js';
+import { BreakerRegistry } from '../relay/breaker.registry.js';
+import { RelaySignal } from '../relay/relay-signal.js';
+import { FLOWBUS_ADMIN_MOUNT, type AdminMount } from './admin-mount.js';
+import * as sql from './admin.queries.js';
+import { decodeCursor, encodeCursor, type CursorList } from './cursor.js';
+import type { BulkRequeueDto } from './dto/bulk-requeue.dto.js';
+import type { BulkRequeueResultDto, DeadLetterDetailDto, DeadLetterPageDto } from './dto/dead-letter.dto.js';
+import type { ListDeadLettersQuery } from './dto/list-dead-letters.query.js';
+import type { ListOutboxQuery } from './dto/list-outbox.query.js';
+import type { ListSagasQuery } from './dto/list-sagas.query.js';
+import type { OutboxMessageDetailDto, OutboxPageDto } from './dto/outbox-message.dto.js';
+import type { SagaDetailDto, SagaPageDto } from './dto/saga.dto.js';
+import type { BreakerDto, StatsDto } from './dto/stats.dto.js';
+import { RecordNotFoundError } from './record-not-found.error.js';
+import { StateConflictError } from './state-conflict.error.js';
+
+const UNIQUE_VIOLATION = '23505';
+
+interface StatsRow {
+  outbox: { destination: string; pending: number; inFlight: number; delivered: number }[];
+  oldest: Date | null;
+  dbNow: Date;
+  dead: { destination: string; count: number }[];
+  sagas: Record<string, number>;
+  timeouts: number;
+}
+
+/**
+ * What the admin controller does: reads for the dashboard and the few repairs an operator needs
+ * (retry, requeue, delete). Single statements on the pool; none holds a transaction open.
+ */
+@Injectable()
+export class AdminService implements OnModuleInit {
+  private readonly logger = new Logger('Flowbus:Admin');
+  private readonly pool: Pool;
+  private readonly schema: string;
+
+  constructor(
+    @Inject(FLOWBUS_DATA_SOURCE) dataSource: DataSource,
+    @Inject(FLOWBUS_RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
+    @Inject(FLOWBUS_ADMIN_MOUNT) private readonly mount: AdminMount,
+    private readonly signal: RelaySignal,
+    private readonly breakers: BreakerRegistry,
+  ) {
+    this.pool = poolOf(dataSource);
+    this.schema = options.schema;
+  }
+
+  onModuleInit(): void {
+    const admin = this.options.admin;
+    if (!admin.enabled) return;
+    const access = admin.guard ? `guard ${admin.guard.name}` : 'bearer token';
+    this.logger.log(`Admin API and dashboard at /${this.mount.path} (${access})`);
+    if (admin.guard && admin.token) {
+      this.logger.warn('admin.token is ignored: admin.guard is set and decides access to the admin API');
+    }
+  }
+
+  async stats(): Promise<StatsDto> {
+    const now = this.now();
+    const [row] = await this.rows<StatsRow>(sql.stats(this.schema, now));
+    const r = row!;
+    const sum = (k: 'pending' | 'inFlight' | 'delivered') => r.outbox.reduce((n, d) => n + d[k], 0);
+    const byStatus = Object.fromEntries(sql.SAGA_STATUSES.map((s) => [s, r.sagas[s] ?? 0]));
+    return {
+      at: now.toISOString(),
+      outbox: {
+        pending: sum('pending'),
+        inFlight: sum('inFlight'),
+        delivered: sum('delivered'),
+        // Both ends from the database clock: created_at is the database's now() at insert.
+        oldestPendingAgeMs: r.oldest ? Math.max(0, r.dbNow.getTime() - r.oldest.getTime()) : null,
+        byDestination: r.outbox,
+      },
+      deadLetters: { total: r.dead.reduce((n, d) => n + d.count, 0), byDestination: r.dead },
+      sagas: { byStatus, timeoutsPending: r.timeouts },
+      breakers: this.breakerStates(),
+    };
+  }
+
+  async listOutbox(q: ListOutboxQuery): Promise<OutboxPageDto> {
+    const query = sql.listOutbox(this.schema, { ...q, now: this.now(), before: this.seqOf('outbox', q.cursor) });
+    return this.page('outbox', await this.rows(query), q.limit);
+  }
+
+  async getOutbox(id: string): Promise<OutboxMessageDetailDto> {
+    const [row] = await this.rows<Paged>(sql.getOutbox(this.schema, id, this.now()));
+    if (!row) throw new RecordNotFoundError('outbox message', id);
+    return withoutSeq(row) as unknown as OutboxMessageDetailDto;
+  }
+
+  /** Makes a pending message due now. 409 when it is delivered or leased, 404 when unknown. */
+  async retryOutbox(id: string): Promise<OutboxMessageDetailDto> {
+    const [row] = await this.rows<Paged>(sql.retryOutbox(this.schema, id, this.now()));
+    if (row) {
+      await this.wake();
+      return withoutSeq(row) as unknown as OutboxMessageDetailDto;
+    }
+    const current = await this.getOutbox(id);
+    throw new StateConflictError(
+      current.status === 'delivered'
+        ? `Outbox message ${id} was delivered already`
+        : `Outbox message ${id} is being delivered (leased until ${current.lockedUntil?.toISOString()})`,
+    );
+  }
+
+  async listDeadLetters(q: ListDeadLettersQuery): Promise<DeadLetterPageDto> {
+    const query = sql.listDeadLetters(this.schema, { ...q, before: this.seqOf('dead-letters', q.cursor) });
+    return this.page('dead-letters', await this.rows(query), q.limit);
+  }
+
+  async getDeadLetter(id: string): Promise<DeadLetterDetailDto> {
+    const [row] = await this.rows<Paged>(sql.getDeadLetter(this.schema, id));
+    if (!row) throw new RecordNotFoundError('dead letter', id);
+    return withoutSeq(row) as unknown as DeadLetterDetailDto;
+  }
+
+  /**
+   * Moves a dead letter back to the outbox, due now, with its id. Of two concurrent requeues one
+   * moves the row and the other gets 409; an id in neither table is 404.
+   */
+  async requeue(id: string): Promise<OutboxMessageDetailDto> {
+    const moved = await this.move(sql.requeueDeadLetter(this.schema, id, this.now()));
+    if (moved.length === 0) {
+      const inOutbox = await this.rows(sql.outboxIdsAmong(this.schema, [id]));
+      if (inOutbox.length === 0) throw new RecordNotFoundError('dead letter', id);
+      throw new StateConflictError(`Dead letter ${id} was requeued already: the message is in the outbox`);
+    }
+    await this.wake();
+    return this.getOutbox(id);
+  }
+
+  /** Requeues by ids or by a non-empty filter, at most BULK_REQUEUE_MAX per call. */
+  async requeueMany(body: BulkRequeueDto): Promise<BulkRequeueResultDto> {
+    const now = this.now();
+    const filter = { destination: body.destination, type: body.type };
+    const ids = body.ids ? [...new Set(body.ids.map((id) => id.toLowerCase()))] : undefined;
+    const moved = await this.move(
+      sql.requeueDeadLetters(this.schema, { now, ids, ...filter, limit: sql.BULK_REQUEUE_MAX }),
+    );
+    if (moved.length > 0) await this.wake();
+    const movedSet = new Set(moved);
+    let more = false;
+    if (!ids) {
+      const [row] = await this.rows<{ more: boolean }>(sql.deadLettersMatch(this.schema, filter));
+      more = row?.more ?? false;
+    }
+    return { requeued: moved.length, ids: moved, skipped: ids ? ids.filter((id) => !movedSet.has(id)) : [], more };
+  }
+
+  async deleteDeadLetter(id: string): Promise<void> {
+    const deleted = await this.rows(sql.deleteDeadLetter(this.schema, id));
+    if (deleted.length === 0) throw new RecordNotFoundError('dead letter', id);
+  }
+
+  async listSagas(q: ListSagasQuery): Promise<SagaPageDto> {
+    const query = sql.listSagas(this.schema, { ...q, before: this.seqOf('sagas', q.cursor) });
+    return this.page('sagas', await this.rows(query), q.limit);
+  }
+
+  async getSaga(name: string, correlationId: string): Promise<SagaDetailDto> {
+    const [row] = await this.rows<Paged>(sql.getSaga(this.schema, name, correlationId));
+    if (!row) throw new RecordNotFoundError(`saga instance of "${name}" with correlation id`, `"${correlationId}"`);
+    return withoutSeq(row) as unknown as SagaDetailDto;
+  }
+
+  breakerStates(): BreakerDto[] {
+    return this.breakers
+      .snapshots()
+      .map((b) => ({ destination: b.destination, state: b.state, stats: { ...b.stats } }));
+  }
+
+  private now(): Date {
+    return new Date(this.options.clock.now());
+  }
+
+  private seqOf(list: CursorList, cursor: string | undefined): string | undefined {
+    // The DTO validated the cursor; decoding cannot fail here.
+    return cursor === undefined ? undefined : decodeCursor(list, cursor);
+  }
+
+  private page<T>(list: CursorList, rows: Paged[], limit: number): { items: T[]; nextCursor: string | null } {
+    const items = rows.slice(0, limit);
+    const last = items[items.length - 1];
+    return {
+      items: items.map((r) => withoutSeq(r) as T),
+      nextCursor: rows.length > limit && last ? encodeCursor(list, last.seq) : null,
+    };
+  }
+
+  /** Runs a requeue statement; a concurrent insert of the same id into the outbox is a 409. */
+  private async move(query: Query): Promise<string[]> {
+    try {
+      return (await this.rows<{ id: string }>(query)).map((r) => r.id);
+    } catch (error) {
+      if ((error as { code?: string }).code === UNIQUE_VIOLATION) {
+        throw new StateConflictError('A message with this id is in the outbox already', { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  /** Wakes this instance's relay and, with `relay.notify`, those of other instances. */
+  private async wake(): Promise<void> {
+    this.signal.wake();
+    if (!this.options.relay.notify) return;
+    try {
+      const q = notify(notifyChannel(this.schema));
+      await this.pool.query(q.text, q.values);
+    } catch (error) {
+      // The rows are committed; other relays find them at their next poll.
+      this.logger.warn(`NOTIFY after a requeue failed: ${describeError(error)}`);
+    }
+  }
+
+  private async rows<T = Paged>(query: Query): Promise<T[]> {
+    return (await this.pool.query(query.text, query.values)).rows as T[];
+  }
+}
+
+interface Paged {
+  seq: string;
+  [column: string]: unknown;
+}
+
+function withoutSeq(row: Paged): Record<string, unknown> {
+  const { seq: _seq, ...rest } = row;
+  return rest;
+}

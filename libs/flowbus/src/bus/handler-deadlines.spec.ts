@@ -1,0 +1,97 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HandlerDeadlines, type DeadlineEntry } from './handler-deadlines.js';
+
+class Entry implements DeadlineEntry {
+  deadline = 0;
+  listed = false;
+  previous: DeadlineEntry | undefined;
+  next: DeadlineEntry | undefined;
+  readonly startedAt = performance.now();
+  expiredAt: number | undefined;
+
+  onDeadline(): void {
+    this.expiredAt = performance.now();
+  }
+}
+
+const refedTimers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+let deadlines: HandlerDeadlines;
+
+afterEach(() => deadlines.dispose());
+
+describe('HandlerDeadlines', () => {
+  it('expires a running entry after its timeout, never before', async () => {
+    deadlines = new HandlerDeadlines(40);
+    const entry = new Entry();
+    deadlines.watch(entry);
+    await sleep(100);
+    expect(entry.expiredAt).toBeDefined();
+    expect(entry.expiredAt! - entry.startedAt).toBeGreaterThanOrEqual(40);
+    expect(entry.listed).toBe(false);
+  });
+
+  it('leaves alone the entries released in time, stamped or not', async () => {
+    deadlines = new HandlerDeadlines(30);
+    const quick = new Entry();
+    const slower = new Entry();
+    deadlines.watch(quick);
+    deadlines.watch(slower);
+    deadlines.release(quick);
+    await sleep(10);
+    deadlines.release(slower);
+    await sleep(60);
+    expect(quick.expiredAt).toBeUndefined();
+    expect(slower.expiredAt).toBeUndefined();
+  });
+
+  it('expires entries started at different times each after its own timeout', async () => {
+    deadlines = new HandlerDeadlines(50);
+    const entries: Entry[] = [];
+    for (let i = 0; i < 3; i++) {
+      const entry = new Entry();
+      deadlines.watch(entry);
+      entries.push(entry);
+      await sleep(20);
+    }
+    const released = new Entry();
+    deadlines.watch(released);
+    await sleep(5);
+    deadlines.release(released);
+    await sleep(200);
+    for (const entry of entries) {
+      expect(entry.expiredAt! - entry.startedAt).toBeGreaterThanOrEqual(50);
+      // Late by the stamp delay plus timer jitter on a busy machine, not by another timeout.
+      expect(entry.expiredAt! - entry.startedAt).toBeLessThan(50 + 100);
+    }
+    expect(entries.map((e) => e.expiredAt)).toEqual([...entries.map((e) => e.expiredAt)].sort((a, b) => a! - b!));
+    expect(released.expiredAt).toBeUndefined();
+  });
+
+  it('keeps the process alive only while an entry is watched', async () => {
+    deadlines = new HandlerDeadlines(10_000);
+    await sleep(5);
+    const idle = refedTimers();
+    const entry = new Entry();
+    deadlines.watch(entry);
+    await sleep(10);
+    expect(refedTimers()).toBeGreaterThan(idle);
+    deadlines.release(entry);
+    await sleep(10);
+    expect(refedTimers()).toBe(idle);
+  });
+
+  it('works again after dispose', async () => {
+    deadlines = new HandlerDeadlines(20);
+    const first = new Entry();
+    deadlines.watch(first);
+    deadlines.release(first);
+    deadlines.dispose();
+    const second = new Entry();
+    deadlines.watch(second);
+    await sleep(60);
+    expect(second.expiredAt! - second.startedAt).toBeGreaterThanOrEqual(20);
+  });
+});

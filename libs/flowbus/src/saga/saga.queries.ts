@@ -1,0 +1,166 @@
+import { table } from '../database/sql-identifiers.js';
+import type { Query } from '../outbox/outbox.queries.js';
+
+/** A saga instance row. */
+export interface SagaRow {
+  id: string;
+  saga_name: string;
+  correlation_id: string;
+  status: string;
+  state: Record<string, unknown>;
+  version: number;
+  compensations: unknown[];
+  reason: string | null;
+  created_at: Date;
+  updated_at: Date;
+  finished_at: Date | null;
+}
+
+/** A timeout row as the scheduler claims it. */
+export interface TimeoutRow {
+  id: string;
+  saga_name: string;
+  correlation_id: string;
+  timeout_type: string;
+  token: string;
+  payload: unknown;
+  due_at: Date;
+}
+
+/** Loads an instance; `lock` takes its row lock (used after a version conflict, so a retry cannot lose again). */
+export function loadSaga(schema: string, name: string, correlationId: string, lock: boolean): Query {
+  return {
+    text: `SELECT * FROM ${table(schema, 'flowbus_saga')} WHERE saga_name = $1 AND correlation_id = $2${lock ? ' FOR UPDATE' : ''}`,
+    values: [name, correlationId],
+  };
+}
+
+/** Creates an instance; returns no row when a concurrent start created it first. */
+export function insertSaga(
+  schema: string,
+  p: {
+    name: string;
+    correlationId: string;
+    status: string;
+    state: string;
+    compensations: string;
+    reason: string | null;
+    now: Date;
+  },
+): Query {
+  return {
+    text: `INSERT INTO ${table(schema, 'flowbus_saga')}
+      (saga_name, correlation_id, status, state, version, compensations, reason, created_at, updated_at, finished_at)
+      VALUES ($1, $2, $3, $4::jsonb, 1, $5::jsonb, $6, $7, $7, CASE WHEN $3 = 'running' THEN NULL ELSE $7::timestamptz END)
+      ON CONFLICT (saga_name, correlation_id) DO NOTHING RETURNING id`,
+    values: [p.name, p.correlationId, p.status, p.state, p.compensations, p.reason, p.now],
+  };
+}
+
+/** Saves a step's changes if nobody saved since `version` was read; returns no row on a conflict. */
+export function updateSaga(
+  schema: string,
+  p: {
+    id: string;
+    version: number;
+    status: string;
+    state: string;
+    compensations: string;
+    reason: string | null;
+    now: Date;
+  },
+): Query {
+  return {
+    text: `UPDATE ${table(schema, 'flowbus_saga')}
+      SET status = $3, state = $4::jsonb, compensations = $5::jsonb, reason = $6, version = version + 1, updated_at = $7,
+          finished_at = CASE WHEN $3 = 'running' THEN NULL ELSE $7::timestamptz END
+      WHERE id = $1 AND version = $2 RETURNING id`,
+    values: [p.id, p.version, p.status, p.state, p.compensations, p.reason, p.now],
+  };
+}
+
+/** Schedules a timeout, replacing the instance's earlier one of the same type (new token). */
+export function upsertTimeout(
+  schema: string,
+  p: { name: string; correlationId: string; type: string; token: string; payload: string; dueAt: Date },
+): Query {
+  return {
+    text: `INSERT INTO ${table(schema, 'flowbus_saga_timeout')} (saga_name, correlation_id, timeout_type, token, payload, due_at)
+      VALUES ($1, $2, $3, $4::uuid, $5::jsonb, $6)
+      ON CONFLICT (saga_name, correlation_id, timeout_type)
+      DO UPDATE SET token = EXCLUDED.token, payload = EXCLUDED.payload, due_at = EXCLUDED.due_at, locked_until = NULL`,
+    values: [p.name, p.correlationId, p.type, p.token, p.payload, p.dueAt],
+  };
+}
+
+export function deleteTimeout(schema: string, name: string, correlationId: string, type: string): Query {
+  return {
+    text: `DELETE FROM ${table(schema, 'flowbus_saga_timeout')} WHERE saga_name = $1 AND correlation_id = $2 AND timeout_type = $3`,
+    values: [name, correlationId, type],
+  };
+}
+
+export function deleteAllTimeouts(schema: string, name: string, correlationId: string): Query {
+  return {
+    text: `DELETE FROM ${table(schema, 'flowbus_saga_timeout')} WHERE saga_name = $1 AND correlation_id = $2`,
+    values: [name, correlationId],
+  };
+}
+
+/**
+ * Claims due timeouts with a lease (SKIP LOCKED), so instances polling together split them.
+ * The lease only spreads work: firing deletes the row by id and token in the step transaction,
+ * which is what makes a timeout fire at most once.
+ */
+export function claimDueTimeouts(
+  schema: string,
+  p: { now: Date; leaseUntil: Date; limit: number; names: string[] },
+): Query {
+  const t = table(schema, 'flowbus_saga_timeout');
+  return {
+    text: `UPDATE ${t} SET locked_until = $2
+      WHERE id IN (
+        SELECT id FROM ${t}
+        WHERE due_at <= $1 AND (locked_until IS NULL OR locked_until < $1) AND saga_name = ANY($4::text[])
+        ORDER BY due_at LIMIT $3
+        FOR UPDATE SKIP LOCKED)
+      RETURNING id, saga_name, correlation_id, timeout_type, token, payload, due_at`,
+    values: [p.now, p.leaseUntil, p.limit, p.names],
+  };
+}
+
+/** Takes a claimed timeout for firing; no row when it was rescheduled, cancelled or fired meanwhile. */
+export function takeTimeout(schema: string, id: string, token: string): Query {
+  return {
+    text: `DELETE FROM ${table(schema, 'flowbus_saga_timeout')} WHERE id = $1 AND token = $2::uuid RETURNING id`,
+    values: [id, token],
+  };
+}
+
+/** Next due time of the given sagas' timeouts, to arm an in-process timer before the next poll. */
+export function nextTimeoutDue(schema: string, names: string[]): Query {
+  return {
+    text: `SELECT min(due_at) AS due_at FROM ${table(schema, 'flowbus_saga_timeout')} WHERE saga_name = ANY($1::text[])`,
+    values: [names],
+  };
+}
+
+export function timeoutsOf(schema: string, name: string, correlationId: string): Query {
+  return {
+    text: `SELECT timeout_type, token, payload, due_at FROM ${table(schema, 'flowbus_saga_timeout')}
+      WHERE saga_name = $1 AND correlation_id = $2 ORDER BY due_at`,
+    values: [name, correlationId],
+  };
+}
+
+export function listSagas(
+  schema: string,
+  p: { name?: string; status?: string; afterSeq?: number; limit: number },
+): Query {
+  return {
+    text: `SELECT * FROM ${table(schema, 'flowbus_saga')}
+      WHERE ($1::text IS NULL OR saga_name = $1) AND ($2::text IS NULL OR status = $2) AND ($3::bigint IS NULL OR seq > $3)
+      ORDER BY seq LIMIT $4`,
+    values: [p.name ?? null, p.status ?? null, p.afterSeq ?? null, p.limit],
+  };
+}

@@ -1,0 +1,114 @@
+import type { EntityManager } from 'typeorm';
+import { eventTypeOf, eventTypeOfInstance } from '../bus/event-type.js';
+import { SagaStateError } from '../errors/saga-state.error.js';
+import type { OutboxMessage } from '../outbox/outbox-message.interface.js';
+import type { CompensationMessage, SagaContext, SagaStatus } from './saga-context.interface.js';
+
+/** A timeout the step scheduled. */
+export interface ScheduledTimeout {
+  readonly type: string;
+  readonly payload: object;
+  readonly dueAt: Date;
+}
+
+/**
+ * The `SagaContext` handed to a step. It only records what the step asks for; the engine writes
+ * it all in the step's transaction after the step returned, so a step that throws (or loses a
+ * version race and is rerun) leaves no trace.
+ */
+export class StepContext<S extends object> implements SagaContext<S> {
+  state: S;
+  status: SagaStatus = 'running';
+  reason: string | null;
+  readonly published: object[] = [];
+  readonly sent: OutboxMessage[] = [];
+  readonly scheduled = new Map<string, ScheduledTimeout>();
+  readonly cancelled = new Set<string>();
+  readonly compensations: CompensationMessage[];
+  compensating = false;
+
+  constructor(
+    readonly sagaName: string,
+    readonly correlationId: string,
+    readonly isNew: boolean,
+    readonly manager: EntityManager,
+    private readonly now: number,
+    saved: { state: S; compensations: CompensationMessage[]; reason: string | null },
+  ) {
+    this.state = saved.state;
+    this.compensations = [...saved.compensations];
+    this.reason = saved.reason;
+  }
+
+  /** Per-instance key: the instance's messages (and so its compensations) stay in order. */
+  get key(): string {
+    return `${this.sagaName}:${this.correlationId}`;
+  }
+
+  get finished(): boolean {
+    return this.status !== 'running';
+  }
+
+  publish(event: object): void {
+    eventTypeOfInstance(event); // a plain object fails here, in the step, not at commit
+    this.published.push(event);
+  }
+
+  send(destination: string, type: string, payload: unknown, headers?: Record<string, string>): void {
+    this.sent.push({ destination, type, payload, headers, key: this.key });
+  }
+
+  scheduleTimeout(timeout: object, delay: number | { at: Date }): void {
+    this.assertRunning('scheduleTimeout');
+    const type = eventTypeOfInstance(timeout);
+    const dueAt = typeof delay === 'number' ? new Date(this.now + delay) : delay.at;
+    if (!(dueAt instanceof Date) || Number.isNaN(dueAt.getTime())) {
+      throw new SagaStateError(`scheduleTimeout(${type}): delay must be milliseconds or { at: Date }`);
+    }
+    this.cancelled.delete(type);
+    this.scheduled.set(type, { type, payload: timeout, dueAt });
+  }
+
+  cancelTimeout(timeoutClass: abstract new (...args: never[]) => object): void {
+    const type = eventTypeOf(timeoutClass);
+    this.scheduled.delete(type);
+    this.cancelled.add(type);
+  }
+
+  addCompensation(message: CompensationMessage): void {
+    this.assertRunning('addCompensation');
+    this.compensations.push(message);
+  }
+
+  compensate(reason: string): void {
+    this.finish('compensating', reason);
+    this.compensating = true;
+  }
+
+  complete(): void {
+    this.finish('completed', null);
+  }
+
+  fail(reason: string): void {
+    this.finish('failed', reason);
+  }
+
+  /** Status written to the database: compensation messages are sent in this very transaction. */
+  get savedStatus(): SagaStatus {
+    return this.compensating ? 'compensated' : this.status;
+  }
+
+  private finish(status: SagaStatus, reason: string | null): void {
+    this.assertRunning(status === 'compensating' ? 'compensate' : status === 'completed' ? 'complete' : 'fail');
+    this.status = status;
+    this.reason = reason;
+  }
+
+  private assertRunning(call: string): void {
+    if (this.finished) {
+      throw new SagaStateError(
+        `${call}() on saga "${this.sagaName}" instance "${this.correlationId}" which is already ${this.status}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,704 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  Catch,
+  Injectable,
+  ValidationPipe,
+  type ArgumentsHost,
+  type CanActivate,
+  type ExceptionFilter,
+  type ExecutionContext,
+  type INestApplication,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { SwaggerModule, DocumentBuilder } from '@nestjs/swagger';
+import { Test } from '@nestjs/testing';
+import { FlowbusModule } from 'nestjs-flowbus';
+import { waitFor } from 'nestjs-flowbus/testing';
+import request from 'supertest';
+import type { DataSource } from 'typeorm';
+import { createFlowbusApp } from './support/app.js';
+import {
+  ADMIN_TOKEN,
+  adminApi,
+  createAdminApp,
+  deadLetters,
+  enqueue,
+  insertSaga,
+  SwitchableSink,
+  truncateAll,
+} from './support/admin-app.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+
+let db: TestDatabase;
+let ds: DataSource;
+const apps: INestApplication[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  ds = await db.dataSource();
+});
+
+afterEach(async () => {
+  for (const app of apps.splice(0)) await app.close();
+  await truncateAll(ds);
+});
+
+afterAll(async () => {
+  await ds.destroy();
+  await db.drop();
+});
+
+async function start(
+  options: Parameters<typeof createAdminApp>[1] = {},
+  setup: Parameters<typeof createAdminApp>[2] = {},
+) {
+  const app = await createAdminApp(ds, options, setup);
+  apps.push(app);
+  return app;
+}
+
+/** An app with a sink destination; the relay is on unless `relay: false`. */
+async function sinkApp(relay = true) {
+  const sink = new SwitchableSink();
+  const app = await start({ destinations: { sink, other: new SwitchableSink() }, relay: { enabled: relay } });
+  return { app, sink, api: adminApi(app) };
+}
+
+const row = async (table: string, id: string) => (await ds.query(`SELECT * FROM ${table} WHERE id = $1`, [id]))[0];
+const future = () => new Date(Date.now() + 3_600_000);
+
+/** Every admin API route, with a valid-looking request. */
+const ROUTES: [method: 'get' | 'post' | 'delete', path: string][] = [
+  ['get', '/stats'],
+  ['get', '/outbox'],
+  ['get', '/outbox/3b241101-e2bb-4255-8caf-4136c566a962'],
+  ['post', '/outbox/3b241101-e2bb-4255-8caf-4136c566a962/retry'],
+  ['get', '/dead-letters'],
+  ['get', '/dead-letters/3b241101-e2bb-4255-8caf-4136c566a962'],
+  ['post', '/dead-letters/3b241101-e2bb-4255-8caf-4136c566a962/requeue'],
+  ['post', '/dead-letters/requeue'],
+  ['delete', '/dead-letters/3b241101-e2bb-4255-8caf-4136c566a962'],
+  ['get', '/sagas'],
+  ['get', '/sagas/order/o-1'],
+  ['get', '/breakers'],
+];
+
+describe('GET /stats', () => {
+  it('counts outbox rows per derived status and destination, dead letters, sagas and timeouts, breakers', async () => {
+    const { app, api } = await sinkApp();
+    await enqueue(
+      app,
+      [1, 2, 3].map((i) => ({ destination: 'sink', type: 'Done', payload: { i } })),
+    );
+    await waitFor(
+      async () =>
+        (await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE delivered_at IS NOT NULL'))[0].n === '3',
+    );
+    await deadLetters(app, ds, [
+      { type: 'Bad', payload: {} },
+      { type: 'Bad', payload: {} },
+    ]);
+    await deadLetters(app, ds, [{ type: 'Bad', payload: {} }], 'other');
+    const waiting = await enqueue(app, [
+      { destination: 'sink', type: 'Later', payload: {}, availableAt: future() },
+      { destination: 'other', type: 'Later', payload: {}, availableAt: future() },
+      { destination: 'other', type: 'Later', payload: {}, availableAt: future() },
+    ]);
+    // A row leased by a relay of another instance.
+    await ds.query("UPDATE flowbus_outbox SET locked_until = $2, lock_owner = 'elsewhere' WHERE id = $1", [
+      waiting[2],
+      future(),
+    ]);
+    await insertSaga(ds, {
+      name: 'order',
+      correlationId: 'a',
+      status: 'running',
+      timeouts: [{ type: 'PaymentTimeout', dueAt: future() }],
+    });
+    await insertSaga(ds, { name: 'order', correlationId: 'b', status: 'running' });
+    await insertSaga(ds, { name: 'order', correlationId: 'c', status: 'failed' });
+
+    const res = await api.get('/stats').expect(200);
+    expect(res.body.outbox).toMatchObject({ pending: 2, inFlight: 1, delivered: 3 });
+    expect(res.body.outbox.byDestination).toEqual([
+      { destination: 'other', pending: 1, inFlight: 1, delivered: 0 },
+      { destination: 'sink', pending: 1, inFlight: 0, delivered: 3 },
+    ]);
+    expect(res.body.outbox.oldestPendingAgeMs).toEqual(expect.any(Number));
+    expect(res.body.outbox.oldestPendingAgeMs).toBeGreaterThanOrEqual(0);
+    expect(res.body.deadLetters).toEqual({
+      total: 3,
+      byDestination: [
+        { destination: 'other', count: 1 },
+        { destination: 'sink', count: 2 },
+      ],
+    });
+    expect(res.body.sagas).toEqual({
+      byStatus: { running: 2, completed: 0, compensating: 0, compensated: 0, failed: 1 },
+      timeoutsPending: 1,
+    });
+    expect(res.body.breakers).toEqual([]); // both sinks run without a breaker
+    expect(Date.parse(res.body.at)).not.toBeNaN();
+  });
+
+  it('answers on empty tables with zeros and a null oldest age', async () => {
+    const { api } = await sinkApp(false);
+    const res = await api.get('/stats').expect(200);
+    expect(res.body.outbox).toEqual({
+      pending: 0,
+      inFlight: 0,
+      delivered: 0,
+      oldestPendingAgeMs: null,
+      byDestination: [],
+    });
+    expect(res.body.deadLetters).toEqual({ total: 0, byDestination: [] });
+  });
+});
+
+describe('outbox', () => {
+  it('lists newest first with filters on status, destination and type', async () => {
+    const { app, api } = await sinkApp(false);
+    const a = await enqueue(app, { destination: 'sink', type: 'A', payload: { n: 1 } });
+    const b = await enqueue(app, { destination: 'other', type: 'B', payload: { n: 2 }, key: 'k' });
+    const c = await enqueue(app, { destination: 'sink', type: 'B', payload: { n: 3 } });
+    await ds.query('UPDATE flowbus_outbox SET delivered_at = now() WHERE id = $1', [a[0]]);
+    await ds.query("UPDATE flowbus_outbox SET locked_until = $2, lock_owner = 'x' WHERE id = $1", [b[0], future()]);
+
+    const all = await api.get('/outbox').expect(200);
+    expect(all.body.items.map((m: { id: string }) => m.id)).toEqual([c[0], b[0], a[0]]);
+    expect(all.body.nextCursor).toBeNull();
+    expect(all.body.items[1]).toMatchObject({
+      destination: 'other',
+      type: 'B',
+      key: 'k',
+      payload: { n: 2 },
+      status: 'in-flight',
+      attempts: 0,
+      lockOwner: 'x',
+    });
+    expect(all.body.items[0]).not.toHaveProperty('seq');
+    expect(all.body.items[0]).not.toHaveProperty('errors');
+
+    const ids = async (q: string) =>
+      (await api.get(`/outbox${q}`).expect(200)).body.items.map((m: { id: string }) => m.id);
+    expect(await ids('?status=delivered')).toEqual(a);
+    expect(await ids('?status=in-flight')).toEqual(b);
+    expect(await ids('?status=pending')).toEqual(c);
+    expect(await ids('?destination=sink')).toEqual([c[0], a[0]]);
+    expect(await ids('?type=B&destination=sink')).toEqual(c);
+    expect(await ids('?type=nothing')).toEqual([]);
+  });
+
+  it('pages with an opaque cursor, stable while rows are inserted between pages', async () => {
+    const { app, api } = await sinkApp(false);
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) ids.push(...(await enqueue(app, { destination: 'sink', type: 'T', payload: { i } })));
+    const newestFirst = [...ids].reverse();
+
+    const p1 = await api.get('/outbox?limit=3').expect(200);
+    expect(p1.body.items.map((m: { id: string }) => m.id)).toEqual(newestFirst.slice(0, 3));
+    expect(p1.body.nextCursor).toMatch(/^[A-Za-z0-9_-]+$/);
+    // New rows arrive while the operator pages: they belong before page 1, not in later pages.
+    await enqueue(
+      app,
+      [1, 2].map((i) => ({ destination: 'sink', type: 'T', payload: { late: i } })),
+    );
+    const p2 = await api.get(`/outbox?limit=3&cursor=${p1.body.nextCursor}`).expect(200);
+    expect(p2.body.items.map((m: { id: string }) => m.id)).toEqual(newestFirst.slice(3, 6));
+    const p3 = await api.get(`/outbox?limit=3&cursor=${p2.body.nextCursor}`).expect(200);
+    expect(p3.body.items.map((m: { id: string }) => m.id)).toEqual(newestFirst.slice(6));
+    expect(p3.body.nextCursor).toBeNull();
+    // The default page size is 50.
+    expect((await api.get('/outbox').expect(200)).body.items).toHaveLength(9);
+  });
+
+  it('shows one message with its error history; unknown id is 404', async () => {
+    const { app, sink, api } = await sinkApp();
+    sink.failWith = () => new Error('503 from downstream');
+    const [id] = await start_backoff(app);
+    await waitFor(async () => (await row('flowbus_outbox', id!)).attempts === 1);
+    const res = await api.get(`/outbox/${id}`).expect(200);
+    expect(res.body).toMatchObject({ id, status: 'pending', attempts: 1, lastError: 'Error: 503 from downstream' });
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({ attempt: 1, name: 'Error', message: '503 from downstream' }),
+    ]);
+    const missing = await api.get('/outbox/00000000-0000-4000-8000-000000000000').expect(404);
+    expect(missing.body).toMatchObject({ statusCode: 404, error: 'Not Found', code: 'FLOWBUS_NOT_FOUND' });
+    expect(missing.body.message).toContain('00000000-0000-4000-8000-000000000000');
+  });
+
+  it('retry makes a backing-off message due now and the relay delivers it; delivered is 409, leased 409, unknown 404', async () => {
+    const { app, sink, api } = await sinkApp();
+    let fail = true;
+    sink.failWith = () => (fail ? new Error('temporarily down') : undefined);
+    const [id] = await start_backoff(app);
+    const failed = await waitFor(async () =>
+      (await row('flowbus_outbox', id!)).attempts === 1 ? row('flowbus_outbox', id!) : undefined,
+    );
+    expect(new Date(failed.next_attempt_at).getTime()).toBeGreaterThan(Date.now() + 30_000); // backing off for a minute
+    fail = false;
+    const res = await api.post(`/outbox/${id}/retry`).expect(200);
+    expect(res.body).toMatchObject({ id, status: 'pending' });
+    expect(new Date(res.body.nextAttemptAt).getTime()).toBeLessThanOrEqual(Date.now());
+    await waitFor(() => sink.ids().includes(id!), { message: 'delivery after retry' });
+    await waitFor(async () => (await row('flowbus_outbox', id!)).delivered_at !== null);
+    const again = await api.post(`/outbox/${id}/retry`).expect(409);
+    expect(again.body).toMatchObject({ statusCode: 409, code: 'FLOWBUS_CONFLICT' });
+    expect(again.body.message).toMatch(/delivered/);
+
+    const [leased] = await enqueue(app, { destination: 'sink', type: 'T', payload: {}, availableAt: future() });
+    await ds.query("UPDATE flowbus_outbox SET locked_until = $2, lock_owner = 'elsewhere' WHERE id = $1", [
+      leased,
+      future(),
+    ]);
+    expect((await api.post(`/outbox/${leased}/retry`).expect(409)).body.message).toMatch(/being delivered/);
+    await api.post('/outbox/00000000-0000-4000-8000-000000000000/retry').expect(404);
+  });
+});
+
+/** One message to `sink` that will back off for a minute after its first failure. */
+function start_backoff(app: INestApplication) {
+  return enqueue(app, { destination: 'sink', type: 'Charge', payload: { amount: 5 } });
+}
+
+describe('dead letters', () => {
+  it('lists, filters, pages and shows the whole error history', async () => {
+    const { app, api } = await sinkApp();
+    const ids = await deadLetters(
+      app,
+      ds,
+      [1, 2, 3, 4, 5].map((i) => ({ type: i % 2 ? 'Odd' : 'Even', payload: { i } })),
+    );
+    const [other] = await deadLetters(app, ds, [{ type: 'Odd', payload: {} }], 'other');
+    const list = await api.get('/dead-letters?destination=sink').expect(200);
+    expect(list.body.items).toHaveLength(5);
+    expect(new Set(list.body.items.map((d: { id: string }) => d.id))).toEqual(new Set(ids));
+    expect(list.body.items[0]).toMatchObject({
+      destination: 'sink',
+      attempts: 1,
+      lastError: 'NonRetryableError: rejected ' + list.body.items[0].type,
+    });
+    expect(list.body.items[0]).not.toHaveProperty('errors');
+    expect((await api.get('/dead-letters?type=Even').expect(200)).body.items).toHaveLength(2);
+    expect(
+      (await api.get('/dead-letters?destination=other&type=Odd').expect(200)).body.items.map(
+        (d: { id: string }) => d.id,
+      ),
+    ).toEqual([other]);
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: request.Response = await api
+        .get(`/dead-letters?limit=2${cursor ? `&cursor=${cursor}` : ''}`)
+        .expect(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.items.map((d: { id: string }) => d.id));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(seen).toHaveLength(6);
+    expect(new Set(seen)).toEqual(new Set([...ids, other]));
+
+    const detail = await api.get(`/dead-letters/${ids[0]}`).expect(200);
+    expect(detail.body.errors).toEqual([
+      expect.objectContaining({
+        attempt: 1,
+        name: 'NonRetryableError',
+        code: 'FLOWBUS_NON_RETRYABLE',
+        message: expect.stringMatching(/^rejected/),
+      }),
+    ]);
+    await api.get('/dead-letters/00000000-0000-4000-8000-000000000000').expect(404);
+  });
+
+  it('requeue moves the dead letter back with its id, attempts reset, history kept, and the relay delivers it', async () => {
+    const { app, sink, api } = await sinkApp();
+    sink.reject = true;
+    const [id] = await enqueue(app, {
+      destination: 'sink',
+      type: 'Charge',
+      payload: { amount: 7 },
+      key: 'order-1',
+      headers: { h: '1' },
+    });
+    const dead = await waitFor(() => row('flowbus_dead_letter', id!));
+    sink.reject = false;
+
+    const res = await api.post(`/dead-letters/${id}/requeue`).expect(200);
+    expect(res.body).toMatchObject({
+      id,
+      destination: 'sink',
+      type: 'Charge',
+      key: 'order-1',
+      payload: { amount: 7 },
+      headers: { h: '1' },
+      attempts: 0,
+    });
+    expect(res.body.errors.map((e: { attempt: number; name: string }) => [e.attempt, e.name])).toEqual([
+      [1, 'NonRetryableError'],
+      [0, 'Requeued'],
+    ]);
+    expect(await row('flowbus_dead_letter', id!)).toBeUndefined();
+    await waitFor(() => sink.ids().includes(id!), { message: 'redelivery of the requeued message' });
+    const delivered = await waitFor(async () =>
+      (await row('flowbus_outbox', id!))?.delivered_at ? row('flowbus_outbox', id!) : undefined,
+    );
+    expect(delivered.created_at).toEqual(dead.created_at);
+    expect(sink.received.find((m) => m.id === id)).toMatchObject({ id, attempts: 0, payload: { amount: 7 } });
+
+    // The row is no longer a dead letter: requeue again is 409, as is delete of it... which is 404.
+    expect((await api.post(`/dead-letters/${id}/requeue`).expect(409)).body.message).toMatch(/requeued already/);
+    await api.delete(`/dead-letters/${id}`).expect(404);
+    await api.post('/dead-letters/00000000-0000-4000-8000-000000000000/requeue').expect(404);
+  });
+
+  it('concurrent requeues of one dead letter: exactly one 200, the others 409, one outbox row', async () => {
+    const { api } = await sinkApp(false);
+    // This app's relay is off, so requeued rows stay put; a second app's relay makes real dead letters.
+    const relayApp = await start({ destinations: { sink: new SwitchableSink(), other: new SwitchableSink() } });
+    const ids = await deadLetters(
+      relayApp,
+      ds,
+      Array.from({ length: 8 }, (_, i) => ({ type: 'T', payload: { i } })),
+    );
+    await relayApp.close(); // its relay would deliver the requeued rows (and dead-letter them again)
+    apps.splice(apps.indexOf(relayApp), 1);
+    for (const id of ids) {
+      const responses = await Promise.all([1, 2, 3, 4].map(() => api.post(`/dead-letters/${id}/requeue`)));
+      expect(responses.map((r) => r.status).sort()).toEqual([200, 409, 409, 409]);
+    }
+    expect(Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE id = ANY($1)', [ids]))[0].n)).toBe(8);
+    expect(Number((await ds.query('SELECT count(*) AS n FROM flowbus_dead_letter'))[0].n)).toBe(0);
+  });
+
+  it('bulk requeue by ids reports the ids it skipped', async () => {
+    const { app, sink, api } = await sinkApp();
+    sink.reject = true;
+    const ids = await enqueue(
+      app,
+      [1, 2, 3].map((i) => ({ destination: 'sink', type: 'T', payload: { i } })),
+    );
+    await waitFor(async () => (await ds.query('SELECT count(*) AS n FROM flowbus_dead_letter'))[0].n === '3');
+    sink.reject = false;
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    const res = await api.post('/dead-letters/requeue', { ids: [ids[0], ids[1], unknown] }).expect(200);
+    expect(res.body).toEqual({
+      requeued: 2,
+      ids: expect.arrayContaining([ids[0], ids[1]]),
+      skipped: [unknown],
+      more: false,
+    });
+    expect(await row('flowbus_dead_letter', ids[2]!)).toBeDefined();
+    const again = await api.post('/dead-letters/requeue', { ids: [ids[0]] }).expect(200);
+    expect(again.body).toEqual({ requeued: 0, ids: [], skipped: [ids[0]], more: false });
+    await waitFor(() => sink.ids().includes(ids[0]!) && sink.ids().includes(ids[1]!), {
+      message: 'delivery of the requeued messages',
+    });
+  });
+
+  it('bulk requeue by filter moves at most 500 per call and says when more remain', async () => {
+    const { api } = await sinkApp(false);
+    await ds.query(`
+      INSERT INTO flowbus_dead_letter (id, destination, type, payload, attempts, errors, created_at)
+      SELECT gen_random_uuid(), CASE WHEN i <= 510 THEN 'sink' ELSE 'other' END, CASE WHEN i % 2 = 0 THEN 'Even' ELSE 'Odd' END,
+        jsonb_build_object('i', i), 3, '[]'::jsonb, now()
+      FROM generate_series(1, 520) i`);
+    const first = await api.post('/dead-letters/requeue', { destination: 'sink' }).expect(200);
+    expect(first.body).toMatchObject({ requeued: 500, skipped: [], more: true });
+    const second = await api.post('/dead-letters/requeue', { destination: 'sink' }).expect(200);
+    expect(second.body).toMatchObject({ requeued: 10, more: false });
+    const byType = await api.post('/dead-letters/requeue', { destination: 'other', type: 'Even' }).expect(200);
+    expect(byType.body).toMatchObject({ requeued: 5, more: false });
+    expect(Number((await ds.query('SELECT count(*) AS n FROM flowbus_dead_letter'))[0].n)).toBe(5);
+    expect(Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE attempts = 0'))[0].n)).toBe(515);
+  });
+
+  it('an empty filter, or ids together with a filter, is 400', async () => {
+    const { api } = await sinkApp(false);
+    expect((await api.post('/dead-letters/requeue', {}).expect(400)).body.message).toMatch(/ids or a filter/);
+    expect(
+      (
+        await api
+          .post('/dead-letters/requeue', { ids: ['00000000-0000-4000-8000-000000000000'], type: 'T' })
+          .expect(400)
+      ).body.message,
+    ).toMatch(/cannot be combined/);
+  });
+
+  it('delete removes a dead letter; a second delete is 404', async () => {
+    const { app, api } = await sinkApp();
+    const [id] = await deadLetters(app, ds, [{ type: 'T', payload: {} }]);
+    await api.delete(`/dead-letters/${id}`).expect(204);
+    expect(await row('flowbus_dead_letter', id!)).toBeUndefined();
+    await api.delete(`/dead-letters/${id}`).expect(404);
+  });
+});
+
+describe('sagas', () => {
+  it('lists with filters and pages; shows one instance with state and timeouts', async () => {
+    const { api } = await sinkApp(false);
+    const due = future();
+    await insertSaga(ds, {
+      name: 'order',
+      correlationId: 'o-1',
+      status: 'running',
+      state: { paid: false },
+      timeouts: [{ type: 'PaymentTimeout', dueAt: due, payload: { tries: 1 } }],
+    });
+    await insertSaga(ds, { name: 'order', correlationId: 'o-2', status: 'completed', state: { paid: true } });
+    await insertSaga(ds, { name: 'refund', correlationId: 'o 3/é', status: 'failed' });
+
+    const all = await api.get('/sagas').expect(200);
+    expect(all.body.items.map((s: { correlationId: string }) => s.correlationId)).toEqual(['o 3/é', 'o-2', 'o-1']);
+    expect(all.body.items[2]).toMatchObject({
+      name: 'order',
+      status: 'running',
+      version: 1,
+      state: { paid: false },
+      finishedAt: null,
+    });
+    expect(
+      (await api.get('/sagas?name=order&status=completed').expect(200)).body.items.map(
+        (s: { correlationId: string }) => s.correlationId,
+      ),
+    ).toEqual(['o-2']);
+    const p1 = await api.get('/sagas?limit=2').expect(200);
+    const p2 = await api.get(`/sagas?limit=2&cursor=${p1.body.nextCursor}`).expect(200);
+    expect(p2.body).toEqual({ items: [expect.objectContaining({ correlationId: 'o-1' })], nextCursor: null });
+
+    const one = await api.get('/sagas/order/o-1').expect(200);
+    expect(one.body).toMatchObject({ name: 'order', correlationId: 'o-1', state: { paid: false }, compensations: [] });
+    expect(one.body.timeouts).toEqual([
+      expect.objectContaining({ type: 'PaymentTimeout', payload: { tries: 1 }, lockedUntil: null }),
+    ]);
+    expect(new Date(one.body.timeouts[0].dueAt).getTime()).toBe(due.getTime());
+    await api.get(`/sagas/refund/${encodeURIComponent('o 3/é')}`).expect(200);
+    await api.get('/sagas/order/o-404').expect(404);
+  });
+});
+
+describe('breakers', () => {
+  it('lists the breaker of each destination that has one', async () => {
+    const sink = new SwitchableSink({ circuitBreaker: { volumeThreshold: 1 } });
+    const app = await start({ destinations: { sink } });
+    const res = await adminApi(app).get('/breakers').expect(200);
+    expect(res.body).toEqual([
+      { destination: 'sink', state: 'closed', stats: expect.objectContaining({ fires: 0, failures: 0 }) },
+    ]);
+    expect((await adminApi(app).get('/stats').expect(200)).body.breakers).toEqual(res.body);
+  });
+});
+
+describe('access', () => {
+  it('token mode: every route is 401 without the token or with a wrong one, with WWW-Authenticate', async () => {
+    const { app } = await sinkApp(false);
+    for (const token of [null, 'wrong-token', `${ADMIN_TOKEN}x`, ADMIN_TOKEN.slice(0, -1)]) {
+      const api = adminApi(app, { token });
+      for (const [method, path] of ROUTES) {
+        const res = await api[method](path);
+        expect([method, path, token, res.status]).toEqual([method, path, token, 401]);
+        expect(res.headers['www-authenticate']).toBe('Bearer realm="flowbus"');
+      }
+    }
+    // Not a bearer scheme.
+    const server = app.getHttpServer();
+    await request(server)
+      .get('/flowbus/stats')
+      .set('Authorization', `Basic ${Buffer.from(`x:${ADMIN_TOKEN}`).toString('base64')}`)
+      .expect(401);
+    await request(server).get('/flowbus/stats').set('Authorization', ADMIN_TOKEN).expect(401);
+    await request(server).get('/flowbus/stats').set('Authorization', `bearer ${ADMIN_TOKEN}`).expect(200);
+  });
+
+  it('guard mode: the user guard decides every route (403 when it refuses) and is resolved with its dependencies', async () => {
+    @Injectable()
+    class ApiKeyGuard implements CanActivate {
+      constructor(private readonly reflector: Reflector) {}
+      canActivate(context: ExecutionContext): boolean {
+        if (!this.reflector) throw new Error('Reflector was not injected');
+        return context.switchToHttp().getRequest().headers['x-api-key'] === 'open-sesame';
+      }
+    }
+    const app = await start({
+      admin: { enabled: true, guard: ApiKeyGuard, token: undefined },
+      relay: { enabled: false },
+    });
+    const server = app.getHttpServer();
+    for (const [method, path] of ROUTES) {
+      const res = await request(server)[method](`/flowbus${path}`);
+      expect([method, path, res.status]).toEqual([method, path, 403]);
+    }
+    // A bearer token means nothing in guard mode.
+    await request(server).get('/flowbus/stats').set('Authorization', `Bearer ${ADMIN_TOKEN}`).expect(403);
+    await request(server).get('/flowbus/stats').set('x-api-key', 'open-sesame').expect(200);
+    await request(server).get('/flowbus/sagas/order/o-1').set('x-api-key', 'open-sesame').expect(404);
+  });
+
+  it('serves the dashboard page without credentials, with a strict CSP', async () => {
+    const { app } = await sinkApp(false);
+    for (const path of ['/flowbus', '/flowbus/']) {
+      const res = await request(app.getHttpServer()).get(path).expect(200);
+      expect(res.headers['content-type']).toMatch(/^text\/html/);
+      expect(res.headers['content-security-policy']).toMatch(
+        /default-src 'none'; script-src 'sha256-[^']+'; style-src 'sha256-[^']+'; connect-src 'self'/,
+      );
+      expect(res.text).toContain('<title>Flowbus admin</title>');
+      expect(res.text).not.toMatch(/https?:\/\//); // nothing loaded from elsewhere
+    }
+  });
+
+  it('rejects an admin API enabled with neither guard nor token at start-up', async () => {
+    await expect(createFlowbusApp({ dataSource: ds, options: { admin: { enabled: true } } })).rejects.toThrow(
+      'Invalid Flowbus option "admin": enabled without "guard" or "token"',
+    );
+  });
+});
+
+describe('registration', () => {
+  it('disabled (the default): no admin route exists', async () => {
+    for (const admin of [undefined, { enabled: false, token: ADMIN_TOKEN }]) {
+      const app = await createFlowbusApp({ dataSource: ds, options: { admin, relay: { enabled: false } } });
+      apps.push(app);
+      for (const [method, path] of [...ROUTES, ['get', ''] as const]) {
+        await adminApi(app)[method](path).expect(404);
+      }
+    }
+  });
+
+  it('mounts at a custom path', async () => {
+    const app = await start({
+      admin: { enabled: true, token: ADMIN_TOKEN, path: 'ops/flowbus' },
+      relay: { enabled: false },
+    });
+    await adminApi(app, { prefix: '/ops/flowbus' }).get('/stats').expect(200);
+    await request(app.getHttpServer()).get('/ops/flowbus/').expect(200);
+    await adminApi(app).get('/stats').expect(404);
+  });
+
+  it('works under the host app global prefix', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        FlowbusModule.forRoot({
+          dataSource: ds,
+          relay: { enabled: false },
+          admin: { enabled: true, token: ADMIN_TOKEN },
+        }),
+      ],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    app.setGlobalPrefix('api');
+    await app.init();
+    apps.push(app);
+    await adminApi(app, { prefix: '/api/flowbus' }).get('/stats').expect(200);
+  });
+
+  it("keeps its answers under the host app's global ValidationPipe and exception filter", async () => {
+    @Catch()
+    class SwallowEverything implements ExceptionFilter {
+      catch(_e: unknown, host: ArgumentsHost) {
+        host.switchToHttp().getResponse().status(418).json({ host: true });
+      }
+    }
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        FlowbusModule.forRoot({
+          dataSource: ds,
+          relay: { enabled: false },
+          admin: { enabled: true, token: ADMIN_TOKEN },
+        }),
+      ],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    app.useGlobalPipes(new ValidationPipe({ transform: true, transformOptions: { enableImplicitConversion: true } }));
+    app.useGlobalFilters(new SwallowEverything());
+    await app.init();
+    apps.push(app);
+    const api = adminApi(app);
+    expect((await api.get('/outbox?limit=2').expect(200)).body).toEqual({ items: [], nextCursor: null });
+    expect((await api.get('/outbox?limit=0').expect(400)).body.message).toEqual(['limit must not be less than 1']);
+    await api.get('/outbox?limit=abc').expect(400);
+    await api.get('/dead-letters/00000000-0000-4000-8000-000000000000').expect(404);
+    await adminApi(app, { token: null }).get('/stats').expect(401);
+  });
+
+  describe('forRootAsync', () => {
+    async function asyncApp(admin: { path?: string } | undefined, factory: () => object) {
+      const moduleRef = await Test.createTestingModule({
+        imports: [
+          FlowbusModule.forRootAsync({
+            admin,
+            useFactory: () => ({ dataSource: ds, relay: { enabled: false }, ...factory() }),
+          }),
+        ],
+      }).compile();
+      const app = moduleRef.createNestApplication({ logger: false });
+      await app.init();
+      apps.push(app);
+      return app;
+    }
+
+    it('mounts the routes given admin: { path }, the factory enabling them and giving the token', async () => {
+      const app = await asyncApp({ path: 'admin/flowbus' }, () => ({ admin: { enabled: true, token: ADMIN_TOKEN } }));
+      const api = adminApi(app, { prefix: '/admin/flowbus' });
+      await api.get('/stats').expect(200);
+      await adminApi(app, { prefix: '/admin/flowbus', token: 'nope-nope-nope-nope' }).get('/stats').expect(401);
+      await request(app.getHttpServer()).get('/admin/flowbus').expect(200);
+    });
+
+    it('answers 404 on every route when the factory leaves the admin API disabled', async () => {
+      const app = await asyncApp({}, () => ({ admin: { enabled: false } }));
+      for (const [method, path] of [...ROUTES, ['get', ''] as const]) {
+        const res = await adminApi(app)[method](path);
+        expect([method, path, res.status]).toEqual([method, path, 404]);
+        expect(res.body.message).toBe(`Cannot ${method.toUpperCase()} /flowbus${path}`);
+      }
+    });
+
+    it('fails at start-up when the factory enables the admin API that was not mounted, or moves it', async () => {
+      await expect(asyncApp(undefined, () => ({ admin: { enabled: true, token: ADMIN_TOKEN } }))).rejects.toThrow(
+        'Invalid Flowbus option "admin.enabled": forRootAsync registers routes before its factory runs',
+      );
+      await expect(
+        asyncApp({ path: 'a' }, () => ({ admin: { enabled: true, token: ADMIN_TOKEN, path: 'b' } })),
+      ).rejects.toThrow('Invalid Flowbus option "admin.path"');
+    });
+  });
+});
+
+describe('OpenAPI', () => {
+  it('documents every admin route with bearer auth and DTO schemas', async () => {
+    const { app } = await sinkApp(false);
+    const doc = SwaggerModule.createDocument(app, new DocumentBuilder().addBearerAuth().build());
+    const operations = Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(operations.sort()).toEqual(
+      [
+        'GET /flowbus/stats',
+        'GET /flowbus/outbox',
+        'GET /flowbus/outbox/{id}',
+        'POST /flowbus/outbox/{id}/retry',
+        'GET /flowbus/dead-letters',
+        'GET /flowbus/dead-letters/{id}',
+        'POST /flowbus/dead-letters/{id}/requeue',
+        'POST /flowbus/dead-letters/requeue',
+        'DELETE /flowbus/dead-letters/{id}',
+        'GET /flowbus/sagas',
+        'GET /flowbus/sagas/{name}/{correlationId}',
+        'GET /flowbus/breakers',
+      ].sort(),
+    );
+    const list = doc.paths['/flowbus/outbox']!.get!;
+    expect(list.security).toEqual([{ bearer: [] }]);
+    expect(list.tags).toEqual(['flowbus']);
+    const status = list.parameters!.find((p) => 'name' in p && p.name === 'status');
+    expect(status).toMatchObject({
+      in: 'query',
+      required: false,
+      schema: { enum: ['pending', 'in-flight', 'delivered'] },
+    });
+    expect(Object.keys(doc.components!.schemas!)).toEqual(
+      expect.arrayContaining(['StatsDto', 'OutboxPageDto', 'DeadLetterDetailDto', 'SagaDetailDto', 'BulkRequeueDto']),
+    );
+  });
+});

@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { waitFor } from 'nestjs-flowbus/testing';
+import { existsSync, mkdirSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { DataSource } from 'typeorm';
+import { ADMIN_TOKEN, createAdminApp, enqueue, insertSaga, SwitchableSink } from './support/admin-app.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+
+/**
+ * The dashboard in a real browser (Debian's Chromium driven by playwright-core): sign in with
+ * the token, see the figures, requeue a dead letter by clicking, and check it left the
+ * dead-letter table in the page and in the database. Not skipped when Chromium is missing.
+ */
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = new URL('./artifacts/', import.meta.url);
+const XSS = '<img src=x onerror="window.__pwned=1">';
+
+let db: TestDatabase;
+let ds: DataSource;
+let app: INestApplication;
+let browser: Browser;
+let url: string;
+const sink = new SwitchableSink();
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}. The dashboard suite drives a real browser: install it ` +
+        '(Debian/Ubuntu: apt-get install -y chromium) or point CHROMIUM_PATH at a Chromium/Chrome binary.',
+    );
+  }
+  db = await createTestDatabase();
+  ds = await db.dataSource();
+  app = await createAdminApp(ds, {
+    destinations: { sink, payments: new SwitchableSink({ circuitBreaker: { volumeThreshold: 5 } }) },
+  });
+  await app.listen(0, '127.0.0.1');
+  url = `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/flowbus/`;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  mkdirSync(ARTIFACTS, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  await ds?.destroy();
+  await db?.drop();
+});
+
+/** Console errors and page errors, less the 401s the sign-in flow provokes on purpose. */
+function watch(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/status of 401/.test(m.text())) problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(e.message));
+  page.on('dialog', (d) => {
+    if (d.type() !== 'confirm') problems.push(`unexpected ${d.type()}: ${d.message()}`);
+    void d.accept();
+  });
+  return problems;
+}
+
+describe('dashboard', () => {
+  it('signs in with the token, shows the figures, requeues a dead letter by clicking', async () => {
+    // Data for every panel: dead letters (one with markup in its type), pending messages, a saga.
+    sink.reject = true;
+    const [toRequeue, other] = await enqueue(app, [
+      { destination: 'sink', type: 'ChargeCard', payload: { orderId: 'o-1', amount: 4200 }, key: 'o-1' },
+      { destination: 'sink', type: XSS, payload: { note: XSS } },
+    ]);
+    await waitFor(async () => (await ds.query('SELECT count(*) AS n FROM flowbus_dead_letter'))[0].n === '2');
+    sink.reject = false;
+    await enqueue(
+      app,
+      [1, 2, 3].map((i) => ({
+        destination: 'payments',
+        type: 'CapturePayment',
+        payload: { i },
+        availableAt: new Date(Date.now() + 600_000),
+      })),
+    );
+    await enqueue(app, { destination: 'sink', type: 'ShipOrder', payload: { orderId: 'o-2' } });
+    await insertSaga(ds, {
+      name: 'order-fulfillment',
+      correlationId: 'o-1',
+      state: { step: 'awaiting-payment', total: 4200 },
+      timeouts: [{ type: 'PaymentTimeout', dueAt: new Date(Date.now() + 900_000) }],
+    });
+    await insertSaga(ds, {
+      name: 'order-fulfillment',
+      correlationId: 'o-0',
+      status: 'completed',
+      state: { step: 'shipped' },
+    });
+
+    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    const problems = watch(page);
+    await page.goto(url);
+
+    // No token yet: the sign-in form, no data.
+    await page.locator('#token').waitFor();
+    expect(await page.locator('#app').isHidden()).toBe(true);
+
+    // A wrong token: the API answers 401 and the page says so.
+    await page.fill('#token', 'not-the-token-at-all');
+    await page.click('#connect');
+    await page.locator('#banner', { hasText: '401' }).waitFor();
+    await page.screenshot({ path: new URL('dashboard-login.png', ARTIFACTS).pathname });
+
+    // The right token: figures appear.
+    await page.fill('#token', ADMIN_TOKEN);
+    await page.click('#connect');
+    await page.locator('#app').waitFor();
+    expect(await page.locator('#banner').isHidden()).toBe(true);
+    const deadTile = page.locator('.tile', { hasText: 'Dead letters' }).locator('.value');
+    await expect(deadTile.textContent()).resolves.toBe('2');
+    await page.locator('[data-list="outbox"] tr.row').first().waitFor();
+    expect(await page.locator('[data-list="outbox"] tr.row').count()).toBe(4);
+    await page.screenshot({ path: new URL('dashboard-outbox.png', ARTIFACTS).pathname, fullPage: true });
+
+    // Dead letters, with the error history of one; markup in data is shown as text.
+    await page.click('[data-tab="dead-letters"]');
+    const row = page.locator(`[data-list="dead-letters"] tr.row[data-id="${toRequeue}"]`);
+    await row.waitFor();
+    await page.locator(`[data-list="dead-letters"] tr.row[data-id="${other}"]`).click();
+    await page.locator('ol.history li', { hasText: 'NonRetryableError' }).waitFor();
+    expect(await page.locator('[data-list="dead-letters"] tr.row').getByText(XSS, { exact: true }).count()).toBe(1);
+    expect(await page.locator('[data-list="dead-letters"] img').count()).toBe(0);
+    expect(await page.evaluate('window.__pwned')).toBeUndefined();
+
+    // Requeue by clicking: the row leaves the table, and the database agrees.
+    await row.locator('button[data-action="requeue"]').click();
+    await row.waitFor({ state: 'detached' });
+    await page.locator('.toast', { hasText: 'Requeued' }).waitFor();
+    expect(await ds.query('SELECT id FROM flowbus_dead_letter WHERE id = $1', [toRequeue])).toEqual([]);
+    expect(await ds.query('SELECT id FROM flowbus_outbox WHERE id = $1', [toRequeue])).toEqual([{ id: toRequeue }]);
+    await waitFor(() => sink.ids().includes(toRequeue!), { message: 'delivery of the requeued message' });
+    await expect(deadTile.textContent()).resolves.toBe('1');
+    await page.screenshot({ path: new URL('dashboard.png', ARTIFACTS).pathname, fullPage: true });
+
+    // Sagas with state and timeouts; breakers.
+    await page.click('[data-tab="sagas"]');
+    await page.locator('[data-list="sagas"] tr.row[data-id="o-1"]').click();
+    await page.locator('ol.history li', { hasText: 'PaymentTimeout' }).waitFor();
+    await page.locator('pre', { hasText: 'awaiting-payment' }).waitFor();
+    await page.screenshot({ path: new URL('dashboard-sagas.png', ARTIFACTS).pathname, fullPage: true });
+    await page.click('[data-tab="breakers"]');
+    await page.locator('.breaker', { hasText: 'payments' }).locator('.pill.closed').waitFor();
+    await page.screenshot({ path: new URL('dashboard-breakers.png', ARTIFACTS).pathname, fullPage: true });
+
+    // The remaining dead letter can be deleted (after a confirm).
+    await page.click('[data-tab="dead-letters"]');
+    await page.locator(`[data-list="dead-letters"] tr.row[data-id="${other}"] button[data-action="delete"]`).click();
+    await page.locator('[data-list="dead-letters"] .empty', { hasText: 'No dead letters' }).waitFor();
+    expect(await ds.query('SELECT id FROM flowbus_dead_letter')).toEqual([]);
+
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
