@@ -1,5 +1,4 @@
 import { Logger, type Provider } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
@@ -12,9 +11,17 @@ import type { ResolvedOptions } from '../options/resolved-options.interface.js';
  */
 export const dataSourceProvider: Provider = {
   provide: FLOWBUS_DATA_SOURCE,
-  inject: [FLOWBUS_RESOLVED_OPTIONS, ModuleRef],
-  useFactory: async (options: ResolvedOptions, moduleRef: ModuleRef): Promise<DataSource> => {
-    const dataSource = options.dataSource ?? lookUp(moduleRef);
+  // Injecting the DataSource token (optional) makes Nest create @nestjs/typeorm's async
+  // DataSource provider before this one.
+  inject: [FLOWBUS_RESOLVED_OPTIONS, { token: DataSource, optional: true }],
+  useFactory: async (options: ResolvedOptions, provided: DataSource | undefined): Promise<DataSource> => {
+    const dataSource = options.dataSource ?? provided;
+    if (!dataSource) {
+      throw new InvalidOptionsError(
+        'dataSource',
+        'not given, and no DataSource is provided by @nestjs/typeorm (import TypeOrmModule.forRoot(...) or pass dataSource)',
+      );
+    }
     if (dataSource.options.type !== 'postgres') {
       throw new InvalidOptionsError(
         'dataSource',
@@ -32,14 +39,3 @@ export const dataSourceProvider: Provider = {
 
 /** DataSources Flowbus initialised itself and so must destroy. */
 export const ownedDataSources = new WeakSet<DataSource>();
-
-function lookUp(moduleRef: ModuleRef): DataSource {
-  try {
-    return moduleRef.get(DataSource, { strict: false });
-  } catch {
-    throw new InvalidOptionsError(
-      'dataSource',
-      'not given, and no DataSource is provided by @nestjs/typeorm (import TypeOrmModule.forRoot(...) or pass dataSource)',
-    );
-  }
-}

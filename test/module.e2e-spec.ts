@@ -1,0 +1,168 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { EventBus, FlowbusModule, InvalidOptionsError, OutboxService, flowbusMigrations } from 'nestjs-flowbus';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { DataSource } from 'typeorm';
+import { createFlowbusApp } from './support/app.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+
+let db: TestDatabase;
+let ds: DataSource;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  ds = await db.dataSource();
+});
+
+afterAll(async () => {
+  await ds.destroy();
+  await db.drop();
+});
+
+const tables = async (schema: string) =>
+  (
+    await ds.query(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name LIKE 'flowbus_%' ORDER BY 1",
+      [schema],
+    )
+  ).map((r: { table_name: string }) => r.table_name);
+
+const FLOWBUS_TABLES = [
+  'flowbus_dead_letter',
+  'flowbus_inbox',
+  'flowbus_migrations',
+  'flowbus_outbox',
+  'flowbus_saga',
+  'flowbus_saga_timeout',
+];
+
+describe('start-up', () => {
+  it('fails at start with an error naming the bad option', async () => {
+    const error = await createFlowbusApp({ dataSource: ds, options: { relay: { pollIntervalMs: -5 } } }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(InvalidOptionsError);
+    expect((error as Error).message).toBe('Invalid Flowbus option "relay.pollIntervalMs": must be >= 10, got -5');
+  });
+
+  it('fails at start without a DataSource, saying how to provide one', async () => {
+    const moduleRef = await Test.createTestingModule({ imports: [FlowbusModule.forRoot({})] })
+      .compile()
+      .catch((e: unknown) => e);
+    expect((moduleRef as Error).message).toContain(
+      'Invalid Flowbus option "dataSource": not given, and no DataSource is provided by @nestjs/typeorm',
+    );
+  });
+
+  it('uses the DataSource @nestjs/typeorm provides, with options from forRootAsync', async () => {
+    @Module({})
+    class ConfigModule {}
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        TypeOrmModule.forRoot({ type: 'postgres', url: db.url }),
+        FlowbusModule.forRootAsync({
+          imports: [ConfigModule],
+          useFactory: () => ({ schema: 'via_async', relay: { enabled: false } }),
+        }),
+      ],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    expect(await tables('via_async')).toEqual(FLOWBUS_TABLES);
+    expect(app.get(EventBus)).toBeInstanceOf(EventBus);
+    const outbox = app.get(OutboxService);
+    await outbox.transaction((m) => outbox.enqueue(m, { destination: 'local', type: 'Nobody', payload: {} }));
+    await app.close();
+  });
+});
+
+describe('migrations', () => {
+  it('creates the tables in the configured schema and is idempotent across restarts', async () => {
+    for (let i = 0; i < 2; i++) {
+      const app = await createFlowbusApp({
+        dataSource: ds,
+        options: { schema: 'tenant_a', relay: { enabled: false } },
+      });
+      await app.close();
+    }
+    expect(await tables('tenant_a')).toEqual(FLOWBUS_TABLES);
+    expect(
+      (await ds.query('SELECT id FROM tenant_a.flowbus_migrations ORDER BY id')).map((r: { id: number }) => r.id),
+    ).toEqual([1, 2]);
+  });
+
+  it('lets instances starting together migrate once (advisory lock)', async () => {
+    const sources = await Promise.all([db.dataSource(), db.dataSource(), db.dataSource()]);
+    const apps = await Promise.all(
+      sources.map((dataSource) =>
+        createFlowbusApp({ dataSource, options: { schema: 'racing', relay: { enabled: false } } }),
+      ),
+    );
+    for (const app of apps) await app.close();
+    for (const s of sources) await s.destroy();
+    expect(await tables('racing')).toEqual(FLOWBUS_TABLES);
+  });
+
+  it('skips migrations with migrationsRun: false', async () => {
+    const app = await createFlowbusApp({
+      dataSource: ds,
+      options: { schema: 'unmigrated', migrationsRun: false, relay: { enabled: false }, timeouts: { enabled: false } },
+    });
+    await app.close();
+    expect(await tables('unmigrated')).toEqual([]);
+  });
+
+  it('runs through TypeORM’s own migration runner with flowbusMigrations()', async () => {
+    const own = new DataSource({
+      type: 'postgres',
+      url: db.url,
+      migrations: flowbusMigrations({ schema: 'typeorm_run' }),
+      migrationsTableName: 'typeorm_run_migrations',
+    });
+    await own.initialize();
+    const ran = await own.runMigrations();
+    expect(ran.map((m) => m.name)).toEqual([
+      'FlowbusInit_typeorm_run_1763769600001',
+      'FlowbusSagas_typeorm_run_1763769600002',
+    ]);
+    expect(await own.runMigrations()).toEqual([]);
+    await own.undoLastMigration();
+    await own.destroy();
+    expect(await tables('typeorm_run')).toEqual(['flowbus_dead_letter', 'flowbus_inbox', 'flowbus_outbox']);
+  });
+
+  it('runs from the flowbus-migrate CLI', async () => {
+    // Compile the library as it ships (tsc) into a cache dir inside node_modules, so the compiled
+    // CLI resolves typeorm and pg like an installed package would.
+    const root = new URL('..', import.meta.url).pathname;
+    const out = `${root}node_modules/.cache/flowbus-cli-test`;
+    await run(process.execPath, [
+      `${root}node_modules/typescript/bin/tsc`,
+      '-p',
+      `${root}libs/flowbus/tsconfig.lib.json`,
+      '--outDir',
+      out,
+      '--declaration',
+      'false',
+      '--declarationMap',
+      'false',
+      '--sourceMap',
+      'false',
+    ]);
+    const env = { ...process.env, DATABASE_URL: db.url };
+    const first = await run(process.execPath, [`${out}/cli/migrate.js`, '--schema', 'from_cli'], { env });
+    expect(first.stdout).toBe('flowbus-migrate: applied 1, 2 in schema "from_cli"\n');
+    const second = await run(process.execPath, [`${out}/cli/migrate.js`, '--schema', 'from_cli'], { env });
+    expect(second.stdout).toBe('flowbus-migrate: schema "from_cli" is up to date\n');
+    expect(await tables('from_cli')).toEqual(FLOWBUS_TABLES);
+    const bad = await run(process.execPath, [`${out}/cli/migrate.js`, '--schema', 'Bad-Name'], { env }).catch(
+      (e: { stderr: string; code: number }) => e,
+    );
+    expect(bad).toMatchObject({ code: 1, stderr: expect.stringContaining('Invalid Flowbus option "schema"') });
+  }, 120_000);
+});
+
+const run = promisify(execFile);
