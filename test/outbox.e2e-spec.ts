@@ -8,7 +8,7 @@ import {
   OutboxService,
   UnknownDestinationError,
 } from 'nestjs-flowbus';
-import { waitFor } from 'nestjs-flowbus/testing';
+import { drainOutbox, waitFor } from 'nestjs-flowbus/testing';
 import type { DataSource, EntityManager } from 'typeorm';
 import { createFlowbusApp } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
@@ -186,5 +186,21 @@ describe('OutboxService.publish fans out to durable subscribers', () => {
     );
     expect(handled.filter((h) => h === 'shipping:o-3:1')).toHaveLength(1);
     expect(await count("SELECT count(*) AS n FROM shipments WHERE order_id = 'o-3'")).toBe(1);
+  });
+});
+
+describe('drainOutbox (testing helper)', () => {
+  it('returns once every due row, including rows written by the handlers it ran, is delivered', async () => {
+    const ids = await outbox.transaction(async (m) => {
+      await m.query('INSERT INTO orders (id) VALUES ($1)', ['o-drain']);
+      return outbox.enqueue(m, [
+        ...Array.from({ length: 300 }, (_, i) => ({ destination: 'billing', type: 'Drain', payload: { i } })),
+        { destination: 'local', type: 'OrderPlaced', payload: { orderId: 'o-drain', total: 7 } },
+      ]);
+    });
+    await drainOutbox(app);
+    expect(ids.every((id) => billing.ids().includes(id) || id === ids.at(-1))).toBe(true);
+    expect(handled).toContain('shipping:o-drain:7');
+    expect(await count('SELECT count(*) AS n FROM flowbus_outbox WHERE delivered_at IS NULL')).toBe(0);
   });
 });
