@@ -58,7 +58,7 @@ export { amqpDestination } from './relay/destinations/amqp.destination.js';
 export type { AmqpDestinationOptions } from './relay/destinations/amqp-destination-options.interface.js';
 export { natsDestination } from './relay/destinations/nats.destination.js';
 export type { NatsDestinationOptions } from './relay/destinations/nats-destination-options.interface.js';
-export { DeliveryError } from './relay/destinations/delivery.error.js';
+export { DeliveryError } from './errors/delivery.error.js';
 
 // Admin API and dashboard (mounted by FlowbusModule when admin.enabled).
 export type { AdminAsyncOptions } from './admin/admin-mount.js';

@@ -10,8 +10,8 @@ import {
 import { HttpAdapterHost } from '@nestjs/core';
 import { FlowbusError } from '../errors/flowbus.error.js';
 import { describeError } from '../errors/handler-failures.error.js';
-import { RecordNotFoundError } from './record-not-found.error.js';
-import { StateConflictError } from './state-conflict.error.js';
+import { RecordNotFoundError } from '../errors/record-not-found.error.js';
+import { StateConflictError } from '../errors/state-conflict.error.js';
 
 interface ErrorBody {
   statusCode: number;

@@ -20,8 +20,8 @@ import type { ListSagasQuery } from './dto/list-sagas.query.js';
 import type { OutboxMessageDetailDto, OutboxPageDto } from './dto/outbox-message.dto.js';
 import type { SagaDetailDto, SagaPageDto } from './dto/saga.dto.js';
 import type { BreakerDto, StatsDto } from './dto/stats.dto.js';
-import { RecordNotFoundError } from './record-not-found.error.js';
-import { StateConflictError } from './state-conflict.error.js';
+import { RecordNotFoundError } from '../errors/record-not-found.error.js';
+import { StateConflictError } from '../errors/state-conflict.error.js';
 
 const UNIQUE_VIOLATION = '23505';
 

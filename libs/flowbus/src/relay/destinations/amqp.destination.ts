@@ -4,7 +4,7 @@ import { describeError } from '../../errors/handler-failures.error.js';
 import { NonRetryableError } from '../../errors/non-retryable.error.js';
 import type { DeliveryMessage, Destination } from '../destination.interface.js';
 import type { AmqpDestinationOptions } from './amqp-destination-options.interface.js';
-import { DeliveryError } from './delivery.error.js';
+import { DeliveryError } from '../../errors/delivery.error.js';
 import { commonJsExports, loadOptionalPackage } from './optional-package.js';
 import { resolveAmqpOptions, type ResolvedAmqpOptions } from './resolve-amqp-options.js';
 

@@ -1,5 +1,5 @@
 import { NonRetryableError } from '../../errors/non-retryable.error.js';
-import { DeliveryError } from './delivery.error.js';
+import { DeliveryError } from '../../errors/delivery.error.js';
 
 const SNIPPET_BYTES = 512;
 /** Statuses outside 5xx that say "try again later" rather than "this request is wrong". */

@@ -1,6 +1,6 @@
 import { NonRetryableError } from '../../errors/non-retryable.error.js';
 import type { DeliveryMessage, Destination } from '../destination.interface.js';
-import { DeliveryError } from './delivery.error.js';
+import { DeliveryError } from '../../errors/delivery.error.js';
 import type { HttpDestinationOptions } from './http-destination-options.interface.js';
 import { classifyResponse, describeFetchError } from './http-response.js';
 import { HEADER_NAME, resolveHttpOptions, type ResolvedHttpOptions } from './resolve-http-options.js';

@@ -3,7 +3,7 @@ import type { JetStreamClient, NatsConnection } from 'nats';
 import { describeError } from '../../errors/handler-failures.error.js';
 import { NonRetryableError } from '../../errors/non-retryable.error.js';
 import type { DeliveryMessage, Destination } from '../destination.interface.js';
-import { DeliveryError } from './delivery.error.js';
+import { DeliveryError } from '../../errors/delivery.error.js';
 import type { NatsDestinationOptions } from './nats-destination-options.interface.js';
 import { commonJsExports, loadOptionalPackage } from './optional-package.js';
 import { resolveNatsOptions, type ResolvedNatsOptions } from './resolve-nats-options.js';

@@ -1,4 +1,4 @@
-import { FlowbusError } from '../errors/flowbus.error.js';
+import { FlowbusError } from './flowbus.error.js';
 
 /** An admin request named a message, dead letter or saga that does not exist (HTTP 404). */
 export class RecordNotFoundError extends FlowbusError {

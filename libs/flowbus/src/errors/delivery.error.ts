@@ -1,4 +1,4 @@
-import { FlowbusError } from '../../errors/flowbus.error.js';
+import { FlowbusError } from './flowbus.error.js';
 
 /**
  * A delivery a built-in destination could not complete and that is worth retrying: a network

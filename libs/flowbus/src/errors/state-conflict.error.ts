@@ -1,4 +1,4 @@
-import { FlowbusError } from '../errors/flowbus.error.js';
+import { FlowbusError } from './flowbus.error.js';
 
 /**
  * An admin request cannot apply to the record in its current state (HTTP 409): a requeue of a
