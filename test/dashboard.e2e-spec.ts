@@ -1,16 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import { waitFor } from 'nestjs-flowbus/testing';
 import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { DataSource } from 'typeorm';
-import { ADMIN_TOKEN, createAdminApp, enqueue, insertSaga, SwitchableSink } from './support/admin-app.js';
+import { AppModule } from '../apps/demo/src/app.module.js';
+import { ADMIN_TOKEN, enqueue, insertSaga, SwitchableSink } from './support/admin-app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 
 /**
- * The dashboard in a real browser (Debian's Chromium driven by playwright-core): sign in with
- * the token, see the figures, requeue a dead letter by clicking, and check it left the
- * dead-letter table in the page and in the database. Not skipped when Chromium is missing.
+ * The dashboard in a real browser (Debian's Chromium driven by playwright-core), loaded against
+ * the demo app (apps/demo's AppModule, with two test destinations added): sign in with the
+ * token, see the figures, requeue a dead letter by clicking, and check it left the dead-letter
+ * table in the page and in the database. Not skipped when Chromium is missing.
  */
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -33,11 +37,23 @@ beforeAll(async () => {
   }
   db = await createTestDatabase();
   ds = await db.dataSource();
-  app = await createAdminApp(ds, {
-    destinations: { sink, payments: new SwitchableSink({ circuitBreaker: { volumeThreshold: 5 } }) },
-  });
-  await app.listen(0, '127.0.0.1');
-  url = `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/flowbus/`;
+  const port = await freePort();
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      AppModule.forRoot({
+        databaseUrl: db.url,
+        selfUrl: `http://127.0.0.1:${port}`,
+        adminToken: ADMIN_TOKEN,
+        flowbus: {
+          relay: { pollIntervalMs: 50, listen: false },
+          destinations: { sink, payments: new SwitchableSink({ circuitBreaker: { volumeThreshold: 5 } }) },
+        },
+      }),
+    ],
+  }).compile();
+  app = moduleRef.createNestApplication({ logger: process.env.FLOWBUS_TEST_LOGS ? undefined : false });
+  await app.listen(port, '127.0.0.1');
+  url = `http://127.0.0.1:${port}/flowbus/`;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -173,3 +189,16 @@ describe('dashboard', () => {
     await page.close();
   });
 });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}

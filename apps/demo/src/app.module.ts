@@ -1,0 +1,62 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { FlowbusModule } from 'nestjs-flowbus';
+import { DemoSchema1751328000000 } from './database/1751328000000-demo-schema.migration.js';
+import { DEMO_OPTIONS, flowbusOptions, resolveDemoOptions, type DemoOptions } from './demo-options.js';
+import { FulfillmentModule } from './fulfillment/fulfillment.module.js';
+import { InventoryModule } from './inventory/inventory.module.js';
+import { LandingController } from './landing/landing.controller.js';
+import { OrdersModule } from './orders/orders.module.js';
+import { PaymentModule } from './payment/payment.module.js';
+import { ShippingModule } from './shipping/shipping.module.js';
+import { SimulationModule } from './simulation/simulation.module.js';
+
+@Module({})
+class DemoOptionsModule {}
+
+/**
+ * The order-fulfilment demo. `main.ts` boots it on the embedded PostgreSQL (or `DATABASE_URL`);
+ * tests boot it on a database of their own, with short timeouts.
+ *
+ * @example
+ * Test.createTestingModule({ imports: [AppModule.forRoot({ databaseUrl, selfUrl, adminToken })] })
+ */
+@Module({})
+export class AppModule {
+  static forRoot(options: DemoOptions): DynamicModule {
+    const resolved = resolveDemoOptions(options);
+    return {
+      module: AppModule,
+      imports: [
+        {
+          module: DemoOptionsModule,
+          global: true,
+          providers: [{ provide: DEMO_OPTIONS, useValue: resolved }],
+          exports: [DEMO_OPTIONS],
+        },
+        TypeOrmModule.forRoot({
+          type: 'postgres',
+          url: options.databaseUrl,
+          autoLoadEntities: true,
+          // The demo's own tables; Flowbus's come from Flowbus's migrations, run by FlowbusModule.
+          migrations: [DemoSchema1751328000000],
+          migrationsRun: true,
+          migrationsTableName: 'demo_migrations',
+          retryAttempts: 2,
+          retryDelay: 1000,
+          extra: { max: 20 },
+        }),
+        // No `dataSource`: Flowbus uses the one TypeOrmModule provides, so `outbox.publish(manager, …)`
+        // joins the transactions of the demo's own code.
+        FlowbusModule.forRoot(flowbusOptions(options, resolved)),
+        SimulationModule,
+        FulfillmentModule,
+        OrdersModule,
+        PaymentModule,
+        InventoryModule,
+        ShippingModule,
+      ],
+      controllers: [LandingController],
+    };
+  }
+}
