@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common
 import { Subject, type Observable } from 'rxjs';
 import { FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
+import { HandlerDeadlines } from './handler-deadlines.js';
 import { HandlerRegistry } from './handler-registry.js';
 import { PublishJoin, recordFailure, settle, type FailurePolicy } from './publish-join.js';
 import type { HandlerFailure, PublishResult } from './publish-result.interface.js';
@@ -28,10 +29,12 @@ export class EventBus implements OnModuleDestroy {
     private readonly registry: HandlerRegistry,
     @Inject(FLOWBUS_RESOLVED_OPTIONS) options: ResolvedOptions,
   ) {
+    const timeoutMs = options.bus.handlerTimeoutMs;
     this.policy = {
       propagate: options.bus.propagateHandlerExceptions,
       log: options.bus.logHandlerExceptions,
-      timeoutMs: options.bus.handlerTimeoutMs,
+      timeoutMs,
+      deadlines: timeoutMs === undefined ? undefined : new HandlerDeadlines(timeoutMs),
       logger: new Logger('Flowbus:EventBus'),
     };
   }
@@ -76,6 +79,7 @@ export class EventBus implements OnModuleDestroy {
 
   onModuleDestroy(): void {
     this.subject.complete();
+    this.policy.deadlines?.dispose();
   }
 }
 

@@ -50,7 +50,12 @@ export class HandlerRegistry {
     const route: EventRoute = {
       eventType,
       handlers,
-      allSucceeded: Object.freeze({ eventType, handlers: handlers.length, succeeded: handlers.length, failures: NO_FAILURES }),
+      allSucceeded: Object.freeze({
+        eventType,
+        handlers: handlers.length,
+        succeeded: handlers.length,
+        failures: NO_FAILURES,
+      }),
     };
     this.routes.set(event.constructor, route);
     return route;

@@ -24,7 +24,8 @@ export class HandlerExplorer implements OnModuleInit {
       const name = `${m.className}.${m.methodName}`;
       for (const declaration of m.metadata) {
         const eventType = eventTypeOf(declaration.event);
-        if (declaration.durable) this.durable.add(eventType, { subscriber: name, eventClass: declaration.event, invoke: fn });
+        if (declaration.durable)
+          this.durable.add(eventType, { subscriber: name, eventClass: declaration.event, invoke: fn });
         else this.registry.add(eventType, { name, invoke: fn });
         count++;
       }

@@ -1,6 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import { HandlerFailuresError, describeError } from '../errors/handler-failures.error.js';
 import { HandlerTimeoutError } from '../errors/handler-timeout.error.js';
+import type { DeadlineEntry, HandlerDeadlines } from './handler-deadlines.js';
 import type { EventRoute } from './handler-registry.js';
 import type { HandlerFailure, PublishResult } from './publish-result.interface.js';
 
@@ -9,42 +10,49 @@ export interface FailurePolicy {
   readonly propagate: boolean;
   readonly log: boolean;
   readonly timeoutMs: number | undefined;
+  /** Set when `timeoutMs` is. */
+  readonly deadlines: HandlerDeadlines | undefined;
   readonly logger: Logger;
 }
 
-const PENDING = 1;
-const SETTLED = 2;
+/** Handlers whose running state fits in the bits of a small integer. */
+const BITS = 31;
 
 /**
  * Waits for the asynchronous handlers of one publish with a countdown instead of
  * `Promise.allSettled`: one promise per publish and no per-handler result objects unless a
  * handler fails. Created only when a handler returned a thenable.
  */
-export class PublishJoin {
+export class PublishJoin implements DeadlineEntry {
+  deadline = 0;
+  listed = false;
+  previous: DeadlineEntry | undefined;
+  next: DeadlineEntry | undefined;
   private pending = 0;
   private finished = false;
   private failures: HandlerFailure[] | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  /** Per handler: 0 not tracked (finished synchronously), PENDING, SETTLED. Only with a timeout. */
-  private readonly states: Uint8Array | undefined;
+  /**
+   * With a timeout only, which tracked handlers have not settled yet: bit i for handler i, an
+   * array beyond the first 31 handlers (rare, so a typed array is not allocated per publish).
+   */
+  private running = 0;
+  private runningBeyond: Uint8Array | undefined;
   private resolve!: (result: PublishResult) => void;
   private reject!: (error: unknown) => void;
 
   constructor(
     private readonly route: EventRoute,
     private readonly policy: FailurePolicy,
-  ) {
-    if (policy.timeoutMs !== undefined) this.states = new Uint8Array(route.handlers.length);
-  }
+  ) {}
 
   /** Tracks the thenable handler `index` returned. */
   track(index: number, result: PromiseLike<unknown>): void {
-    if (this.states) {
+    if (this.policy.deadlines) {
       result.then(
         () => this.settle(index),
         (error: unknown) => this.settle(index, error, true),
       );
-      this.states[index] = PENDING;
+      this.setRunning(index, true);
     } else {
       result.then(this.ok, (error: unknown) => this.settle(index, error, true));
     }
@@ -58,8 +66,19 @@ export class PublishJoin {
       this.resolve = resolve;
       this.reject = reject;
     });
-    if (this.policy.timeoutMs !== undefined) this.timer = setTimeout(this.expire, this.policy.timeoutMs);
+    this.policy.deadlines?.watch(this);
     return promise;
+  }
+
+  /** The timeout passed: every handler still running fails with a `HandlerTimeoutError`. */
+  onDeadline(): void {
+    if (this.finished) return;
+    for (let i = 0; i < this.route.handlers.length; i++) {
+      if (!this.isRunning(i)) continue;
+      const error = new HandlerTimeoutError(this.route.handlers[i]!.name, this.route.eventType, this.policy.timeoutMs!);
+      this.failures = recordFailure(this.policy, this.failures, this.route, i, error, true);
+    }
+    this.finish();
   }
 
   private readonly ok = (): void => {
@@ -76,25 +95,27 @@ export class PublishJoin {
       }
       return;
     }
-    if (this.states) this.states[index] = SETTLED;
+    if (this.policy.deadlines) this.setRunning(index, false);
     if (failed) this.failures = recordFailure(this.policy, this.failures, this.route, index, error, false);
     if (--this.pending === 0) this.finish();
   }
 
-  private readonly expire = (): void => {
-    if (this.finished) return;
-    for (let i = 0; i < this.states!.length; i++) {
-      if (this.states![i] !== PENDING) continue;
-      const error = new HandlerTimeoutError(this.route.handlers[i]!.name, this.route.eventType, this.policy.timeoutMs!);
-      this.failures = recordFailure(this.policy, this.failures, this.route, i, error, true);
+  private setRunning(index: number, running: boolean): void {
+    if (index < BITS) {
+      this.running = running ? this.running | (1 << index) : this.running & ~(1 << index);
+    } else {
+      (this.runningBeyond ??= new Uint8Array(this.route.handlers.length))[index] = running ? 1 : 0;
     }
-    this.finish();
-  };
+  }
+
+  private isRunning(index: number): boolean {
+    return index < BITS ? (this.running & (1 << index)) !== 0 : this.runningBeyond?.[index] === 1;
+  }
 
   private finish(): void {
     // Settlements can only arrive after `started` ran (they are microtasks), so resolve is set.
     this.finished = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.listed) this.policy.deadlines!.release(this);
     settle(this.route, this.policy, this.failures, this.resolve, this.reject);
   }
 }
