@@ -37,19 +37,46 @@ export const INSERT_PARAMS_PER_ROW = 8;
 /**
  * One multi-row INSERT. Due times come from the app's clock, as do the relay's "now": comparing
  * a database timestamp with an app timestamp would make every row wait out the clock skew.
+ * With `notifyChannel`, the same statement also queues a NOTIFY (sent by PostgreSQL at commit),
+ * saving the producer a round trip.
  */
-export function insertMessages(schema: string, rows: readonly OutboxInsertRow[], now: Date): Query {
+export function insertMessages(
+  schema: string,
+  rows: readonly OutboxInsertRow[],
+  now: Date,
+  notifyChannel?: string,
+): Query {
   const values: unknown[] = [];
-  const tuples = rows.map((r) => {
-    const n = values.length;
+  for (const r of rows) {
     values.push(r.id, r.destination, r.subscriber, r.type, r.key, r.payload, r.headers, r.availableAt ?? now);
-    return `($${n + 1}::uuid, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}::jsonb, $${n + 7}::jsonb, $${n + 8}::timestamptz)`;
-  });
-  return {
-    text: `INSERT INTO ${table(schema, 'flowbus_outbox')}
-      (id, destination, subscriber, type, key, payload, headers, next_attempt_at) VALUES ${tuples.join(', ')}`,
-    values,
-  };
+  }
+  if (notifyChannel === undefined) return { text: insertText(schema, rows.length, false), values };
+  values.push(notifyChannel);
+  return { text: insertText(schema, rows.length, true), values };
+}
+
+/** Statement texts by schema and row count: enqueue runs per transaction, mostly with 1 or a few rows. */
+const insertTexts = new Map<string, string>();
+const CACHED_ROW_COUNTS = 100;
+
+function insertText(schema: string, count: number, notify: boolean): string {
+  const cacheKey = `${schema}\u0000${count}\u0000${notify}`;
+  const cached = count <= CACHED_ROW_COUNTS ? insertTexts.get(cacheKey) : undefined;
+  if (cached) return cached;
+  const tuples: string[] = [];
+  for (let n = 0; n < count * INSERT_PARAMS_PER_ROW; n += INSERT_PARAMS_PER_ROW) {
+    tuples.push(
+      `($${n + 1}::uuid, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}::jsonb, $${n + 7}::jsonb, $${n + 8}::timestamptz)`,
+    );
+  }
+  const insert = `INSERT INTO ${table(schema, 'flowbus_outbox')}
+      (id, destination, subscriber, type, key, payload, headers, next_attempt_at) VALUES ${tuples.join(', ')}`;
+  // A data-modifying CTE runs to completion even though the outer SELECT does not read it.
+  const text = notify
+    ? `WITH inserted AS (${insert}) SELECT pg_notify($${count * INSERT_PARAMS_PER_ROW + 1}, '')`
+    : insert;
+  if (count <= CACHED_ROW_COUNTS) insertTexts.set(cacheKey, text);
+  return text;
 }
 
 export function notify(channel: string): Query {

@@ -11,7 +11,7 @@ import { LOCAL_DESTINATION } from '../options/resolve-options.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { CommitWatcher } from './commit-watcher.js';
 import type { OutboxMessage, OutboxPublishOptions } from './outbox-message.interface.js';
-import { INSERT_PARAMS_PER_ROW, insertMessages, notify, type OutboxInsertRow } from './outbox.queries.js';
+import { INSERT_PARAMS_PER_ROW, insertMessages, type OutboxInsertRow } from './outbox.queries.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_ROWS_PER_INSERT = Math.floor(65_535 / INSERT_PARAMS_PER_ROW);
@@ -42,8 +42,13 @@ export class OutboxService {
    * @throws NotInTransactionError, UnknownDestinationError, InvalidMessageError
    */
   async enqueue(manager: EntityManager, messages: OutboxMessage | readonly OutboxMessage[]): Promise<string[]> {
-    const list = Array.isArray(messages) ? (messages as readonly OutboxMessage[]) : [messages as OutboxMessage];
-    const rows = list.flatMap((m, i) => this.toRows(m, Array.isArray(messages) ? `messages[${i}]` : 'message'));
+    const rows: OutboxInsertRow[] = [];
+    if (Array.isArray(messages)) {
+      const list = messages as readonly OutboxMessage[];
+      for (let i = 0; i < list.length; i++) this.addRows(rows, list[i]!, i);
+    } else {
+      this.addRows(rows, messages as OutboxMessage, undefined);
+    }
     return this.write(manager, rows, 'OutboxService.enqueue');
   }
 
@@ -54,7 +59,7 @@ export class OutboxService {
    */
   async publish(manager: EntityManager, event: object, options: OutboxPublishOptions = {}): Promise<string[]> {
     const type = eventTypeOfInstance(event);
-    const payload = serialise(event, 'event');
+    const payload = serialise(event, () => 'event');
     const base = {
       type,
       key: options.key ?? null,
@@ -84,51 +89,70 @@ export class OutboxService {
     if (rows.length === 0) return [];
     const now = new Date(this.options.clock.now());
     for (let i = 0; i < rows.length; i += MAX_ROWS_PER_INSERT) {
-      const q = insertMessages(this.schema, rows.slice(i, i + MAX_ROWS_PER_INSERT), now);
-      await runner.query(q.text, q.values);
-    }
-    if (this.options.relay.notify) {
-      const q = notify(this.channel);
+      const chunk = i === 0 && rows.length <= MAX_ROWS_PER_INSERT ? rows : rows.slice(i, i + MAX_ROWS_PER_INSERT);
+      // The wake-up for relays in other instances rides on the last INSERT (sent at commit).
+      const last = i + MAX_ROWS_PER_INSERT >= rows.length;
+      const q = insertMessages(this.schema, chunk, now, last && this.options.relay.notify ? this.channel : undefined);
       await runner.query(q.text, q.values);
     }
     this.commits.track(runner);
     return rows.map((r) => r.id);
   }
 
-  private toRows(m: OutboxMessage, field: string): OutboxInsertRow[] {
-    if (typeof m !== 'object' || m === null) throw new InvalidMessageError(field, 'must be an object');
+  /**
+   * Validates `m` and appends its row(s). `index` names the message in errors (`messages[i]`, or
+   * `message` when a single one was given); field names are only built when a check fails, since
+   * this runs for every message written.
+   */
+  private addRows(rows: OutboxInsertRow[], m: OutboxMessage, index: number | undefined): void {
+    const field = (sub?: string) => `${index === undefined ? 'message' : `messages[${index}]`}${sub ? `.${sub}` : ''}`;
+    if (typeof m !== 'object' || m === null) throw new InvalidMessageError(field(), 'must be an object');
     if (typeof m.type !== 'string' || m.type === '')
-      throw new InvalidMessageError(`${field}.type`, 'must be a non-empty string');
+      throw new InvalidMessageError(field('type'), 'must be a non-empty string');
     if (m.key !== undefined && typeof m.key !== 'string')
-      throw new InvalidMessageError(`${field}.key`, 'must be a string');
+      throw new InvalidMessageError(field('key'), 'must be a string');
     if (m.id !== undefined && (typeof m.id !== 'string' || !UUID.test(m.id)))
-      throw new InvalidMessageError(`${field}.id`, 'must be a uuid');
-    const base = {
-      type: m.type,
-      key: m.key ?? null,
-      payload: serialise(m.payload, `${field}.payload`),
-      headers: headersOf(m.headers, `${field}.headers`),
-      availableAt: availableAt(m.availableAt, `${field}.availableAt`),
-    };
+      throw new InvalidMessageError(field('id'), 'must be a uuid');
+    const type = m.type;
+    const key = m.key ?? null;
+    const payload = serialise(m.payload, field, 'payload');
+    const headers = m.headers === undefined ? '{}' : headersOf(m.headers, field('headers'));
+    const at = m.availableAt === undefined ? null : availableAt(m.availableAt, field('availableAt'));
     if (m.destination === LOCAL_DESTINATION) {
       const subscribers = this.durable.subscribersOf(m.type);
       if (m.id !== undefined && subscribers.length > 1) {
         throw new InvalidMessageError(
-          `${field}.id`,
+          field('id'),
           `cannot be given for "local" type ${m.type}: it has ${subscribers.length} durable handlers, one row each`,
         );
       }
-      return subscribers.map((s) => ({
-        ...base,
-        id: m.id ?? randomUUID(),
-        destination: LOCAL_DESTINATION,
-        subscriber: s.subscriber,
-      }));
+      for (const s of subscribers) {
+        rows.push({
+          id: m.id ?? randomUUID(),
+          destination: LOCAL_DESTINATION,
+          subscriber: s.subscriber,
+          type,
+          key,
+          payload,
+          headers,
+          availableAt: at,
+        });
+      }
+      return;
     }
     if (!this.options.destinations.has(m.destination)) {
       throw new UnknownDestinationError(String(m.destination), [...this.options.destinations.keys()]);
     }
-    return [{ ...base, id: m.id ?? randomUUID(), destination: m.destination, subscriber: '' }];
+    rows.push({
+      id: m.id ?? randomUUID(),
+      destination: m.destination,
+      subscriber: '',
+      type,
+      key,
+      payload,
+      headers,
+      availableAt: at,
+    });
   }
 }
 
@@ -137,15 +161,16 @@ export function notifyChannel(schema: string): string {
   return `flowbus_outbox_${schema}`;
 }
 
-function serialise(value: unknown, field: string): string {
+/** JSON of `value`; `field(sub)` names it in the error, built only when serialising fails. */
+function serialise(value: unknown, field: (sub?: string) => string, sub?: string): string {
   let json: string | undefined;
   try {
     json = JSON.stringify(value);
   } catch (error) {
-    throw new InvalidMessageError(field, `must be JSON-serialisable (${(error as Error).message})`);
+    throw new InvalidMessageError(field(sub), `must be JSON-serialisable (${(error as Error).message})`);
   }
   if (json === undefined)
-    throw new InvalidMessageError(field, 'must be JSON-serialisable, got undefined or a function');
+    throw new InvalidMessageError(field(sub), 'must be JSON-serialisable, got undefined or a function');
   return json;
 }
 

