@@ -17,7 +17,7 @@ import { NonRetryableError } from '../errors/non-retryable.error.js';
 import { LOCAL_DESTINATION } from '../options/resolve-options.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { notifyChannel } from '../outbox/outbox.service.js';
-import { claimDue, type ClaimedRow } from '../outbox/outbox.queries.js';
+import { beginClaim, claimDue, commit, explainClaim, type ClaimedRow } from '../outbox/outbox.queries.js';
 import { BreakerRegistry } from './breaker.registry.js';
 import { DeliveryOutcomes } from './delivery-outcomes.js';
 import type { DeliveryMessage } from './destination.interface.js';
@@ -26,6 +26,11 @@ import { NotifyListener } from './notify-listener.js';
 import { RelaySignal } from './relay-signal.js';
 
 const MAX_ERROR_PAUSE_MS = 30_000;
+/**
+ * While claims come back full (a backlog), the relay asks PostgreSQL this often how it would plan
+ * the claim, and pins the plan while it would sort the due set (see beginClaim).
+ */
+const PLAN_CHECK_MS = 1000;
 
 /**
  * Delivers outbox rows at least once. A plain async loop: claim due rows (SKIP LOCKED, leased,
@@ -43,6 +48,9 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly outcomes: DeliveryOutcomes;
   /** Rows claimed and not yet written back. */
   private readonly holding = new Map<string, ClaimedRow>();
+  /** Claims run with the planner kept on the due index (see PLAN_CHECK_MS). */
+  private pinnedPlan = false;
+  private planCheckedAt = -Infinity;
   private inFlight = 0;
   private capacityFreed: (() => void) | undefined;
   private idle: (() => void)[] = [];
@@ -169,8 +177,36 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       limit,
       destinations,
     });
-    const result = await this.pool.query<ClaimedRow>(q.text, q.values);
-    return result.rows;
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      let rows: ClaimedRow[];
+      if (this.pinnedPlan) {
+        await client.query(beginClaim().text);
+        rows = (await client.query<ClaimedRow>(q.text, q.values)).rows;
+        await client.query(commit().text);
+      } else {
+        rows = (await client.query<ClaimedRow>(q.text, q.values)).rows;
+      }
+      if (rows.length < limit) {
+        // No backlog: whatever the plan, the due set is small. Check again when one builds up.
+        this.pinnedPlan = false;
+        this.planCheckedAt = -Infinity;
+      } else if (performance.now() - this.planCheckedAt >= PLAN_CHECK_MS) {
+        this.planCheckedAt = performance.now();
+        const e = explainClaim(q);
+        const plan = (await client.query<Record<string, unknown>>(e.text, e.values)).rows[0];
+        this.pinnedPlan = JSON.stringify(plan).includes('"Node Type":"Sort"');
+      }
+      return rows;
+    } catch (error) {
+      // As pool.query does, a connection that saw an error is discarded, not given back (which also
+      // ends an open claim transaction).
+      broken = error as Error;
+      throw error;
+    } finally {
+      client.release(broken);
+    }
   }
 
   private deliver(row: ClaimedRow): void {
