@@ -44,8 +44,8 @@ export const RELAY_NOTES: readonly string[] = [
     'against the Flowbus relay in the same runs: 11 is about half as fast, 500 no faster than 100.',
   '- pg-boss 10 waits its polling interval (0.5 s minimum) after every fetch, even a full one, so its rate is ' +
     'workers × batchSize / 0.5 s until the database limits it: 50 workers of 100 is the "tuned" configuration ' +
-    '(≈ the 9k jobs/s of issue 3); with 2,500-job batches it fetches the backlog in a few statements and is faster ' +
-    'than every other contender here.',
+    '(≈ the 9k jobs/s of issue 3); with 2,500-job batches it fetches the backlog in a few statements and is among ' +
+    'the fastest here.',
   '- Memory: V8 collects the old generation lazily, so in some runs RSS climbs steadily until the first full ' +
     'collection and then settles lower; in others it stays flat. The drain with a full collection before each ' +
     'sample shows what is live, which is what would grow with a leak.',
