@@ -55,6 +55,14 @@ class ScheduleRemind {
 class CancelRemind {
   constructor(readonly id: string) {}
 }
+/** A step that writes a row of the user's own through ctx.manager, then throws when `fail`. */
+class Noted {
+  constructor(
+    readonly id: string,
+    readonly note: string,
+    readonly fail = false,
+  ) {}
+}
 
 interface Counter {
   count: number;
@@ -101,8 +109,16 @@ class CounterSaga {
     ctx.cancelTimeout(Remind);
   }
 
+  @SagaStep(Noted, { correlate: (e) => e.id })
+  async noted(e: Noted, ctx: SagaContext<Counter>) {
+    await ctx.manager.query('INSERT INTO user_notes (saga_id, note) VALUES ($1, $2)', [e.id, e.note]);
+    ctx.state.notes.push(e.note);
+    if (e.fail) throw new Error(`note ${e.note} refused`);
+  }
+
   @OnTimeout(Remind)
   reminded(t: Remind, ctx: SagaContext<Counter>) {
+    if (t.note === 'explode') throw new Error('timeout handler exploded');
     ctx.state.notes.push(t.note);
     ctx.send('sink', 'Reminded', { id: t.id, note: t.note });
   }
@@ -117,6 +133,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   ds = await db.dataSource();
   dataSources.push(ds);
+  await ds.query('CREATE TABLE user_notes (saga_id text NOT NULL, note text NOT NULL)');
 });
 
 afterEach(async () => {
@@ -294,6 +311,75 @@ describe('one transaction per step', () => {
   });
 });
 
+describe('deliveries batched by the relay', () => {
+  it('runs the deliveries of one claim for one saga together, each step succeeding or failing alone', async () => {
+    const handleEvents = jest.spyOn(SagaEngine.prototype, 'handleEvents');
+    const { outbox, bus, sagas, app } = await sagaApp({
+      relay: { pollIntervalMs: 50, listen: false, maxAttempts: 1 },
+    });
+    const [a, b, c] = [uid('batch-a'), uid('batch-b'), uid('batch-c')];
+    for (const id of [a, b, c]) await bus.publish(new Started(id));
+    const versions = await Promise.all([a, b, c].map(async (id) => (await sagas.find('counter', id))!.version));
+    const ids = await outbox.transaction((m) =>
+      outbox.publish(m, [new Noted(a, 'a1'), new Noted(b, 'b1', true), new Noted(c, 'c1'), new Noted(a, 'a2')]),
+    );
+    await waitFor(
+      async () => (await count('SELECT count(*) AS n FROM flowbus_dead_letter WHERE id = $1', [ids[1]])) === 1,
+    );
+    await app.get(OutboxRelay).whenIdle();
+
+    expect(handleEvents.mock.calls.some(([, deliveries]) => deliveries.length === 4)).toBe(true);
+    // Two steps of one instance in one batch: applied in order, one after the other.
+    expect(await sagas.find<Counter>('counter', a)).toMatchObject({
+      state: { notes: ['a1', 'a2'] },
+      version: versions[0]! + 2,
+    });
+    expect(await sagas.find<Counter>('counter', c)).toMatchObject({
+      state: { notes: ['c1'] },
+      version: versions[2]! + 1,
+    });
+    // The failed step: no state change, its own row rolled back, no inbox row, dead-lettered with its error.
+    expect(await sagas.find<Counter>('counter', b)).toMatchObject({ state: { notes: [] }, version: versions[1] });
+    const notes: { note: string }[] = await ds.query(
+      'SELECT note FROM user_notes WHERE saga_id = ANY($1) ORDER BY note',
+      [[a, b, c]],
+    );
+    expect(notes.map((n) => n.note)).toEqual(['a1', 'a2', 'c1']);
+    const inbox: { message_id: string }[] = await ds.query(
+      'SELECT message_id FROM flowbus_inbox WHERE message_id = ANY($1::uuid[])',
+      [ids],
+    );
+    expect(new Set(inbox.map((r) => r.message_id))).toEqual(new Set([ids[0], ids[2], ids[3]]));
+    const [dead] = await ds.query('SELECT last_error FROM flowbus_dead_letter WHERE id = $1', [ids[1]]);
+    expect(dead.last_error).toContain(`CounterSaga.noted failed on Noted for correlation id "${b}": note b1 refused`);
+  });
+
+  it('applies 200 steps on one instance delivered by two relays at once without losing any', async () => {
+    const first = await sagaApp({ relay: { pollIntervalMs: 50, listen: false, batchSize: 20 } }, true);
+    const second = await sagaApp({ relay: { pollIntervalMs: 50, listen: false, batchSize: 20 } }, true);
+    const id = uid('two-relays');
+    await first.bus.publish(new Started(id));
+    await first.outbox.transaction((m) =>
+      first.outbox.publish(
+        m,
+        Array.from({ length: 200 }, () => new Incremented(id)),
+      ),
+    );
+    await waitFor(async () => (await first.sagas.find<Counter>('counter', id))!.state.count === 200, {
+      timeoutMs: 30_000,
+    });
+    await Promise.all([first.app, second.app].map((a) => a.get(OutboxRelay).whenIdle()));
+    const saga = await second.sagas.find<Counter>('counter', id);
+    expect(saga).toMatchObject({ state: { count: 200 }, version: 201 });
+    expect(
+      await count(
+        "SELECT count(*) AS n FROM flowbus_outbox WHERE type = 'Incremented' AND delivered_at IS NULL AND payload->>'id' = $1",
+        [id],
+      ),
+    ).toBe(0);
+  });
+});
+
 describe('timeouts', () => {
   it('fires a due timeout into its @OnTimeout in a step transaction', async () => {
     const clock = new ManualClock();
@@ -334,6 +420,41 @@ describe('timeouts', () => {
     expect((await sagas.find<Counter>('counter', b))!.state.notes).toEqual([]);
   });
 
+  it('fires timeouts due together in one batch, a failing one staying for a retry without holding back the others', async () => {
+    const clock = new ManualClock();
+    const error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const { bus, sagas } = await sagaApp({ clock });
+    const ids = [uid('ok-1'), uid('explode'), uid('ok-2')];
+    for (const id of ids) {
+      await bus.publish(new Started(id));
+      await bus.publish(new ScheduleRemind(id, id.startsWith('explode') ? 'explode' : 'fine', 1000));
+    }
+    clock.advance(1000);
+    await waitFor(async () => (await sagas.find<Counter>('counter', ids[2]!))!.state.notes.length === 1);
+    expect((await sagas.find<Counter>('counter', ids[0]!))!.state.notes).toEqual(['fine']);
+    await waitFor(() => error.mock.calls.some(([m]) => String(m).includes(`instance "${ids[1]}" failed, retry in`)));
+    const failed = await sagas.find<Counter>('counter', ids[1]!);
+    expect(failed!.state.notes).toEqual([]);
+    expect(failed!.timeouts.map((t) => t.payload)).toEqual([{ id: ids[1], note: 'explode' }]);
+  });
+
+  it('fires a timeout due after the next poll on time, not at the poll after it', async () => {
+    // Real clock: the timeout is scheduled 2.5 s ahead with polls every 2 s, so only the alarm set
+    // after the 2 s poll (for the next due timeout) fires it before the 4 s poll.
+    const { bus, sagas } = await sagaApp({ timeouts: { pollIntervalMs: 2000 } });
+    const id = uid('on-time');
+    await bus.publish(new Started(id));
+    await bus.publish(new ScheduleRemind(id, 'on time', 2500));
+    const [{ due_at: dueAt }] = await ds.query('SELECT due_at FROM flowbus_saga_timeout WHERE correlation_id = $1', [
+      id,
+    ]);
+    await waitFor(async () => (await sagas.find<Counter>('counter', id))!.state.notes.length === 1, {
+      timeoutMs: 6000,
+    });
+    const { updatedAt } = (await sagas.find('counter', id))!;
+    expect(updatedAt.getTime() - (dueAt as Date).getTime()).toBeLessThan(800);
+  });
+
   it('drops silently a timeout whose saga finished, and one whose token is stale', async () => {
     const clock = new ManualClock();
     const { bus, sagas } = await sagaApp({ clock, timeouts: { enabled: false } });
@@ -355,29 +476,23 @@ describe('timeouts', () => {
     // Internal API on purpose: the race (claimed, then rescheduled) is set up by hand.
     const sagaEngine = apps[0]!.get(SagaEngine);
     const def = apps[0]!.get(SagaRegistry).get('counter')!;
-    expect(
-      await sagaEngine.fireTimeout(def, {
-        ...old,
-        saga_name: 'counter',
-        correlation_id: stale,
-        timeout_type: 'Remind',
-        payload: {},
-        due_at: new Date(),
-      }),
-    ).toBe('ignored');
     const [leftover] = await ds.query('SELECT id, token FROM flowbus_saga_timeout WHERE correlation_id = $1', [
       finished,
     ]);
-    expect(
-      await sagaEngine.fireTimeout(def, {
-        ...leftover,
-        saga_name: 'counter',
-        correlation_id: finished,
-        timeout_type: 'Remind',
-        payload: {},
-        due_at: new Date(),
-      }),
-    ).toBe('ignored');
+    const claimed = (row: { id: string; token: string }, correlationId: string) => ({
+      ...row,
+      saga_name: 'counter',
+      correlation_id: correlationId,
+      timeout_type: 'Remind',
+      payload: {},
+      due_at: new Date(),
+    });
+    // Neither fails nor fires; the finished saga's leftover is deleted, the rescheduled one stays.
+    expect(await sagaEngine.fireTimeouts(def, [claimed(old, stale), claimed(leftover, finished)])).toEqual([
+      undefined,
+      undefined,
+    ]);
+    expect(await ds.query('SELECT 1 FROM flowbus_saga_timeout WHERE correlation_id = $1', [finished])).toEqual([]);
     expect((await sagas.find<Counter>('counter', stale))!.state.notes).toEqual([]);
     expect((await sagas.find<Counter>('counter', stale))!.timeouts.map((t) => t.payload)).toEqual([
       { id: stale, note: 'y' },

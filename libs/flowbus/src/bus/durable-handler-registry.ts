@@ -10,6 +10,15 @@ export interface DurableSubscriber {
   /** Class the payload is restored into (its prototype); plain JSON when absent. */
   readonly eventClass?: EventClass;
   readonly invoke: (event: unknown, manager: EntityManager) => unknown;
+  /**
+   * Runs several deliveries of this subscriber in the caller's transaction (sagas: the relay's
+   * `local` destination batches them). Returns one error or undefined per delivery, and leaves
+   * nothing in the database for the ones that failed.
+   */
+  readonly invokeMany?: (
+    deliveries: readonly { type: string; event: object }[],
+    manager: EntityManager,
+  ) => Promise<(Error | undefined)[]>;
 }
 
 /** Durable subscribers by event type, and by subscriber name for the relay. */

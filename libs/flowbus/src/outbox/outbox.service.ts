@@ -55,25 +55,31 @@ export class OutboxService {
   /**
    * Durable fan-out of an event: one row per durable subscriber (each `@HandleEvent(X, { durable:
    * true })`, each saga listening to X) and per configured route of X, so each is retried alone.
+   * Several events (an array) are written with one INSERT, all with the same `options`.
    * @returns the ids of the rows written (none when nobody subscribes durably)
    */
-  async publish(manager: EntityManager, event: object, options: OutboxPublishOptions = {}): Promise<string[]> {
-    const type = eventTypeOfInstance(event);
-    const payload = serialise(event, () => 'event');
-    const base = {
-      type,
-      key: options.key ?? null,
-      payload,
-      headers: headersOf(options.headers, 'options.headers'),
-      availableAt: availableAt(options.availableAt, 'options.availableAt'),
-    };
+  async publish(
+    manager: EntityManager,
+    events: object | readonly object[],
+    options: OutboxPublishOptions = {},
+  ): Promise<string[]> {
+    const list = Array.isArray(events) ? (events as readonly object[]) : [events];
+    const key = options.key ?? null;
+    const headers = headersOf(options.headers, 'options.headers');
+    const at = availableAt(options.availableAt, 'options.availableAt');
     const rows: OutboxInsertRow[] = [];
-    for (const s of this.durable.subscribersOf(type)) {
-      rows.push({ ...base, id: randomUUID(), destination: LOCAL_DESTINATION, subscriber: s.subscriber });
-    }
-    for (const route of this.options.routes) {
-      if (route.eventType === type)
-        rows.push({ ...base, id: randomUUID(), destination: route.destination, subscriber: '' });
+    for (let i = 0; i < list.length; i++) {
+      const event = list[i]!;
+      const type = eventTypeOfInstance(event);
+      const payload = serialise(event, () => (list === events ? `events[${i}]` : 'event'));
+      const base = { type, key, payload, headers, availableAt: at };
+      for (const s of this.durable.subscribersOf(type)) {
+        rows.push({ ...base, id: randomUUID(), destination: LOCAL_DESTINATION, subscriber: s.subscriber });
+      }
+      for (const route of this.options.routes) {
+        if (route.eventType === type)
+          rows.push({ ...base, id: randomUUID(), destination: route.destination, subscriber: '' });
+      }
     }
     return this.write(manager, rows, 'OutboxService.publish');
   }

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { PoolClient } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
 import { rowsOf } from '../database/run-query.js';
@@ -10,7 +11,8 @@ import type { CompensationMessage } from './saga-context.interface.js';
 import type { SagaDefinition, StepDefinition, TimeoutDefinition } from './saga-definition.js';
 import { StepContext } from './step-context.js';
 import { SagaPersistence, VersionConflict } from './saga.persistence.js';
-import { loadSaga, takeTimeout, type SagaRow, type TimeoutRow } from './saga.queries.js';
+import { deleteFiredTimeouts, loadSaga, lockTimeouts, type SagaRow, type TimeoutRow } from './saga.queries.js';
+import { StepBatch, type BatchItem } from './step-batch.js';
 import { TimeoutAlarm } from './timeout-alarm.js';
 
 /** What happened to an event or timeout given to a saga. */
@@ -49,41 +51,95 @@ export class SagaEngine {
     manager?: EntityManager,
   ): Promise<StepOutcome> {
     const correlationId = step.correlate(event);
-    if (typeof correlationId !== 'string' || correlationId === '') {
-      throw new SagaStepError(
-        saga.name,
-        `${saga.className}.${step.methodName}`,
-        step.eventType,
-        String(correlationId),
-        new TypeError(`correlate() must return a non-empty string, got ${typeof correlationId}`),
-      );
-    }
+    if (typeof correlationId !== 'string' || correlationId === '') throw correlationError(saga, step, correlationId);
     const attempt = (m: EntityManager, lock: boolean) => this.runStep(saga, step, event, correlationId, m, lock);
     return manager
       ? this.inSavepoints(manager, saga, correlationId, attempt)
       : this.inTransactions(saga, correlationId, attempt);
   }
 
-  /** Fires a claimed timeout; drops it silently when stale (rescheduled, cancelled) or the saga finished. */
-  async fireTimeout(saga: SagaDefinition, row: TimeoutRow): Promise<StepOutcome> {
-    const handler = saga.timeouts.get(row.timeout_type);
-    return this.dataSource.transaction(async (manager) => {
-      const taken = await rowsOf(manager, takeTimeout(this.options.schema, row.id, row.token));
-      if (taken.length === 0) return 'ignored';
-      const [instance] = await rowsOf<SagaRow>(
-        manager,
-        loadSaga(this.options.schema, saga.name, row.correlation_id, true),
-      );
-      if (!instance || instance.status !== 'running') return 'ignored';
-      if (!handler) {
-        this.logger.warn(
-          `Saga "${saga.name}" has no @OnTimeout for ${row.timeout_type}; timeout of "${row.correlation_id}" dropped`,
-        );
-        return 'ignored';
+  /**
+   * Applies events the relay delivered together, in the caller's transaction (the `local`
+   * destination's, holding their inbox rows): one StepBatch, retried as a whole from a savepoint
+   * when an instance it creates was created concurrently.
+   * @returns per event, its error (the event left no trace) or undefined (applied or ignored)
+   */
+  async handleEvents(
+    saga: SagaDefinition,
+    deliveries: readonly { type: string; event: object }[],
+    manager: EntityManager,
+  ): Promise<(Error | undefined)[]> {
+    const errors: (Error | undefined)[] = new Array<Error | undefined>(deliveries.length);
+    const items: BatchItem[] = [];
+    const positions: number[] = [];
+    deliveries.forEach((d, i) => {
+      const step = saga.steps.get(d.type);
+      if (!step) {
+        errors[i] = new SagaStepError(saga.name, saga.className, d.type, '?', new TypeError('no step for this type'));
+        return;
       }
-      const timeout = Object.assign(Object.create(handler.timeoutClass.prototype as object) as object, row.payload);
-      await this.apply(saga, handler, timeout, row.correlation_id, instance, manager);
-      return 'applied';
+      const correlationId = step.correlate(d.event);
+      if (typeof correlationId !== 'string' || correlationId === '') {
+        errors[i] = correlationError(saga, step, correlationId);
+        return;
+      }
+      items.push({ handler: step, input: d.event, correlationId });
+      positions.push(i);
+    });
+    if (items.length > 0) {
+      const results = await this.runBatch(saga, items, manager);
+      results.forEach((e, k) => (errors[positions[k]!] = e));
+    }
+    return errors;
+  }
+
+  /**
+   * Fires claimed timeouts of one saga in one transaction. A timeout rescheduled, cancelled or
+   * fired meanwhile (token changed, row gone) or whose saga finished is dropped silently.
+   * @returns per row, its error (the row stays, leased, and fires again later) or undefined
+   */
+  async fireTimeouts(saga: SagaDefinition, rows: readonly TimeoutRow[]): Promise<(Error | undefined)[]> {
+    const schema = this.options.schema;
+    return this.dataSource.transaction(async (manager) => {
+      const ids = rows.map((r) => r.id);
+      const locked = await rowsOf<{ id: string; token: string }>(manager, lockTimeouts(schema, ids));
+      const tokens = new Map(locked.map((r) => [r.id, r.token]));
+      const items: BatchItem[] = [];
+      const itemRows: TimeoutRow[] = [];
+      const dropped: TimeoutRow[] = [];
+      for (const row of rows) {
+        if (tokens.get(row.id) !== row.token) continue;
+        const handler = saga.timeouts.get(row.timeout_type);
+        if (!handler) {
+          this.logger.warn(
+            `Saga "${saga.name}" has no @OnTimeout for ${row.timeout_type}; timeout of "${row.correlation_id}" dropped`,
+          );
+          dropped.push(row);
+          continue;
+        }
+        const input = Object.assign(Object.create(handler.timeoutClass.prototype as object) as object, row.payload);
+        items.push({ handler, input, correlationId: row.correlation_id });
+        itemRows.push(row);
+      }
+      // Before the steps' own timeout writes: a step that rescheduled its timeout gave the row a new token.
+      const deleteFired = async (errors: readonly (Error | undefined)[]) => {
+        const fired = [...dropped, ...itemRows.filter((_, k) => !errors[k])];
+        if (fired.length === 0) return;
+        const q = deleteFiredTimeouts(
+          schema,
+          fired.map((r) => r.id),
+          fired.map((r) => r.token),
+        );
+        await rowsOf(manager, q);
+      };
+      const failures = new Map<TimeoutRow, Error>();
+      if (items.length === 0) {
+        await deleteFired([]);
+      } else {
+        const errors = await this.runBatch(saga, items, manager, deleteFired);
+        errors.forEach((e, k) => e && failures.set(itemRows[k]!, e));
+      }
+      return rows.map((r) => failures.get(r));
     });
   }
 
@@ -135,6 +191,41 @@ export class SagaEngine {
     for (const t of ctx.scheduled.values()) this.alarm.arm(t.dueAt);
   }
 
+  /**
+   * Runs a StepBatch and saves it from a savepoint, rerun as a whole (up to MAX_ATTEMPTS) when an
+   * instance it creates was created concurrently. `beforeSave` writes in between (fired timeouts).
+   */
+  private async runBatch(
+    saga: SagaDefinition,
+    items: readonly BatchItem[],
+    manager: EntityManager,
+    beforeSave?: (errors: readonly (Error | undefined)[]) => Promise<void>,
+  ): Promise<(Error | undefined)[]> {
+    const runner = manager.queryRunner!;
+    const client = (await runner.connect()) as PoolClient;
+    for (let i = 0; i < MAX_ATTEMPTS; i++) {
+      await runner.startTransaction(); // nested: a SAVEPOINT
+      try {
+        const now = this.options.clock.now();
+        const batch = new StepBatch(saga, manager, client, this.options.schema, now, this.logger);
+        const errors = await batch.run(items);
+        await beforeSave?.(errors);
+        await this.persistence.saveBatch(saga.name, batch, manager, new Date(now));
+        await runner.commitTransaction(); // RELEASE SAVEPOINT
+        for (const ctx of batch.applied) for (const t of ctx.scheduled.values()) this.alarm.arm(t.dueAt);
+        return errors;
+      } catch (error) {
+        await runner.rollbackTransaction(); // ROLLBACK TO SAVEPOINT
+        if (!(error instanceof VersionConflict)) throw error;
+      }
+    }
+    throw new SagaConcurrencyError(
+      saga.name,
+      [...new Set(items.map((i) => i.correlationId))].join('", "'),
+      MAX_ATTEMPTS,
+    );
+  }
+
   private async inTransactions(
     saga: SagaDefinition,
     correlationId: string,
@@ -170,4 +261,14 @@ export class SagaEngine {
     }
     throw new SagaConcurrencyError(saga.name, correlationId, MAX_ATTEMPTS);
   }
+}
+
+function correlationError(saga: SagaDefinition, step: StepDefinition, correlationId: unknown): SagaStepError {
+  return new SagaStepError(
+    saga.name,
+    `${saga.className}.${step.methodName}`,
+    step.eventType,
+    String(correlationId),
+    new TypeError(`correlate() must return a non-empty string, got ${typeof correlationId}`),
+  );
 }

@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { MetadataScanner } from '@nestjs/core';
+import type { EntityManager } from 'typeorm';
 import { eventTypeOf } from '../bus/event-type.js';
 import { DurableHandlerRegistry } from '../bus/durable-handler-registry.js';
 import { HandlerRegistry } from '../bus/handler-registry.js';
@@ -109,6 +110,8 @@ export class SagaExplorer implements OnModuleInit {
   }
 
   private subscribe(saga: SagaDefinition): void {
+    const invokeMany = (deliveries: readonly { type: string; event: object }[], manager: EntityManager) =>
+      this.engine.handleEvents(saga, deliveries, manager);
     for (const step of saga.steps.values()) {
       this.bus.add(step.eventType, {
         name: `${saga.className}.${step.methodName}`,
@@ -118,6 +121,7 @@ export class SagaExplorer implements OnModuleInit {
         subscriber: `saga:${saga.name}`,
         eventClass: step.eventClass,
         invoke: (event, manager) => this.engine.handleEvent(saga, step, event as object, manager),
+        invokeMany,
       });
     }
   }

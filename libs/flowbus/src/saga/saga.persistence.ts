@@ -3,12 +3,19 @@ import { randomUUID } from 'node:crypto';
 import { rowsOf } from '../database/run-query.js';
 import type { OutboxService } from '../outbox/outbox.service.js';
 import type { StepContext } from './step-context.js';
+import type { OutboxMessage } from '../outbox/outbox-message.interface.js';
+import type { StepBatch } from './step-batch.js';
 import {
   deleteAllTimeouts,
   deleteTimeout,
+  deleteTimeoutsOf,
+  deleteTimeoutTypes,
   insertSaga,
+  insertSagas,
   updateSaga,
+  updateSagas,
   upsertTimeout,
+  upsertTimeouts,
   type SagaRow,
 } from './saga.queries.js';
 
@@ -62,12 +69,96 @@ export class SagaPersistence {
       }
     }
 
-    for (const event of ctx.published) await this.outbox.publish(manager, event);
-    const messages = [...ctx.sent];
-    if (ctx.compensating) {
-      // Reverse order of recording; one key per instance keeps them in that order on delivery.
-      for (const c of [...ctx.compensations].reverse()) messages.push({ ...c, key: ctx.key });
-    }
+    if (ctx.published.length > 0) await this.outbox.publish(manager, ctx.published);
+    const messages: OutboxMessage[] = [];
+    addMessages(messages, ctx);
     if (messages.length > 0) await this.outbox.enqueue(manager, messages);
+  }
+
+  /**
+   * Writes what a batch of steps recorded, with one statement per kind of change: instances
+   * updated, instances created, timeouts dropped, cancelled and scheduled, events published and
+   * messages sent. Throws VersionConflict when an instance was created concurrently.
+   */
+  async saveBatch(sagaName: string, batch: StepBatch, manager: EntityManager, now: Date): Promise<void> {
+    const { ids, updates, inserts } = batch.writes();
+    if (ids.length > 0) {
+      const saved = await rowsOf(manager, updateSagas(this.schema, { ids, writes: updates, now }));
+      // The rows are locked since they were read: a miss means someone bypassed the lock.
+      if (saved.length !== ids.length) throw new VersionConflict();
+    }
+    if (inserts.correlationIds.length > 0) {
+      const created = await rowsOf(manager, insertSagas(this.schema, { name: sagaName, writes: inserts, now }));
+      if (created.length !== inserts.correlationIds.length) throw new VersionConflict();
+    }
+
+    // Timeouts: replay the steps' requests in order, keeping the last word per instance and type.
+    const dropped = new Set<string>();
+    const scheduled = new Map<string, { correlationId: string; type: string; payload: string; dueAt: Date }>();
+    const cancelled = new Map<string, { correlationId: string; type: string }>();
+    const events: object[] = [];
+    const messages: OutboxMessage[] = [];
+    for (const ctx of batch.applied) {
+      const id = ctx.correlationId;
+      if (ctx.finished) {
+        dropped.add(id);
+        for (const map of [scheduled, cancelled])
+          for (const k of map.keys()) if (k.startsWith(`${id}\u0000`)) map.delete(k);
+      } else {
+        for (const type of ctx.cancelled) {
+          scheduled.delete(`${id}\u0000${type}`);
+          cancelled.set(`${id}\u0000${type}`, { correlationId: id, type });
+        }
+        for (const t of ctx.scheduled.values()) {
+          cancelled.delete(`${id}\u0000${t.type}`);
+          scheduled.set(`${id}\u0000${t.type}`, {
+            correlationId: id,
+            type: t.type,
+            payload: JSON.stringify(t.payload),
+            dueAt: t.dueAt,
+          });
+        }
+      }
+      events.push(...ctx.published);
+      addMessages(messages, ctx);
+    }
+    if (dropped.size > 0) await rowsOf(manager, deleteTimeoutsOf(this.schema, sagaName, [...dropped]));
+    if (cancelled.size > 0) {
+      const list = [...cancelled.values()];
+      await rowsOf(
+        manager,
+        deleteTimeoutTypes(
+          this.schema,
+          sagaName,
+          list.map((c) => c.correlationId),
+          list.map((c) => c.type),
+        ),
+      );
+    }
+    if (scheduled.size > 0) {
+      const list = [...scheduled.values()];
+      await rowsOf(
+        manager,
+        upsertTimeouts(this.schema, {
+          name: sagaName,
+          correlationIds: list.map((t) => t.correlationId),
+          types: list.map((t) => t.type),
+          tokens: list.map(() => randomUUID()),
+          payloads: list.map((t) => t.payload),
+          dueAts: list.map((t) => t.dueAt),
+        }),
+      );
+    }
+    if (events.length > 0) await this.outbox.publish(manager, events);
+    if (messages.length > 0) await this.outbox.enqueue(manager, messages);
+  }
+}
+
+/** The messages a step sends: its own, then its compensations when it compensates. */
+function addMessages(messages: OutboxMessage[], ctx: StepContext<object>): void {
+  messages.push(...ctx.sent);
+  if (ctx.compensating) {
+    // Reverse order of recording; one key per instance keeps them in that order on delivery.
+    for (let i = ctx.compensations.length - 1; i >= 0; i--) messages.push({ ...ctx.compensations[i]!, key: ctx.key });
   }
 }

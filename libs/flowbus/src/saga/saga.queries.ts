@@ -35,6 +35,123 @@ export function loadSaga(schema: string, name: string, correlationId: string, lo
   };
 }
 
+/**
+ * Loads and locks the instances a batch of steps is for. Locks are taken in id order, so two
+ * batches sharing instances queue behind each other instead of deadlocking.
+ */
+export function lockSagas(schema: string, name: string, correlationIds: string[]): Query {
+  return {
+    text: `SELECT * FROM ${table(schema, 'flowbus_saga')} WHERE saga_name = $1 AND correlation_id = ANY($2::text[])
+      ORDER BY id FOR UPDATE`,
+    values: [name, correlationIds],
+  };
+}
+
+/** Columns of instances a batch writes, one array element per instance. */
+export interface SagaWrites {
+  correlationIds: string[];
+  /** Updates: the version read; inserts: the version to create (the number of steps applied). */
+  versions: number[];
+  /** Steps applied to each instance in the batch. */
+  steps: number[];
+  statuses: string[];
+  states: string[];
+  compensations: string[];
+  reasons: (string | null)[];
+}
+
+/** Saves instances a batch changed; returns one row per instance still at the version read. */
+export function updateSagas(schema: string, p: { ids: string[]; writes: SagaWrites; now: Date }): Query {
+  const w = p.writes;
+  return {
+    text: `UPDATE ${table(schema, 'flowbus_saga')} s
+      SET status = u.status, state = u.state::jsonb, compensations = u.compensations::jsonb, reason = u.reason,
+          version = s.version + u.steps, updated_at = $8,
+          finished_at = CASE WHEN u.status = 'running' THEN NULL ELSE $8::timestamptz END
+      FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[])
+        AS u(id, version, steps, status, state, compensations, reason)
+      WHERE s.id = u.id AND s.version = u.version RETURNING s.id`,
+    values: [p.ids, w.versions, w.steps, w.statuses, w.states, w.compensations, w.reasons, p.now],
+  };
+}
+
+/** Creates instances a batch started; returns no row for one a concurrent start created first. */
+export function insertSagas(schema: string, p: { name: string; writes: SagaWrites; now: Date }): Query {
+  const w = p.writes;
+  return {
+    text: `INSERT INTO ${table(schema, 'flowbus_saga')}
+      (saga_name, correlation_id, status, state, version, compensations, reason, created_at, updated_at, finished_at)
+      SELECT $1, u.correlation_id, u.status, u.state::jsonb, u.version, u.compensations::jsonb, u.reason, $8, $8,
+        CASE WHEN u.status = 'running' THEN NULL ELSE $8::timestamptz END
+      FROM unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[])
+        AS u(correlation_id, version, status, state, compensations, reason)
+      ON CONFLICT (saga_name, correlation_id) DO NOTHING RETURNING id`,
+    values: [p.name, w.correlationIds, w.versions, w.statuses, w.states, w.compensations, w.reasons, p.now],
+  };
+}
+
+/** Schedules several timeouts (at most one per instance and type), replacing earlier ones. */
+export function upsertTimeouts(
+  schema: string,
+  p: {
+    name: string;
+    correlationIds: string[];
+    types: string[];
+    tokens: string[];
+    payloads: string[];
+    dueAts: Date[];
+  },
+): Query {
+  return {
+    text: `INSERT INTO ${table(schema, 'flowbus_saga_timeout')} (saga_name, correlation_id, timeout_type, token, payload, due_at)
+      SELECT $1, u.correlation_id, u.timeout_type, u.token, u.payload::jsonb, u.due_at
+      FROM unnest($2::text[], $3::text[], $4::uuid[], $5::text[], $6::timestamptz[])
+        AS u(correlation_id, timeout_type, token, payload, due_at)
+      ON CONFLICT (saga_name, correlation_id, timeout_type)
+      DO UPDATE SET token = EXCLUDED.token, payload = EXCLUDED.payload, due_at = EXCLUDED.due_at, locked_until = NULL`,
+    values: [p.name, p.correlationIds, p.types, p.tokens, p.payloads, p.dueAts],
+  };
+}
+
+/** Cancels timeouts by instance and type. */
+export function deleteTimeoutTypes(schema: string, name: string, correlationIds: string[], types: string[]): Query {
+  return {
+    text: `DELETE FROM ${table(schema, 'flowbus_saga_timeout')} t
+      USING unnest($2::text[], $3::text[]) AS u(correlation_id, timeout_type)
+      WHERE t.saga_name = $1 AND t.correlation_id = u.correlation_id AND t.timeout_type = u.timeout_type`,
+    values: [name, correlationIds, types],
+  };
+}
+
+/** Drops every pending timeout of finished instances. */
+export function deleteTimeoutsOf(schema: string, name: string, correlationIds: string[]): Query {
+  return {
+    text: `DELETE FROM ${table(schema, 'flowbus_saga_timeout')} WHERE saga_name = $1 AND correlation_id = ANY($2::text[])`,
+    values: [name, correlationIds],
+  };
+}
+
+/**
+ * Locks claimed timeouts for firing; returns the rows still holding the claimed token (the others
+ * were rescheduled, cancelled or fired meanwhile).
+ */
+export function lockTimeouts(schema: string, ids: string[]): Query {
+  return {
+    text: `SELECT id, token FROM ${table(schema, 'flowbus_saga_timeout')} WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+    values: [ids],
+  };
+}
+
+/** Deletes fired timeouts; a row rescheduled by the step that fired it has a new token and stays. */
+export function deleteFiredTimeouts(schema: string, ids: string[], tokens: string[]): Query {
+  return {
+    text: `DELETE FROM ${table(schema, 'flowbus_saga_timeout')} t
+      USING unnest($1::uuid[], $2::uuid[]) AS u(id, token)
+      WHERE t.id = u.id AND t.token = u.token`,
+    values: [ids, tokens],
+  };
+}
+
 /** Creates an instance; returns no row when a concurrent start created it first. */
 export function insertSaga(
   schema: string,
@@ -137,11 +254,16 @@ export function takeTimeout(schema: string, id: string, token: string): Query {
   };
 }
 
-/** Next due time of the given sagas' timeouts, to arm an in-process timer before the next poll. */
-export function nextTimeoutDue(schema: string, names: string[]): Query {
+/**
+ * Next due time of the given sagas' timeouts not leased at `now`, to arm an in-process timer
+ * before the next poll. Walks the due index from its start, past the (few) leased rows.
+ */
+export function nextTimeoutDue(schema: string, p: { names: string[]; now: Date }): Query {
   return {
-    text: `SELECT min(due_at) AS due_at FROM ${table(schema, 'flowbus_saga_timeout')} WHERE saga_name = ANY($1::text[])`,
-    values: [names],
+    text: `SELECT due_at FROM ${table(schema, 'flowbus_saga_timeout')}
+      WHERE saga_name = ANY($1::text[]) AND (locked_until IS NULL OR locked_until < $2)
+      ORDER BY due_at LIMIT 1`,
+    values: [p.names, p.now],
   };
 }
 

@@ -27,17 +27,25 @@ export class StepContext<S extends object> implements SagaContext<S> {
   readonly compensations: CompensationMessage[];
   compensating = false;
 
+  /**
+   * @param manager the step's transaction, or a function returning it: steps run in a batch get
+   * their savepoint only when they touch the manager (see StepSavepoint)
+   */
   constructor(
     readonly sagaName: string,
     readonly correlationId: string,
     readonly isNew: boolean,
-    readonly manager: EntityManager,
+    private readonly managerOf: EntityManager | (() => EntityManager),
     private readonly now: number,
     saved: { state: S; compensations: CompensationMessage[]; reason: string | null },
   ) {
     this.state = saved.state;
     this.compensations = [...saved.compensations];
     this.reason = saved.reason;
+  }
+
+  get manager(): EntityManager {
+    return typeof this.managerOf === 'function' ? this.managerOf() : this.managerOf;
   }
 
   /** Per-instance key: the instance's messages (and so its compensations) stay in order. */

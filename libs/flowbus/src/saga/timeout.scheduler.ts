@@ -12,19 +12,25 @@ import { poolOf } from '../database/pg-pool.js';
 import { describeError } from '../errors/handler-failures.error.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { SagaEngine } from './saga.engine.js';
-import { claimDueTimeouts, type TimeoutRow } from './saga.queries.js';
+import { claimDueTimeouts, nextTimeoutDue, type TimeoutRow } from './saga.queries.js';
 import { SagaRegistry } from './saga.registry.js';
 import { TimeoutAlarm } from './timeout-alarm.js';
 
-/** Timeouts fired at once; each is a transaction, so this bounds the pool connections used. */
-const FIRE_CONCURRENCY = 8;
+/** Timeouts of one saga fired in one transaction. */
+const FIRE_BATCH = 25;
+/** Transactions firing at once, which bounds the pool connections used. */
+const FIRE_CONCURRENCY = 4;
+/** Wait before looking again when the next due timeout is already due but was not claimable. */
+const RECHECK_MS = 20;
 /** A timeout whose firing failed is tried again after this long (its lease). */
 const RETRY_MS = 5000;
 
 /**
- * Fires due saga timeouts: polls on the `flowbus-timeouts` interval, and earlier when a step
- * schedules a timeout due before the next poll. Claims a batch with SKIP LOCKED and a lease,
- * then fires each in its own step transaction.
+ * Fires due saga timeouts: polls on the `flowbus-timeouts` interval, and in between on an alarm
+ * set for the next due timeout (looked up after each round, and moved earlier when a step
+ * schedules one), so a timeout fires on time rather than up to one poll interval late. Claims
+ * batches with SKIP LOCKED and a lease, and fires each saga's timeouts together, up to
+ * FIRE_BATCH per transaction.
  */
 @Injectable()
 export class TimeoutScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -96,41 +102,63 @@ export class TimeoutScheduler implements OnApplicationBootstrap, BeforeApplicati
 
   private async fireDue(): Promise<void> {
     const { batchSize } = this.options.timeouts;
+    const pool = poolOf(this.dataSource);
+    const names = this.sagas.names();
     try {
+      // Until a claim comes back empty: timeouts fall due while a batch fires.
       for (;;) {
         const now = this.options.clock.now();
         const q = claimDueTimeouts(this.options.schema, {
           now: new Date(now),
           leaseUntil: new Date(now + RETRY_MS),
           limit: batchSize,
-          names: this.sagas.names(),
+          names,
         });
-        const { rows } = await poolOf(this.dataSource).query<TimeoutRow>(q.text, q.values);
+        const { rows } = await pool.query<TimeoutRow>(q.text, q.values);
+        if (rows.length === 0 || this.stopped) break;
         await this.fireAll(rows);
-        if (rows.length < batchSize || this.stopped) return;
       }
+      const next = nextTimeoutDue(this.options.schema, { names, now: new Date(this.options.clock.now()) });
+      const [row] = (await pool.query<{ due_at: Date | null }>(next.text, next.values)).rows;
+      if (row?.due_at) this.armAt(Math.max(row.due_at.getTime(), this.options.clock.now() + RECHECK_MS));
     } catch (error) {
       this.logger.error(`Could not claim due timeouts: ${describeError(error)}`);
     }
   }
 
   private async fireAll(rows: TimeoutRow[]): Promise<void> {
+    const bySaga = new Map<string, TimeoutRow[]>();
+    for (const row of rows) {
+      const list = bySaga.get(row.saga_name);
+      if (list) list.push(row);
+      else bySaga.set(row.saga_name, [row]);
+    }
+    const batches: TimeoutRow[][] = [];
+    for (const list of bySaga.values()) {
+      for (let i = 0; i < list.length; i += FIRE_BATCH) batches.push(list.slice(i, i + FIRE_BATCH));
+    }
     let next = 0;
     const worker = async () => {
-      while (next < rows.length) await this.fire(rows[next++]!);
+      while (next < batches.length) await this.fire(batches[next++]!);
     };
-    await Promise.all(Array.from({ length: Math.min(FIRE_CONCURRENCY, rows.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(FIRE_CONCURRENCY, batches.length) }, worker));
   }
 
-  private async fire(row: TimeoutRow): Promise<void> {
-    const saga = this.sagas.get(row.saga_name)!;
+  private async fire(rows: TimeoutRow[]): Promise<void> {
+    const saga = this.sagas.get(rows[0]!.saga_name)!;
+    let errors: (Error | undefined)[];
     try {
-      await this.engine.fireTimeout(saga, row);
+      errors = await this.engine.fireTimeouts(saga, rows);
     } catch (error) {
-      // The row keeps its lease and is claimed again when it expires.
+      errors = rows.map(() => error as Error);
+    }
+    // A failed row keeps its lease and is claimed again when it expires.
+    rows.forEach((row, i) => {
+      const error = errors[i];
+      if (!error) return;
       this.logger.error(
         `Timeout ${row.timeout_type} of saga "${row.saga_name}" instance "${row.correlation_id}" failed, retry in ${RETRY_MS} ms: ${describeError(error)}`,
       );
-    }
+    });
   }
 }

@@ -1,0 +1,161 @@
+import type { Logger } from '@nestjs/common';
+import type { PoolClient } from 'pg';
+import type { EntityManager } from 'typeorm';
+import { rowsOf } from '../database/run-query.js';
+import { SagaStepError } from '../errors/saga-step.error.js';
+import type { CompensationMessage, SagaStatus } from './saga-context.interface.js';
+import type { SagaDefinition, StepDefinition, TimeoutDefinition } from './saga-definition.js';
+import { lockSagas, type SagaRow, type SagaWrites } from './saga.queries.js';
+import { StepContext } from './step-context.js';
+import { StepSavepoint } from './step-savepoint.js';
+
+/** An event (for a step) or a fired timeout for one instance of the batch's saga. */
+export interface BatchItem {
+  readonly handler: StepDefinition | TimeoutDefinition;
+  readonly input: object;
+  readonly correlationId: string;
+}
+
+/** An instance as the batch sees it: as loaded, then as each applied step left it. */
+interface Instance {
+  readonly row: SagaRow | undefined;
+  /** State for the next step: the loaded object at first, then the JSON the last step left. */
+  state: object | string;
+  compensations: CompensationMessage[];
+  reason: string | null;
+  status: SagaStatus;
+  steps: number;
+}
+
+/**
+ * Runs several steps of one saga in one transaction, the relay's way to keep up with a backlog of
+ * saga deliveries: the instances are loaded and locked with one statement, the steps run one
+ * after the other in memory (several for one instance see each other's state), and everything
+ * they recorded is written afterwards with a few multi-row statements (SagaPersistence.saveBatch).
+ * A step that throws is left out: its instance keeps the state from before it, and what it wrote
+ * through `ctx.manager` is rolled back to its savepoint.
+ */
+export class StepBatch {
+  /** The contexts of the applied steps, in order. */
+  readonly applied: StepContext<object>[] = [];
+  private readonly instances = new Map<string, Instance>();
+
+  constructor(
+    private readonly saga: SagaDefinition,
+    private readonly manager: EntityManager,
+    private readonly client: PoolClient,
+    private readonly schema: string,
+    private readonly now: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Runs `items` in order; returns each one's error, undefined when it was applied or ignored. */
+  async run(items: readonly BatchItem[]): Promise<(Error | undefined)[]> {
+    const ids = [...new Set(items.map((i) => i.correlationId))];
+    for (const row of await rowsOf<SagaRow>(this.manager, lockSagas(this.schema, this.saga.name, ids))) {
+      this.instances.set(row.correlation_id, {
+        row,
+        state: row.state,
+        compensations: row.compensations as CompensationMessage[],
+        reason: row.reason,
+        status: row.status as SagaStatus,
+        steps: 0,
+      });
+    }
+    const savepoint = new StepSavepoint(this.client, this.manager);
+    const errors: (Error | undefined)[] = [];
+    for (const item of items) errors.push(await this.runOne(item, savepoint));
+    return errors;
+  }
+
+  /** What to write: the instances to update (with the ids and versions read) and to create. */
+  writes(): { ids: string[]; updates: SagaWrites; inserts: SagaWrites } {
+    const ids: string[] = [];
+    const updates = emptyWrites();
+    const inserts = emptyWrites();
+    for (const [correlationId, i] of this.instances) {
+      if (i.steps === 0) continue;
+      const target = i.row ? updates : inserts;
+      if (i.row) ids.push(i.row.id);
+      target.correlationIds.push(correlationId);
+      target.versions.push(i.row ? i.row.version : i.steps);
+      target.steps.push(i.steps);
+      target.statuses.push(i.status);
+      target.states.push(i.state as string);
+      target.compensations.push(JSON.stringify(i.compensations));
+      target.reasons.push(i.reason);
+    }
+    return { ids, updates, inserts };
+  }
+
+  private async runOne(item: BatchItem, savepoint: StepSavepoint): Promise<Error | undefined> {
+    const { saga } = this;
+    const handler = item.handler;
+    const isStep = 'eventType' in handler;
+    const type = isStep ? handler.eventType : handler.timeoutType;
+    const instance = this.instances.get(item.correlationId);
+    if (!instance && !(isStep && handler.start)) {
+      if (isStep) {
+        this.logger.warn(
+          `Saga "${saga.name}": ${type} for "${item.correlationId}" ignored, no such instance (and ${saga.className}.${handler.methodName} is not a start step)`,
+        );
+      }
+      return undefined;
+    }
+    if (instance && instance.status !== 'running') {
+      if (isStep) {
+        this.logger.log(
+          `Saga "${saga.name}": ${type} for "${item.correlationId}" ignored, instance is ${instance.status}`,
+        );
+      }
+      return undefined;
+    }
+    const ctx = new StepContext<object>(saga.name, item.correlationId, !instance, savepoint.managerOf, this.now, {
+      state: !instance
+        ? saga.initialState()
+        : typeof instance.state === 'string'
+          ? (JSON.parse(instance.state) as object)
+          : instance.state,
+      compensations: instance?.compensations ?? [],
+      reason: instance?.reason ?? null,
+    });
+    let failure: { error: unknown } | undefined;
+    let state = '';
+    try {
+      await handler.method.call(saga.instance, item.input, ctx);
+      state = JSON.stringify(ctx.state ?? {});
+    } catch (error) {
+      failure = { error };
+    }
+    await savepoint.close(!failure);
+    if (failure) {
+      return new SagaStepError(
+        saga.name,
+        `${saga.className}.${handler.methodName}`,
+        type,
+        item.correlationId,
+        failure.error,
+      );
+    }
+    const next: Instance = instance ?? {
+      row: undefined,
+      state,
+      compensations: [],
+      reason: null,
+      status: 'running',
+      steps: 0,
+    };
+    next.state = state;
+    next.compensations = ctx.compensations;
+    next.reason = ctx.reason;
+    next.status = ctx.savedStatus;
+    next.steps++;
+    this.instances.set(item.correlationId, next);
+    this.applied.push(ctx);
+    return undefined;
+  }
+}
+
+function emptyWrites(): SagaWrites {
+  return { correlationIds: [], versions: [], steps: [], statuses: [], states: [], compensations: [], reasons: [] };
+}
