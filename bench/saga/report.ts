@@ -70,11 +70,12 @@ export function sagaReport(r: SagaResults, run: RunInfo): string {
       `### Durable steps: ${b.instances.toLocaleString('en')} concurrent instances × 3 steps`,
       '',
       `The start events of ${b.instances.toLocaleString('en')} instances are written with \`OutboxService.publish\` ` +
-        'in one transaction; each step publishes the next event with `ctx.publish` (an outbox row committed with ' +
-        "the step), so every step is a relay delivery into the saga engine: the `local` destination's " +
-        'transaction with the inbox row, load, step, optimistic save, next outbox row. Timed from the first step ' +
-        'run to every instance `completed` in the database. Relay and pool at their defaults (batch 100, ' +
-        'concurrency 50, pool of 10). The no-op drain uses the same app and relay on ' +
+        'in one transaction; each step publishes the next event with `ctx.publish` ' +
+        '(an outbox row committed with the step), so every step is a relay delivery into the saga engine ' +
+        "through the `local` destination, which runs the saga's deliveries of one claim in transactions of up " +
+        'to 25 (inbox rows, instances locked, steps, then multi-row writes of the instances and the next ' +
+        'outbox rows). Timed from the first step run to every instance `completed` in the database. Relay and ' +
+        'pool at their defaults (batch 100, concurrency 100, pool of 10). The no-op drain uses the same app and relay on ' +
         `${b.noopRows.toLocaleString('en')} rows to a destination that resolves at once.`,
       '',
       table(
@@ -96,7 +97,8 @@ export function sagaReport(r: SagaResults, run: RunInfo): string {
         'callers); each start step schedules one timeout with `{ at }`, the due times spread evenly over ' +
         `${b.spreadMs / 1000} s beginning after the last instance was created. Lateness = real time in the ` +
         '`@OnTimeout` handler minus the due time. Scheduler at its defaults: `timeouts.pollIntervalMs` ' +
-        `${run.pollIntervalMs}, batch 100.`,
+        `${run.pollIntervalMs}, batch 100; each saga's due timeouts fire in transactions of up to 25, 4 at once, ` +
+        'and after each round an alarm is set for the next due timeout.',
       '',
       table(
         ['p50', 'p99', 'max', 'fired', 'scheduled already due', 'creation, s', "others' load, cores"],

@@ -67,7 +67,7 @@ export interface RelayOptions {
   maxAttempts?: number;
   /** Retry backoff. */
   backoff?: BackoffOptions;
-  /** Deliveries in flight at once, over all destinations. @default 50 */
+  /** Deliveries in flight at once, over all destinations; at least `batchSize` lets a full claim be in flight. @default 100 */
   concurrency?: number;
   /** On shutdown, how long to wait for deliveries in flight before releasing their rows. @default 10000 */
   shutdownTimeoutMs?: number;

@@ -92,7 +92,7 @@ export function resolveOptions(input: FlowbusOptions | undefined): ResolvedOptio
       leaseMs,
       maxAttempts,
       backoff,
-      concurrency: num(relay.concurrency, 'relay.concurrency', 50, { min: 1, max: 10_000, integer: true }),
+      concurrency: num(relay.concurrency, 'relay.concurrency', 100, { min: 1, max: 10_000, integer: true }),
       shutdownTimeoutMs: num(relay.shutdownTimeoutMs, 'relay.shutdownTimeoutMs', 10_000, { min: 0, integer: true }),
       retentionMs: num(relay.retentionMs, 'relay.retentionMs', 7 * DAY_MS, { min: 0, integer: true }),
       retentionIntervalMs: num(relay.retentionIntervalMs, 'relay.retentionIntervalMs', 60_000, {
