@@ -15,20 +15,22 @@ export interface MemorySamples extends Message {
 }
 
 /**
- * Child: a relay app (headline settings) that samples its own RSS every 100 ms from the moment
- * `warmupRows` were delivered until all `rows` were, then reports. With `collect` (the process
- * runs with --expose-gc) a full garbage collection precedes every sample, so the samples show
- * what is live rather than what V8 has not collected yet.
+ * Child: a relay app (headline settings) that samples its own memory every 100 ms from the moment
+ * `warmupRows` of a drain were delivered until all `rows` were, then reports. Every `wait` message
+ * measures one more drain of `rows` in the same process (the parent seeds each backlog), so the
+ * second one shows the relay after V8 has sized its heap for this load. With `collect` (the
+ * process runs with --expose-gc) a full garbage collection precedes every sample, so the samples
+ * show what is live rather than what V8 has not collected yet.
  */
 export async function memoryChild(url: string, rows: number, warmupRows: number, collect: boolean) {
   const gc = collect ? (globalThis as { gc?: () => void }).gc : undefined;
   if (collect && !gc) throw new Error('memoryChild: collect needs node --expose-gc');
   let delivered = 0;
   let firstAt = 0;
-  const rssMiB: number[] = [];
-  const heapMiB: number[] = [];
+  let rssMiB: number[] = [];
+  let heapMiB: number[] = [];
   let done: () => void = () => undefined;
-  const finished = new Promise<void>((resolve) => (done = resolve));
+  let finished = new Promise<void>((resolve) => (done = resolve));
   const flowbus = await startFlowbusApp({
     databaseUrl: url,
     options: {
@@ -44,7 +46,7 @@ export async function memoryChild(url: string, rows: number, warmupRows: number,
   });
   await flowbus.dataSource.query(`TRUNCATE ${RSS_SCHEMA}.flowbus_outbox`);
   const sampler = setInterval(() => {
-    if (delivered < warmupRows) return;
+    if (delivered < warmupRows || delivered >= rows) return;
     gc?.();
     const m = process.memoryUsage();
     rssMiB.push(m.rss / 2 ** 20);
@@ -54,10 +56,14 @@ export async function memoryChild(url: string, rows: number, warmupRows: number,
   return async (m: Message) => {
     if (m.type === 'wait') {
       await finished;
-      clearInterval(sampler);
       const rowsPerSec = rows / ((monotonicUs() - firstAt) / 1e6);
       tell({ type: 'samples', rssMiB, heapMiB, rowsPerSec });
+      delivered = 0;
+      rssMiB = [];
+      heapMiB = [];
+      finished = new Promise<void>((resolve) => (done = resolve));
     } else if (m.type === 'stop') {
+      clearInterval(sampler);
       await flowbus.close();
     }
   };

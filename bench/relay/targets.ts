@@ -83,12 +83,19 @@ export function checkTargets(r: RelayResults): TargetCheck[] {
   }
 
   if (r.rss) {
-    const min = Math.min(...r.rss.value.rssMiB);
-    const max = Math.max(...r.rss.value.rssMiB);
+    const range = (series: readonly number[]) => {
+      const min = Math.min(...series);
+      const max = Math.max(...series);
+      return { text: `${min.toFixed(0)}–${max.toFixed(0)} MiB, max/min ${(max / min).toFixed(2)}`, ratio: max / min };
+    };
+    const cold = range(r.rss.value.rssMiB);
+    const warm = r.rssWarm ? range(r.rssWarm.value.rssMiB) : undefined;
     checks.push({
       target: 'RSS flat (±20%) while draining 200,000 rows',
-      measured: `${min.toFixed(0)}–${max.toFixed(0)} MiB, max/min ${(max / min).toFixed(2)}`,
-      met: max / min <= 1.2,
+      measured: warm
+        ? `${warm.text} (2nd drain in the process, after a warm-up drain; 1st drain from a cold start: ${cold.text})`
+        : `${cold.text} (from a cold start)`,
+      met: (warm ?? cold).ratio <= 1.2,
     });
   }
   return checks;

@@ -12,7 +12,7 @@ export interface OutboxMessage {
   headers?: Record<string, string>;
   /** Not delivered before this time. @default now */
   availableAt?: Date;
-  /** Message id (uuid); give one to make the enqueue idempotent on your side. @default a random uuid */
+  /** Message id (uuid); give one to make the enqueue idempotent on your side. @default a new time-ordered (version 7) uuid */
   id?: string;
 }
 

@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { eventTypeOfInstance } from '../bus/event-type.js';
 import { DurableHandlerRegistry } from '../bus/durable-handler-registry.js';
@@ -10,6 +9,7 @@ import { UnknownDestinationError } from '../errors/unknown-destination.error.js'
 import { LOCAL_DESTINATION } from '../options/resolve-options.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { CommitWatcher } from './commit-watcher.js';
+import { messageId } from './message-id.js';
 import type { OutboxMessage, OutboxPublishOptions } from './outbox-message.interface.js';
 import { INSERT_PARAMS_PER_ROW, insertMessages, type OutboxInsertRow } from './outbox.queries.js';
 
@@ -74,11 +74,11 @@ export class OutboxService {
       const payload = serialise(event, () => (list === events ? `events[${i}]` : 'event'));
       const base = { type, key, payload, headers, availableAt: at };
       for (const s of this.durable.subscribersOf(type)) {
-        rows.push({ ...base, id: randomUUID(), destination: LOCAL_DESTINATION, subscriber: s.subscriber });
+        rows.push({ ...base, id: messageId(), destination: LOCAL_DESTINATION, subscriber: s.subscriber });
       }
       for (const route of this.options.routes) {
         if (route.eventType === type)
-          rows.push({ ...base, id: randomUUID(), destination: route.destination, subscriber: '' });
+          rows.push({ ...base, id: messageId(), destination: route.destination, subscriber: '' });
       }
     }
     return this.write(manager, rows, 'OutboxService.publish');
@@ -134,7 +134,7 @@ export class OutboxService {
       }
       for (const s of subscribers) {
         rows.push({
-          id: m.id ?? randomUUID(),
+          id: m.id ?? messageId(),
           destination: LOCAL_DESTINATION,
           subscriber: s.subscriber,
           type,
@@ -150,7 +150,7 @@ export class OutboxService {
       throw new UnknownDestinationError(String(m.destination), [...this.options.destinations.keys()]);
     }
     rows.push({
-      id: m.id ?? randomUUID(),
+      id: m.id ?? messageId(),
       destination: m.destination,
       subscriber: '',
       type,

@@ -46,8 +46,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly abort = new AbortController();
   private readonly pool: Pool;
   private readonly outcomes: DeliveryOutcomes;
-  /** Rows claimed and not yet written back. */
-  private readonly holding = new Map<string, ClaimedRow>();
+  /** Ids of the rows claimed and not yet written back (ids only: see DeliveryOutcomes). */
+  private readonly holding = new Set<string>();
   /** Claims run with the planner kept on the due index (see PLAN_CHECK_MS). */
   private pinnedPlan = false;
   private planCheckedAt = -Infinity;
@@ -66,8 +66,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly scheduler: SchedulerRegistry,
   ) {
     this.pool = poolOf(dataSource);
-    this.outcomes = new DeliveryOutcomes(this.pool, options, this.owner, options.clock, (rows, keyed) =>
-      this.written(rows, keyed),
+    this.outcomes = new DeliveryOutcomes(this.pool, options, this.owner, options.clock, (ids, keyed) =>
+      this.written(ids, keyed),
     );
   }
 
@@ -100,7 +100,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     this.running = undefined;
     await this.whenIdle(this.options.relay.shutdownTimeoutMs);
     await this.outcomes.flushed();
-    const unfinished = [...this.holding.keys()];
+    const unfinished = [...this.holding];
     try {
       await this.outcomes.release(unfinished);
     } catch (error) {
@@ -211,7 +211,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 
   private deliver(row: ClaimedRow): void {
     this.inFlight++;
-    this.holding.set(row.id, row);
+    this.holding.add(row.id);
     this.send(toMessage(row)).then(
       () => this.settled(row, undefined, true),
       (error: unknown) => this.settled(row, error, false),
@@ -240,8 +240,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     freed?.();
   }
 
-  private written(rows: readonly ClaimedRow[], keyed: boolean): void {
-    for (const r of rows) this.holding.delete(r.id);
+  private written(ids: readonly string[], keyed: boolean): void {
+    for (const id of ids) this.holding.delete(id);
     // A delivered keyed row unblocks the next row of its key: claim again rather than wait a poll.
     if (keyed) this.signal.wake();
     if (this.inFlight === 0 && this.holding.size === 0) {

@@ -192,8 +192,9 @@ export class SagaEngine {
   }
 
   /**
-   * Runs a StepBatch and saves it from a savepoint, rerun as a whole (up to MAX_ATTEMPTS) when an
-   * instance it creates was created concurrently. `beforeSave` writes in between (fired timeouts).
+   * Runs a StepBatch and saves it from a savepoint. Optimistic first (no row locks); rerun as a
+   * whole on a version conflict (an instance saved or created concurrently), then with the rows
+   * locked, up to MAX_ATTEMPTS. `beforeSave` writes in between (fired timeouts).
    */
   private async runBatch(
     saga: SagaDefinition,
@@ -208,7 +209,7 @@ export class SagaEngine {
       try {
         const now = this.options.clock.now();
         const batch = new StepBatch(saga, manager, client, this.options.schema, now, this.logger);
-        const errors = await batch.run(items);
+        const errors = await batch.run(items, i > 0);
         await beforeSave?.(errors);
         await this.persistence.saveBatch(saga.name, batch, manager, new Date(now));
         await runner.commitTransaction(); // RELEASE SAVEPOINT

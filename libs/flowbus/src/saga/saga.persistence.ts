@@ -78,13 +78,12 @@ export class SagaPersistence {
   /**
    * Writes what a batch of steps recorded, with one statement per kind of change: instances
    * updated, instances created, timeouts dropped, cancelled and scheduled, events published and
-   * messages sent. Throws VersionConflict when an instance was created concurrently.
+   * messages sent. Throws VersionConflict when an instance was saved or created concurrently.
    */
   async saveBatch(sagaName: string, batch: StepBatch, manager: EntityManager, now: Date): Promise<void> {
     const { ids, updates, inserts } = batch.writes();
     if (ids.length > 0) {
       const saved = await rowsOf(manager, updateSagas(this.schema, { ids, writes: updates, now }));
-      // The rows are locked since they were read: a miss means someone bypassed the lock.
       if (saved.length !== ids.length) throw new VersionConflict();
     }
     if (inserts.correlationIds.length > 0) {

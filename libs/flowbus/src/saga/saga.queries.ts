@@ -36,13 +36,12 @@ export function loadSaga(schema: string, name: string, correlationId: string, lo
 }
 
 /**
- * Loads and locks the instances a batch of steps is for. Locks are taken in id order, so two
- * batches sharing instances queue behind each other instead of deadlocking.
+ * Loads the instances a batch of steps is for; `lock` also locks them (a rerun after a version
+ * conflict), in id order, so two batches sharing instances queue instead of deadlocking.
  */
-export function lockSagas(schema: string, name: string, correlationIds: string[]): Query {
+export function loadSagas(schema: string, name: string, correlationIds: string[], lock: boolean): Query {
   return {
-    text: `SELECT * FROM ${table(schema, 'flowbus_saga')} WHERE saga_name = $1 AND correlation_id = ANY($2::text[])
-      ORDER BY id FOR UPDATE`,
+    text: `SELECT * FROM ${table(schema, 'flowbus_saga')} WHERE saga_name = $1 AND correlation_id = ANY($2::text[])${lock ? ' ORDER BY id FOR UPDATE' : ''}`,
     values: [name, correlationIds],
   };
 }

@@ -5,7 +5,7 @@ import { rowsOf } from '../database/run-query.js';
 import { SagaStepError } from '../errors/saga-step.error.js';
 import type { CompensationMessage, SagaStatus } from './saga-context.interface.js';
 import type { SagaDefinition, StepDefinition, TimeoutDefinition } from './saga-definition.js';
-import { lockSagas, type SagaRow, type SagaWrites } from './saga.queries.js';
+import { loadSagas, type SagaRow, type SagaWrites } from './saga.queries.js';
 import { StepContext } from './step-context.js';
 import { StepSavepoint } from './step-savepoint.js';
 
@@ -49,10 +49,13 @@ export class StepBatch {
     private readonly logger: Logger,
   ) {}
 
-  /** Runs `items` in order; returns each one's error, undefined when it was applied or ignored. */
-  async run(items: readonly BatchItem[]): Promise<(Error | undefined)[]> {
+  /**
+   * Runs `items` in order; returns each one's error, undefined when it was applied or ignored.
+   * Optimistic unless `lock`: the save checks every version read (see SagaPersistence.saveBatch).
+   */
+  async run(items: readonly BatchItem[], lock: boolean): Promise<(Error | undefined)[]> {
     const ids = [...new Set(items.map((i) => i.correlationId))];
-    for (const row of await rowsOf<SagaRow>(this.manager, lockSagas(this.schema, this.saga.name, ids))) {
+    for (const row of await rowsOf<SagaRow>(this.manager, loadSagas(this.schema, this.saga.name, ids, lock))) {
       this.instances.set(row.correlation_id, {
         row,
         state: row.state,
@@ -73,8 +76,11 @@ export class StepBatch {
     const ids: string[] = [];
     const updates = emptyWrites();
     const inserts = emptyWrites();
-    for (const [correlationId, i] of this.instances) {
-      if (i.steps === 0) continue;
+    // In id order, as the updates then lock the rows: two batches never wait on each other in a cycle.
+    const changed = [...this.instances].filter(([, i]) => i.steps > 0);
+    const idOf = (i: Instance) => i.row?.id ?? '';
+    changed.sort(([, a], [, b]) => (idOf(a) < idOf(b) ? -1 : idOf(a) > idOf(b) ? 1 : 0));
+    for (const [correlationId, i] of changed) {
       const target = i.row ? updates : inserts;
       if (i.row) ids.push(i.row.id);
       target.correlationIds.push(correlationId);
