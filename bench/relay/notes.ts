@@ -50,8 +50,11 @@ export const RELAY_NOTES: readonly string[] = [
     'this table design on this machine; deleting on delivery (the "delete" row) is what the ceiling gains most from.',
   '- Prepared (named) statements are worth ~15% to the hand-written loop, but named statements break PgBouncer ' +
     'in transaction pooling mode (before 1.21), so the relay does not use them.',
-  '- With the defaults (`batchSize` 100, `concurrency` 50) a claim takes at most as many rows as are free of ' +
-    'the concurrency bound, 50: see the "concurrency 50" row next to "concurrency 100".',
+  '- `concurrency` defaults to twice `batchSize` (it was 50 before 2026-11-26): a claim takes at most as many rows ' +
+    'as are free of the bound, so with concurrency = batch the relay claims only after a whole batch is ' +
+    'delivered, and with less it never claims a full batch; compare the "concurrency 100" row. While draining a ' +
+    'backlog the relay also waits until half a batch is free before claiming again, rather than making a small ' +
+    'claim each time a few deliveries finish.',
   "- graphile-worker: localQueue sizes 11 (its docs' starting point, concurrency + 1), 100 and 500 were tried " +
     'against the Flowbus relay in the same runs: 11 is about half as fast, 500 no faster than 100.',
   '- pg-boss 10 waits its polling interval (0.5 s minimum) after every fetch, even a full one, so its rate is ' +

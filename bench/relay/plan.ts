@@ -24,7 +24,7 @@ export interface DrainConfig {
   readonly spec: DrainSpec;
 }
 
-const flowbus = (batch: number, relays: number, concurrency = Math.max(50, batch), breaker = true): DrainConfig => ({
+const flowbus = (batch: number, relays: number, concurrency = 2 * batch, breaker = true): DrainConfig => ({
   id: `flowbus-b${batch}-c${concurrency}-r${relays}${breaker ? '' : '-nobreaker'}`,
   label: `Flowbus relay, batch ${batch}, concurrency ${concurrency}, ${relays} relay${relays > 1 ? 's' : ''}${breaker ? '' : ', breaker off'}`,
   processes: relays,
@@ -43,7 +43,7 @@ const raw = (batch: number, ack: 'mark' | 'delete', pipelined = true, prepared =
 
 /** The headline configurations the targets are checked on. */
 export const HEADLINE = {
-  flowbus: 'flowbus-b100-c100-r1',
+  flowbus: 'flowbus-b100-c200-r1',
   graphile: 'graphile-c10-lq100',
   pgBoss: 'pgboss-b100-w50',
 } as const;
@@ -54,8 +54,8 @@ export const DRAIN_CONFIGS: readonly DrainConfig[] = [
   raw(100, 'mark', true, true),
   flowbus(100, 1),
   flowbus(100, 2),
-  flowbus(100, 1, 50),
-  flowbus(100, 1, 100, false),
+  flowbus(100, 1, 100),
+  flowbus(100, 1, 200, false),
   raw(100, 'delete'),
   raw(10, 'mark'),
   flowbus(10, 1),

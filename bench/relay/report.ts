@@ -90,7 +90,7 @@ function drainSection(r: RelayResults, b: RelayBudget): string[] {
       'pg-boss (no LISTEN) starts its workers after the commit. "2 relays" = two Node processes, each a Nest ' +
       'app with its own DataSource (pool of 10, the `pg` default). Flowbus delivers to a user `Destination` whose ' +
       '`deliver` resolves at once, through its default opossum circuit breaker unless "breaker off"; relay ' +
-      'concurrency is max(50, batch) so a whole batch can be in flight (50 is the default). "% of ceiling" compares ' +
+      'concurrency is 2 × batch, its default (the next claim is made while a batch is delivered). "% of ceiling" compares ' +
       'with the fastest hand-written claim + mark loop at the same batch size (batch 100 for graphile-worker and ' +
       "pg-boss). Consumer CPU: the consumer processes' own CPU time per job (PostgreSQL's not included).",
     '',

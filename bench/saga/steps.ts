@@ -17,7 +17,7 @@ const POLL_FROM = 0.95;
 
 /**
  * Child: one app with the chain saga and its relay at default settings (batch 100, concurrency
- * 100, pool of 10). `chains` publishes the start events of `n` instances durably in one
+ * 200, pool of 10). `chains` publishes the start events of `n` instances durably in one
  * transaction and times the 3·n relay deliveries into the saga engine, from the first step run
  * to the moment every instance is completed in the database. `noop` drains `n` rows to a no-op
  * destination with the same relay, timed the same way.

@@ -67,7 +67,7 @@ export interface RelayOptions {
   maxAttempts?: number;
   /** Retry backoff. */
   backoff?: BackoffOptions;
-  /** Deliveries in flight at once, over all destinations; at least `batchSize` lets a full claim be in flight. @default 100 */
+  /** Deliveries in flight at once, over all destinations. @default twice `batchSize` (200): the next claim is made while the last one is delivered */
   concurrency?: number;
   /** On shutdown, how long to wait for deliveries in flight before releasing their rows. @default 10000 */
   shutdownTimeoutMs?: number;

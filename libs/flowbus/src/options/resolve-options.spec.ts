@@ -31,6 +31,7 @@ describe('resolveOptions', () => {
       batchSize: 100,
       leaseMs: 30_000,
       maxAttempts: 10,
+      concurrency: 200,
       backoff: { initialMs: 1000, factor: 2, maxMs: 300_000, jitter: 'full' },
       retentionMs: 7 * 24 * 3600 * 1000,
       notify: false,
@@ -40,6 +41,12 @@ describe('resolveOptions', () => {
     expect(o.admin).toEqual({ enabled: false, path: 'flowbus', guard: undefined, token: undefined });
     expect([...o.destinations.keys()]).toEqual(['local']);
     expect(o.destinations.get('local')!.circuitBreaker).toBe(false);
+  });
+
+  it('defaults relay.concurrency to twice the batch size, and takes an explicit one as given', () => {
+    expect(resolveOptions({ relay: { batchSize: 30 } }).relay.concurrency).toBe(60);
+    expect(resolveOptions({ relay: { batchSize: 8000 } }).relay.concurrency).toBe(10_000);
+    expect(resolveOptions({ relay: { batchSize: 30, concurrency: 5 } }).relay.concurrency).toBe(5);
   });
 
   it('merges destination overrides field by field over the relay defaults', () => {

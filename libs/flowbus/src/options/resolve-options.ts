@@ -69,6 +69,7 @@ export function resolveOptions(input: FlowbusOptions | undefined): ResolvedOptio
   const maxAttempts = num(relay.maxAttempts, 'relay.maxAttempts', 10, { min: 1, max: 1000, integer: true });
   const backoff = resolveBackoff(relay.backoff, 'relay.backoff', DEFAULT_BACKOFF);
   const circuitBreaker = resolveBreaker(o.circuitBreaker, 'circuitBreaker', DEFAULT_BREAKER);
+  const batchSize = num(relay.batchSize, 'relay.batchSize', 100, { min: 1, max: 10_000, integer: true });
   const leaseMs = num(relay.leaseMs, 'relay.leaseMs', 30_000, { min: 100, integer: true });
 
   const timeouts = section(o.timeouts, 'timeouts');
@@ -88,11 +89,16 @@ export function resolveOptions(input: FlowbusOptions | undefined): ResolvedOptio
     relay: {
       enabled: bool(relay.enabled, 'relay.enabled', true),
       pollIntervalMs: num(relay.pollIntervalMs, 'relay.pollIntervalMs', 1000, { min: 10, integer: true }),
-      batchSize: num(relay.batchSize, 'relay.batchSize', 100, { min: 1, max: 10_000, integer: true }),
+      batchSize,
       leaseMs,
       maxAttempts,
       backoff,
-      concurrency: num(relay.concurrency, 'relay.concurrency', 100, { min: 1, max: 10_000, integer: true }),
+      // Twice a claim: the next claim is made while the last one's rows are being delivered.
+      concurrency: num(relay.concurrency, 'relay.concurrency', Math.min(2 * batchSize, 10_000), {
+        min: 1,
+        max: 10_000,
+        integer: true,
+      }),
       shutdownTimeoutMs: num(relay.shutdownTimeoutMs, 'relay.shutdownTimeoutMs', 10_000, { min: 0, integer: true }),
       retentionMs: num(relay.retentionMs, 'relay.retentionMs', 7 * DAY_MS, { min: 0, integer: true }),
       retentionIntervalMs: num(relay.retentionIntervalMs, 'relay.retentionIntervalMs', 60_000, {

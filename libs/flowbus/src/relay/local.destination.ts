@@ -9,7 +9,7 @@ import { deleteInboxRows, insertInbox, insertInboxBatch } from '../outbox/outbox
 import type { DeliveryMessage } from './destination.interface.js';
 
 /** Deliveries of one subscriber (a saga) run in one transaction, at most this many. */
-const BATCH_MAX = 25;
+const BATCH_MAX = 50;
 
 /** A delivery waiting for its batch. */
 interface Pending {

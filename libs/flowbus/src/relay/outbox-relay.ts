@@ -130,19 +130,25 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 
   private async loop(): Promise<void> {
     const { batchSize, concurrency } = this.options.relay;
+    // Draining a backlog, claim only once half a batch of capacity is free: claiming every time a
+    // few deliveries finish makes many small claims, each a round trip and a scan of the due
+    // index, and they become the bottleneck. Otherwise (no backlog), claim as soon as anything is free.
+    const backlogClaim = Math.ceil(Math.min(batchSize, concurrency) / 2);
+    let backlog = false;
     let errors = 0;
     while (!this.abort.signal.aborted) {
       try {
         const free = concurrency - this.inFlight;
-        if (free <= 0) {
+        if (free <= 0 || (backlog && free < backlogClaim)) {
           await this.capacity();
           continue;
         }
         const limit = Math.min(batchSize, free);
         const rows = await this.claim(limit);
         errors = 0;
+        backlog = rows.length === limit;
         for (const row of rows) this.deliver(row);
-        if (rows.length < limit) await this.signal.wait(this.abort.signal);
+        if (!backlog) await this.signal.wait(this.abort.signal);
       } catch (error) {
         errors++;
         const pause = Math.min(MAX_ERROR_PAUSE_MS, 100 * 2 ** errors);
