@@ -39,6 +39,15 @@ export const RELAY_NOTES: readonly string[] = [
     'second drain in the same process (see the memory table). That is not always flat either: 1.02–1.03 in 3 of 5 ' +
     'runs, 1.34 and 1.50 in the two whose window held full collections (RSS 216 → 144 MiB, live heap unchanged); ' +
     'RSS there measures where V8 is in its collection cycle, the live heap is the leak check.',
+  '- Cheaper row writes, measured and not adopted (2026-11-26, hand-written loops on the real table and claim ' +
+    'SQL, 20k-row drains at batch 100, 200 rows kept leased, 6 alternating rounds): deleting on delivery instead ' +
+    'of marking cuts PostgreSQL CPU per row ~25% but not rows/s (the ack is off the critical path); a claim that ' +
+    'writes the lease only into unindexed columns (a HOT update) plus delete on delivery needs fillfactor 50 to ' +
+    'stay HOT (~92% HOT; at 70 only ~43%, and then it is slower than today: 0.88×, non-HOT claims add entries at ' +
+    'the head of the due index), and at 50 reaches 1.26–1.31× rows/s with 1.75× less PostgreSQL CPU per row ' +
+    '(0.046 → 0.026 ms). Not enough for 1.7× graphile-worker, and it would drop the delivered history the ' +
+    'admin API and `retentionMs` keep, double the table, and make every claim skip the leased rows at the head ' +
+    'of the due index; the serial claim round trip (2.7–3.5 ms per 100 rows) is what bounds one relay.',
   '',
   'Reading the figures:',
   '',
