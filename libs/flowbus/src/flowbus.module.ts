@@ -27,6 +27,7 @@ import type { FlowbusOptions } from './options/flowbus-options.interface.js';
 import { resolveOptions } from './options/resolve-options.js';
 import type { ResolvedOptions } from './options/resolved-options.interface.js';
 import { CommitWatcher } from './outbox/commit-watcher.js';
+import { OutboxRows } from './outbox/outbox-rows.js';
 import { OutboxService } from './outbox/outbox.service.js';
 import { BreakerRegistry } from './relay/breaker.registry.js';
 import { LocalDestination } from './relay/local.destination.js';
@@ -71,6 +72,7 @@ import { TimeoutScheduler } from './saga/timeout.scheduler.js';
     EventBus,
     RelaySignal,
     CommitWatcher,
+    OutboxRows,
     OutboxService,
     BreakerRegistry,
     LocalDestination,

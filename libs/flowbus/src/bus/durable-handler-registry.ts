@@ -13,11 +13,13 @@ export interface DurableSubscriber {
   /**
    * Runs several deliveries of this subscriber in the caller's transaction (sagas: the relay's
    * `local` destination batches them). Returns one error or undefined per delivery, and leaves
-   * nothing in the database for the ones that failed.
+   * nothing in the database for the ones that failed. Throws TransactionConflict when the whole
+   * transaction must be rerun; `attempt` counts the reruns (0 at first).
    */
   readonly invokeMany?: (
     deliveries: readonly { type: string; event: object }[],
     manager: EntityManager,
+    attempt: number,
   ) => Promise<(Error | undefined)[]>;
 }
 

@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { DurableHandlerRegistry, type DurableSubscriber } from '../bus/durable-handler-registry.js';
 import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
 import { rowsOf } from '../database/run-query.js';
+import { MAX_CONFLICT_ATTEMPTS, TransactionConflict } from '../database/transaction-conflict.js';
 import { NonRetryableError } from '../errors/non-retryable.error.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { deleteInboxRows, insertInbox, insertInboxBatch } from '../outbox/outbox.queries.js';
@@ -86,34 +87,9 @@ export class LocalDestination {
 
   /** Settles every delivery of `batch`; never rejects. */
   private async deliverBatch(batch: Pending[]): Promise<void> {
-    const subscriber = batch[0]!.message.subscriber;
     let errors: (Error | undefined)[];
     try {
-      errors = await this.dataSource.transaction(async (manager) => {
-        const ids = batch.map((p) => p.message.id);
-        const fresh = new Set(
-          (await rowsOf<{ message_id: string }>(manager, insertInboxBatch(this.options.schema, ids, subscriber))).map(
-            (r) => r.message_id,
-          ),
-        );
-        // Duplicates (inbox row already there) are acknowledged without running again.
-        const run = batch.filter((p) => fresh.has(p.message.id));
-        const result = new Array<Error | undefined>(batch.length);
-        if (run.length === 0) return result;
-        const runErrors = await batch[0]!.subscriber.invokeMany!(
-          run.map((p) => ({ type: p.message.type, event: p.event })),
-          manager,
-        );
-        const failed: string[] = [];
-        run.forEach((p, k) => {
-          const error = runErrors[k];
-          if (!error) return;
-          result[batch.indexOf(p)] = error;
-          failed.push(p.message.id);
-        });
-        if (failed.length > 0) await rowsOf(manager, deleteInboxRows(this.options.schema, failed, subscriber));
-        return result;
-      });
+      errors = await this.runBatch(batch);
     } catch (error) {
       for (const p of batch) p.reject(error);
       return;
@@ -123,5 +99,46 @@ export class LocalDestination {
       if (error) p.reject(error);
       else p.resolve();
     });
+  }
+
+  /**
+   * One transaction: the inbox rows, then the subscriber on the deliveries not processed before.
+   * Rerun from the start when the subscriber reports a conflict (a saga instance changed
+   * concurrently); a failed delivery's inbox row is deleted again before the commit.
+   */
+  private async runBatch(batch: Pending[]): Promise<(Error | undefined)[]> {
+    const subscriber = batch[0]!.message.subscriber;
+    const ids = batch.map((p) => p.message.id);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.dataSource.transaction(async (manager) => {
+          const inserted = await rowsOf<{ message_id: string }>(
+            manager,
+            insertInboxBatch(this.options.schema, ids, subscriber),
+          );
+          const fresh = new Set(inserted.map((r) => r.message_id));
+          // Duplicates (inbox row already there) are acknowledged without running again.
+          const run = batch.filter((p) => fresh.has(p.message.id));
+          const result = new Array<Error | undefined>(batch.length);
+          if (run.length === 0) return result;
+          const runErrors = await batch[0]!.subscriber.invokeMany!(
+            run.map((p) => ({ type: p.message.type, event: p.event })),
+            manager,
+            attempt,
+          );
+          const failed: string[] = [];
+          run.forEach((p, k) => {
+            const error = runErrors[k];
+            if (!error) return;
+            result[batch.indexOf(p)] = error;
+            failed.push(p.message.id);
+          });
+          if (failed.length > 0) await rowsOf(manager, deleteInboxRows(this.options.schema, failed, subscriber));
+          return result;
+        });
+      } catch (error) {
+        if (!(error instanceof TransactionConflict) || attempt + 1 >= MAX_CONFLICT_ATTEMPTS) throw error;
+      }
+    }
   }
 }

@@ -3,9 +3,12 @@ import type { PoolClient } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
 import { rowsOf } from '../database/run-query.js';
+import { MAX_CONFLICT_ATTEMPTS, TransactionConflict } from '../database/transaction-conflict.js';
 import { SagaConcurrencyError } from '../errors/saga-concurrency.error.js';
 import { SagaStepError } from '../errors/saga-step.error.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
+import { CommitWatcher } from '../outbox/commit-watcher.js';
+import { OutboxRows } from '../outbox/outbox-rows.js';
 import { OutboxService } from '../outbox/outbox.service.js';
 import type { CompensationMessage } from './saga-context.interface.js';
 import type { SagaDefinition, StepDefinition, TimeoutDefinition } from './saga-definition.js';
@@ -34,9 +37,11 @@ export class SagaEngine {
     @Inject(FLOWBUS_DATA_SOURCE) private readonly dataSource: DataSource,
     @Inject(FLOWBUS_RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
     outbox: OutboxService,
+    rows: OutboxRows,
+    commits: CommitWatcher,
     private readonly alarm: TimeoutAlarm,
   ) {
-    this.persistence = new SagaPersistence(options.schema, outbox);
+    this.persistence = new SagaPersistence(options.schema, outbox, rows, commits, options.relay.notify);
   }
 
   /**
@@ -60,14 +65,16 @@ export class SagaEngine {
 
   /**
    * Applies events the relay delivered together, in the caller's transaction (the `local`
-   * destination's, holding their inbox rows): one StepBatch, retried as a whole from a savepoint
-   * when an instance it creates was created concurrently.
+   * destination's, holding their inbox rows): one StepBatch. Optimistic at first (no row locks);
+   * throws VersionConflict when an instance was saved or created concurrently, and the caller
+   * reruns the whole transaction with `attempt` + 1, which then locks the instances.
    * @returns per event, its error (the event left no trace) or undefined (applied or ignored)
    */
   async handleEvents(
     saga: SagaDefinition,
     deliveries: readonly { type: string; event: object }[],
     manager: EntityManager,
+    attempt = 0,
   ): Promise<(Error | undefined)[]> {
     const errors: (Error | undefined)[] = new Array<Error | undefined>(deliveries.length);
     const items: BatchItem[] = [];
@@ -87,7 +94,7 @@ export class SagaEngine {
       positions.push(i);
     });
     if (items.length > 0) {
-      const results = await this.runBatch(saga, items, manager);
+      const results = await this.runBatch(saga, items, manager, attempt > 0);
       results.forEach((e, k) => (errors[positions[k]!] = e));
     }
     return errors;
@@ -99,6 +106,20 @@ export class SagaEngine {
    * @returns per row, its error (the row stays, leased, and fires again later) or undefined
    */
   async fireTimeouts(saga: SagaDefinition, rows: readonly TimeoutRow[]): Promise<(Error | undefined)[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.fireTimeoutsOnce(saga, rows, attempt > 1);
+      } catch (error) {
+        if (!(error instanceof TransactionConflict) || attempt >= MAX_CONFLICT_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  private fireTimeoutsOnce(
+    saga: SagaDefinition,
+    rows: readonly TimeoutRow[],
+    lock: boolean,
+  ): Promise<(Error | undefined)[]> {
     const schema = this.options.schema;
     return this.dataSource.transaction(async (manager) => {
       const ids = rows.map((r) => r.id);
@@ -136,7 +157,7 @@ export class SagaEngine {
       if (items.length === 0) {
         await deleteFired([]);
       } else {
-        const errors = await this.runBatch(saga, items, manager, deleteFired);
+        const errors = await this.runBatch(saga, items, manager, lock, deleteFired);
         errors.forEach((e, k) => e && failures.set(itemRows[k]!, e));
       }
       return rows.map((r) => failures.get(r));
@@ -192,39 +213,25 @@ export class SagaEngine {
   }
 
   /**
-   * Runs a StepBatch and saves it from a savepoint. Optimistic first (no row locks); rerun as a
-   * whole on a version conflict (an instance saved or created concurrently), then with the rows
-   * locked, up to MAX_ATTEMPTS. `beforeSave` writes in between (fired timeouts).
+   * Runs a StepBatch and saves it, in the caller's transaction. Optimistic unless `lock`; a
+   * version conflict (VersionConflict) is left to the transaction's owner, which reruns it all.
+   * `beforeSave` writes in between (fired timeouts).
    */
   private async runBatch(
     saga: SagaDefinition,
     items: readonly BatchItem[],
     manager: EntityManager,
+    lock: boolean,
     beforeSave?: (errors: readonly (Error | undefined)[]) => Promise<void>,
   ): Promise<(Error | undefined)[]> {
-    const runner = manager.queryRunner!;
-    const client = (await runner.connect()) as PoolClient;
-    for (let i = 0; i < MAX_ATTEMPTS; i++) {
-      await runner.startTransaction(); // nested: a SAVEPOINT
-      try {
-        const now = this.options.clock.now();
-        const batch = new StepBatch(saga, manager, client, this.options.schema, now, this.logger);
-        const errors = await batch.run(items, i > 0);
-        await beforeSave?.(errors);
-        await this.persistence.saveBatch(saga.name, batch, manager, new Date(now));
-        await runner.commitTransaction(); // RELEASE SAVEPOINT
-        for (const ctx of batch.applied) for (const t of ctx.scheduled.values()) this.alarm.arm(t.dueAt);
-        return errors;
-      } catch (error) {
-        await runner.rollbackTransaction(); // ROLLBACK TO SAVEPOINT
-        if (!(error instanceof VersionConflict)) throw error;
-      }
-    }
-    throw new SagaConcurrencyError(
-      saga.name,
-      [...new Set(items.map((i) => i.correlationId))].join('", "'),
-      MAX_ATTEMPTS,
-    );
+    const client = (await manager.queryRunner!.connect()) as PoolClient;
+    const now = this.options.clock.now();
+    const batch = new StepBatch(saga, manager, client, this.options.schema, now, this.logger);
+    const errors = await batch.run(items, lock);
+    await beforeSave?.(errors);
+    await this.persistence.saveBatch(saga.name, batch, manager, new Date(now));
+    for (const ctx of batch.applied) for (const t of ctx.scheduled.values()) this.alarm.arm(t.dueAt);
+    return errors;
   }
 
   private async inTransactions(

@@ -110,8 +110,11 @@ export class SagaExplorer implements OnModuleInit {
   }
 
   private subscribe(saga: SagaDefinition): void {
-    const invokeMany = (deliveries: readonly { type: string; event: object }[], manager: EntityManager) =>
-      this.engine.handleEvents(saga, deliveries, manager);
+    const invokeMany = (
+      deliveries: readonly { type: string; event: object }[],
+      manager: EntityManager,
+      attempt: number,
+    ) => this.engine.handleEvents(saga, deliveries, manager, attempt);
     for (const step of saga.steps.values()) {
       this.bus.add(step.eventType, {
         name: `${saga.className}.${step.methodName}`,

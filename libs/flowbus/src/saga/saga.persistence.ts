@@ -1,7 +1,11 @@
 import type { EntityManager } from 'typeorm';
 import { randomUUID } from 'node:crypto';
 import { rowsOf } from '../database/run-query.js';
-import type { OutboxService } from '../outbox/outbox.service.js';
+import { TransactionConflict } from '../database/transaction-conflict.js';
+import type { CommitWatcher } from '../outbox/commit-watcher.js';
+import type { OutboxRows } from '../outbox/outbox-rows.js';
+import { insertMessages } from '../outbox/outbox.queries.js';
+import { notifyChannel, type OutboxService } from '../outbox/outbox.service.js';
 import type { StepContext } from './step-context.js';
 import type { OutboxMessage } from '../outbox/outbox-message.interface.js';
 import type { StepBatch } from './step-batch.js';
@@ -16,17 +20,30 @@ import {
   updateSagas,
   upsertTimeout,
   upsertTimeouts,
+  combineWrites,
   type SagaRow,
+  type WritePart,
 } from './saga.queries.js';
 
+/** Outbox rows written within the statement that saves a batch; more go through OutboxService. */
+const MAX_INLINE_OUTBOX_ROWS = 4000;
+
 /** Another step saved the instance first (or created it concurrently): rerun on a fresh load. */
-export class VersionConflict extends Error {}
+export class VersionConflict extends TransactionConflict {
+  constructor() {
+    super('a saga instance was saved or created concurrently');
+  }
+}
 
 /** Writes what a step recorded in its context, in the step's transaction. */
 export class SagaPersistence {
   constructor(
     private readonly schema: string,
     private readonly outbox: OutboxService,
+    private readonly rows: OutboxRows,
+    private readonly commits: CommitWatcher,
+    /** `relay.notify`: wake relays in other instances at commit. */
+    private readonly notify: boolean,
   ) {}
 
   async save(
@@ -81,14 +98,14 @@ export class SagaPersistence {
    * messages sent. Throws VersionConflict when an instance was saved or created concurrently.
    */
   async saveBatch(sagaName: string, batch: StepBatch, manager: EntityManager, now: Date): Promise<void> {
+    const parts: WritePart[] = [];
     const { ids, updates, inserts } = batch.writes();
     if (ids.length > 0) {
-      const saved = await rowsOf(manager, updateSagas(this.schema, { ids, writes: updates, now }));
-      if (saved.length !== ids.length) throw new VersionConflict();
+      parts.push({ name: 'updated', query: updateSagas(this.schema, { ids, writes: updates, now }), counted: true });
     }
     if (inserts.correlationIds.length > 0) {
-      const created = await rowsOf(manager, insertSagas(this.schema, { name: sagaName, writes: inserts, now }));
-      if (created.length !== inserts.correlationIds.length) throw new VersionConflict();
+      const query = insertSagas(this.schema, { name: sagaName, writes: inserts, now });
+      parts.push({ name: 'created', query, counted: true });
     }
 
     // Timeouts: replay the steps' requests in order, keeping the last word per instance and type.
@@ -121,35 +138,50 @@ export class SagaPersistence {
       events.push(...ctx.published);
       addMessages(messages, ctx);
     }
-    if (dropped.size > 0) await rowsOf(manager, deleteTimeoutsOf(this.schema, sagaName, [...dropped]));
+    // The CTEs see one snapshot, so no two of them may touch one row: a key is either dropped,
+    // cancelled or scheduled here, never two of these.
+    if (dropped.size > 0) {
+      parts.push({ name: 'dropped', query: deleteTimeoutsOf(this.schema, sagaName, [...dropped]), counted: false });
+    }
     if (cancelled.size > 0) {
       const list = [...cancelled.values()];
-      await rowsOf(
-        manager,
-        deleteTimeoutTypes(
-          this.schema,
-          sagaName,
-          list.map((c) => c.correlationId),
-          list.map((c) => c.type),
-        ),
+      const query = deleteTimeoutTypes(
+        this.schema,
+        sagaName,
+        list.map((c) => c.correlationId),
+        list.map((c) => c.type),
       );
+      parts.push({ name: 'cancelled', query, counted: false });
     }
     if (scheduled.size > 0) {
       const list = [...scheduled.values()];
-      await rowsOf(
-        manager,
-        upsertTimeouts(this.schema, {
-          name: sagaName,
-          correlationIds: list.map((t) => t.correlationId),
-          types: list.map((t) => t.type),
-          tokens: list.map(() => randomUUID()),
-          payloads: list.map((t) => t.payload),
-          dueAts: list.map((t) => t.dueAt),
-        }),
-      );
+      const query = upsertTimeouts(this.schema, {
+        name: sagaName,
+        correlationIds: list.map((t) => t.correlationId),
+        types: list.map((t) => t.type),
+        tokens: list.map(() => randomUUID()),
+        payloads: list.map((t) => t.payload),
+        dueAts: list.map((t) => t.dueAt),
+      });
+      parts.push({ name: 'scheduled', query, counted: false });
     }
-    if (events.length > 0) await this.outbox.publish(manager, events);
-    if (messages.length > 0) await this.outbox.enqueue(manager, messages);
+    const rows = [...(events.length > 0 ? this.rows.forEvents(events) : []), ...this.rows.forMessages(messages)];
+    const inline = rows.length > 0 && rows.length <= MAX_INLINE_OUTBOX_ROWS;
+    if (inline) parts.push({ name: 'outbox', query: insertMessages(this.schema, rows, now), counted: false });
+
+    if (parts.length > 0) {
+      const notify = inline && this.notify ? notifyChannel(this.schema) : undefined;
+      const [counts] = await rowsOf<Record<string, number>>(manager, combineWrites(parts, notify));
+      if ((counts?.updated ?? 0) !== ids.length || (counts?.created ?? 0) !== inserts.correlationIds.length) {
+        throw new VersionConflict();
+      }
+    }
+    if (inline) this.commits.track(manager.queryRunner!);
+    else if (rows.length > 0) {
+      // Too many for one statement's parameters: the outbox writes them in chunks.
+      if (events.length > 0) await this.outbox.publish(manager, events);
+      if (messages.length > 0) await this.outbox.enqueue(manager, messages);
+    }
   }
 }
 

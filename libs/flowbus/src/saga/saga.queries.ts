@@ -285,3 +285,35 @@ export function listSagas(
     values: [p.name ?? null, p.status ?? null, p.afterSeq ?? null, p.limit],
   };
 }
+
+/** A data-modifying statement run as a CTE of `combineWrites`; `counted` ones end with RETURNING. */
+export interface WritePart {
+  readonly name: string;
+  readonly query: Query;
+  readonly counted: boolean;
+}
+
+/**
+ * Runs several writes as one statement (data-modifying CTEs, which all run even when the outer
+ * SELECT does not read them), one round trip instead of one each. Returns one row with the
+ * number of rows each counted part returned, under its name; with `notifyChannel`, also queues
+ * a NOTIFY (sent by PostgreSQL at commit).
+ */
+export function combineWrites(parts: readonly WritePart[], notifyChannel?: string): Query {
+  const values: unknown[] = [];
+  const ctes = parts.map((p) => {
+    const offset = values.length;
+    values.push(...p.query.values);
+    const text = p.query.text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
+    return `${p.name} AS (${text})`;
+  });
+  const columns = parts.filter((p) => p.counted).map((p) => `(SELECT count(*) FROM ${p.name})::int AS ${p.name}`);
+  if (notifyChannel !== undefined) {
+    values.push(notifyChannel);
+    columns.push(`pg_notify($${values.length}, '') AS notified`);
+  }
+  return {
+    text: `WITH ${ctes.join(',\n')}\nSELECT ${columns.length > 0 ? columns.join(', ') : '1 AS done'}`,
+    values,
+  };
+}
