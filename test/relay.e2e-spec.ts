@@ -211,8 +211,9 @@ describe('several relays on one database', () => {
   it('redelivers the rows of a relay that stopped mid-batch once their lease expires', async () => {
     const stuck = new RecordingDestination();
     stuck.deliver = () => new Promise(() => undefined); // a relay that hangs as if killed mid-batch
+    // Its 20 hanging deliveries fill its concurrency, so like a killed relay it claims nothing more.
     const a = await relayApp(
-      { destinations: { sink: stuck }, relay: { ...fast, leaseMs: 500, shutdownTimeoutMs: 0 } },
+      { destinations: { sink: stuck }, relay: { ...fast, leaseMs: 500, shutdownTimeoutMs: 0, concurrency: 20 } },
       true,
     );
     const ids = await enqueue(

@@ -328,7 +328,7 @@ describe('deliveries batched by the relay', () => {
     );
     await app.get(OutboxRelay).whenIdle();
 
-    expect(handleEvents.mock.calls.some(([, deliveries]) => deliveries.length === 4)).toBe(true);
+    expect(handleEvents.mock.calls.some(([, , deliveries]) => deliveries.length === 4)).toBe(true);
     // Two steps of one instance in one batch: applied in order, one after the other.
     expect(await sagas.find<Counter>('counter', a)).toMatchObject({
       state: { notes: ['a1', 'a2'] },

@@ -13,7 +13,7 @@ export interface SagaBudget {
 }
 
 export const FULL_BUDGET: SagaBudget = {
-  passes: 3,
+  passes: 5,
   instances: 1_000,
   warmupInstances: 200,
   noopRows: 20_000,

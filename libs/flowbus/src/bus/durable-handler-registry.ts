@@ -12,12 +12,14 @@ export interface DurableSubscriber {
   readonly invoke: (event: unknown, manager: EntityManager) => unknown;
   /**
    * Runs several deliveries of this subscriber in the caller's transaction (sagas: the relay's
-   * `local` destination batches them). Returns one error or undefined per delivery, and leaves
-   * nothing in the database for the ones that failed. Throws TransactionConflict when the whole
-   * transaction must be rerun; `attempt` counts the reruns (0 at first).
+   * `local` destination batches them), inbox included: records each delivery's inbox row and
+   * acknowledges those recorded before without running them. Returns one error or undefined per
+   * delivery, and leaves nothing in the database (inbox row included) for the ones that failed.
+   * Throws TransactionConflict when the whole transaction must be rerun; `attempt` counts the
+   * reruns (0 at first).
    */
   readonly invokeMany?: (
-    deliveries: readonly { type: string; event: object }[],
+    deliveries: readonly { id: string; type: string; event: object }[],
     manager: EntityManager,
     attempt: number,
   ) => Promise<(Error | undefined)[]>;

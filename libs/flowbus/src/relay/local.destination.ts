@@ -2,11 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { DurableHandlerRegistry, type DurableSubscriber } from '../bus/durable-handler-registry.js';
 import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
-import { rowsOf } from '../database/run-query.js';
 import { MAX_CONFLICT_ATTEMPTS, TransactionConflict } from '../database/transaction-conflict.js';
 import { NonRetryableError } from '../errors/non-retryable.error.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
-import { deleteInboxRows, insertInbox, insertInboxBatch } from '../outbox/outbox.queries.js';
+import { insertInbox } from '../outbox/outbox.queries.js';
 import type { DeliveryMessage } from './destination.interface.js';
 
 /** Deliveries of one subscriber (a saga) run in one transaction, at most this many. */
@@ -28,9 +27,9 @@ interface Pending {
  * transaction's manager happens exactly once.
  *
  * Subscribers that can take several deliveries at once (sagas) get the deliveries the relay
- * starts in the same tick (one claim) together, up to BATCH_MAX per transaction: one inbox
- * INSERT, one saga batch, one COMMIT instead of a transaction each. Each delivery still succeeds
- * or fails alone: a failed one leaves no inbox row and no saga change, and is retried by the relay.
+ * starts in the same tick (one claim) together, up to BATCH_MAX per transaction, and write the
+ * inbox rows themselves (with their first read). Each delivery still succeeds or fails alone: a
+ * failed one leaves no inbox row and no saga change, and is retried by the relay.
  */
 @Injectable()
 export class LocalDestination {
@@ -102,40 +101,16 @@ export class LocalDestination {
   }
 
   /**
-   * One transaction: the inbox rows, then the subscriber on the deliveries not processed before.
-   * Rerun from the start when the subscriber reports a conflict (a saga instance changed
-   * concurrently); a failed delivery's inbox row is deleted again before the commit.
+   * One transaction in which the subscriber records the inbox rows and runs the deliveries not
+   * processed before; rerun from the start when it reports a conflict (a saga instance changed
+   * concurrently).
    */
   private async runBatch(batch: Pending[]): Promise<(Error | undefined)[]> {
-    const subscriber = batch[0]!.message.subscriber;
-    const ids = batch.map((p) => p.message.id);
+    const invokeMany = batch[0]!.subscriber.invokeMany!;
+    const deliveries = batch.map((p) => ({ id: p.message.id, type: p.message.type, event: p.event }));
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.dataSource.transaction(async (manager) => {
-          const inserted = await rowsOf<{ message_id: string }>(
-            manager,
-            insertInboxBatch(this.options.schema, ids, subscriber),
-          );
-          const fresh = new Set(inserted.map((r) => r.message_id));
-          // Duplicates (inbox row already there) are acknowledged without running again.
-          const run = batch.filter((p) => fresh.has(p.message.id));
-          const result = new Array<Error | undefined>(batch.length);
-          if (run.length === 0) return result;
-          const runErrors = await batch[0]!.subscriber.invokeMany!(
-            run.map((p) => ({ type: p.message.type, event: p.event })),
-            manager,
-            attempt,
-          );
-          const failed: string[] = [];
-          run.forEach((p, k) => {
-            const error = runErrors[k];
-            if (!error) return;
-            result[batch.indexOf(p)] = error;
-            failed.push(p.message.id);
-          });
-          if (failed.length > 0) await rowsOf(manager, deleteInboxRows(this.options.schema, failed, subscriber));
-          return result;
-        });
+        return await this.dataSource.transaction((manager) => invokeMany(deliveries, manager, attempt));
       } catch (error) {
         if (!(error instanceof TransactionConflict) || attempt + 1 >= MAX_CONFLICT_ATTEMPTS) throw error;
       }

@@ -14,7 +14,16 @@ import type { CompensationMessage } from './saga-context.interface.js';
 import type { SagaDefinition, StepDefinition, TimeoutDefinition } from './saga-definition.js';
 import { StepContext } from './step-context.js';
 import { SagaPersistence, VersionConflict } from './saga.persistence.js';
-import { deleteFiredTimeouts, loadSaga, lockTimeouts, type SagaRow, type TimeoutRow } from './saga.queries.js';
+import { deleteInboxRows, insertInboxBatch } from '../outbox/outbox.queries.js';
+import {
+  deleteFiredTimeouts,
+  inboxAndLoadSagas,
+  loadSaga,
+  loadSagas,
+  lockTimeouts,
+  type SagaRow,
+  type TimeoutRow,
+} from './saga.queries.js';
 import { StepBatch, type BatchItem } from './step-batch.js';
 import { TimeoutAlarm } from './timeout-alarm.js';
 
@@ -65,38 +74,63 @@ export class SagaEngine {
 
   /**
    * Applies events the relay delivered together, in the caller's transaction (the `local`
-   * destination's, holding their inbox rows): one StepBatch. Optimistic at first (no row locks);
-   * throws VersionConflict when an instance was saved or created concurrently, and the caller
-   * reruns the whole transaction with `attempt` + 1, which then locks the instances.
-   * @returns per event, its error (the event left no trace) or undefined (applied or ignored)
+   * destination's): records each in the inbox under `subscriber` (a delivery already there is a
+   * duplicate and is acknowledged without running), then runs one StepBatch. Optimistic at first
+   * (no row locks; inbox and instances in one round trip); throws VersionConflict when an
+   * instance was saved or created concurrently, and the caller reruns the whole transaction with
+   * `attempt` + 1, which locks the instances.
+   * @returns per delivery, its error (it left no trace, inbox row included) or undefined
    */
   async handleEvents(
     saga: SagaDefinition,
-    deliveries: readonly { type: string; event: object }[],
+    subscriber: string,
+    deliveries: readonly { id: string; type: string; event: object }[],
     manager: EntityManager,
     attempt = 0,
   ): Promise<(Error | undefined)[]> {
+    const schema = this.options.schema;
     const errors: (Error | undefined)[] = new Array<Error | undefined>(deliveries.length);
-    const items: BatchItem[] = [];
-    const positions: number[] = [];
-    deliveries.forEach((d, i) => {
+    const correlationIds: (string | undefined)[] = deliveries.map((d, i) => {
       const step = saga.steps.get(d.type);
       if (!step) {
         errors[i] = new SagaStepError(saga.name, saga.className, d.type, '?', new TypeError('no step for this type'));
-        return;
+        return undefined;
       }
       const correlationId = step.correlate(d.event);
-      if (typeof correlationId !== 'string' || correlationId === '') {
-        errors[i] = correlationError(saga, step, correlationId);
+      if (typeof correlationId === 'string' && correlationId !== '') return correlationId;
+      errors[i] = correlationError(saga, step, correlationId);
+      return undefined;
+    });
+    const messageIds = deliveries.map((d) => d.id);
+    const wanted = [...new Set(correlationIds.filter((c): c is string => c !== undefined))];
+    let fresh: Set<string>;
+    let loaded: SagaRow[];
+    if (attempt === 0) {
+      const q = inboxAndLoadSagas(schema, { messageIds, subscriber, name: saga.name, correlationIds: wanted });
+      const rows = await rowsOf<SagaRow & { fresh_ids: string[] }>(manager, q);
+      fresh = new Set(rows[0]?.fresh_ids ?? []);
+      loaded = rows.filter((r) => r.id !== null);
+    } else {
+      const inserted = await rowsOf<{ message_id: string }>(manager, insertInboxBatch(schema, messageIds, subscriber));
+      fresh = new Set(inserted.map((r) => r.message_id));
+      loaded = await rowsOf<SagaRow>(manager, loadSagas(schema, saga.name, wanted, true));
+    }
+    const items: BatchItem[] = [];
+    const positions: number[] = [];
+    deliveries.forEach((d, i) => {
+      if (!fresh.has(d.id)) {
+        errors[i] = undefined; // a duplicate: processed before, acknowledged
         return;
       }
-      items.push({ handler: step, input: d.event, correlationId });
+      if (errors[i]) return;
+      items.push({ handler: saga.steps.get(d.type)!, input: d.event, correlationId: correlationIds[i]! });
       positions.push(i);
     });
-    if (items.length > 0) {
-      const results = await this.runBatch(saga, items, manager, attempt > 0);
-      results.forEach((e, k) => (errors[positions[k]!] = e));
-    }
+    const results = items.length > 0 ? await this.runBatch(saga, items, manager, loaded) : [];
+    results.forEach((e, k) => (errors[positions[k]!] = e));
+    // A failed delivery keeps no inbox row, so its retry runs it.
+    const failed = deliveries.filter((d, i) => errors[i] && fresh.has(d.id)).map((d) => d.id);
+    if (failed.length > 0) await rowsOf(manager, deleteInboxRows(schema, failed, subscriber));
     return errors;
   }
 
@@ -157,7 +191,9 @@ export class SagaEngine {
       if (items.length === 0) {
         await deleteFired([]);
       } else {
-        const errors = await this.runBatch(saga, items, manager, lock, deleteFired);
+        const ids = [...new Set(items.map((i) => i.correlationId))];
+        const loaded = await rowsOf<SagaRow>(manager, loadSagas(schema, saga.name, ids, lock));
+        const errors = await this.runBatch(saga, items, manager, loaded, deleteFired);
         errors.forEach((e, k) => e && failures.set(itemRows[k]!, e));
       }
       return rows.map((r) => failures.get(r));
@@ -213,7 +249,7 @@ export class SagaEngine {
   }
 
   /**
-   * Runs a StepBatch and saves it, in the caller's transaction. Optimistic unless `lock`; a
+   * Runs a StepBatch on the instances `loaded` and saves it, in the caller's transaction. A
    * version conflict (VersionConflict) is left to the transaction's owner, which reruns it all.
    * `beforeSave` writes in between (fired timeouts).
    */
@@ -221,13 +257,13 @@ export class SagaEngine {
     saga: SagaDefinition,
     items: readonly BatchItem[],
     manager: EntityManager,
-    lock: boolean,
+    loaded: readonly SagaRow[],
     beforeSave?: (errors: readonly (Error | undefined)[]) => Promise<void>,
   ): Promise<(Error | undefined)[]> {
     const client = (await manager.queryRunner!.connect()) as PoolClient;
     const now = this.options.clock.now();
-    const batch = new StepBatch(saga, manager, client, this.options.schema, now, this.logger);
-    const errors = await batch.run(items, lock);
+    const batch = new StepBatch(saga, manager, client, now, this.logger);
+    const errors = await batch.run(items, loaded);
     await beforeSave?.(errors);
     await this.persistence.saveBatch(saga.name, batch, manager, new Date(now));
     for (const ctx of batch.applied) for (const t of ctx.scheduled.values()) this.alarm.arm(t.dueAt);

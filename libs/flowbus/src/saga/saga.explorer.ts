@@ -111,10 +111,10 @@ export class SagaExplorer implements OnModuleInit {
 
   private subscribe(saga: SagaDefinition): void {
     const invokeMany = (
-      deliveries: readonly { type: string; event: object }[],
+      deliveries: readonly { id: string; type: string; event: object }[],
       manager: EntityManager,
       attempt: number,
-    ) => this.engine.handleEvents(saga, deliveries, manager, attempt);
+    ) => this.engine.handleEvents(saga, `saga:${saga.name}`, deliveries, manager, attempt);
     for (const step of saga.steps.values()) {
       this.bus.add(step.eventType, {
         name: `${saga.className}.${step.methodName}`,

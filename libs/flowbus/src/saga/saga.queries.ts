@@ -46,6 +46,27 @@ export function loadSagas(schema: string, name: string, correlationIds: string[]
   };
 }
 
+/**
+ * Records deliveries in the inbox and loads the instances they are for, in one round trip (the
+ * first, optimistic attempt of a batch). One row at least; the first row's `fresh_ids` holds the
+ * message ids not processed before (the others are duplicates; parsed once, not on every row);
+ * the instance columns are null when none exists.
+ */
+export function inboxAndLoadSagas(
+  schema: string,
+  p: { messageIds: string[]; subscriber: string; name: string; correlationIds: string[] },
+): Query {
+  return {
+    text: `WITH fresh AS (
+        INSERT INTO ${table(schema, 'flowbus_inbox')} (message_id, subscriber)
+        SELECT unnest($1::uuid[]), $2 ON CONFLICT DO NOTHING RETURNING message_id)
+      SELECT CASE WHEN row_number() OVER () = 1 THEN f.fresh_ids END AS fresh_ids, s.*
+      FROM (SELECT coalesce(array_agg(message_id), '{}') AS fresh_ids FROM fresh) f
+      LEFT JOIN ${table(schema, 'flowbus_saga')} s ON s.saga_name = $3 AND s.correlation_id = ANY($4::text[])`,
+    values: [p.messageIds, p.subscriber, p.name, p.correlationIds],
+  };
+}
+
 /** Columns of instances a batch writes, one array element per instance. */
 export interface SagaWrites {
   correlationIds: string[];

@@ -1,11 +1,10 @@
 import type { Logger } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import type { EntityManager } from 'typeorm';
-import { rowsOf } from '../database/run-query.js';
 import { SagaStepError } from '../errors/saga-step.error.js';
 import type { CompensationMessage, SagaStatus } from './saga-context.interface.js';
 import type { SagaDefinition, StepDefinition, TimeoutDefinition } from './saga-definition.js';
-import { loadSagas, type SagaRow, type SagaWrites } from './saga.queries.js';
+import type { SagaRow, SagaWrites } from './saga.queries.js';
 import { StepContext } from './step-context.js';
 import { StepSavepoint } from './step-savepoint.js';
 
@@ -44,18 +43,17 @@ export class StepBatch {
     private readonly saga: SagaDefinition,
     private readonly manager: EntityManager,
     private readonly client: PoolClient,
-    private readonly schema: string,
     private readonly now: number,
     private readonly logger: Logger,
   ) {}
 
   /**
-   * Runs `items` in order; returns each one's error, undefined when it was applied or ignored.
-   * Optimistic unless `lock`: the save checks every version read (see SagaPersistence.saveBatch).
+   * Runs `items` in order on the instances `loaded` (read by the caller, with their versions: the
+   * save checks every version read, see SagaPersistence.saveBatch); returns each item's error,
+   * undefined when it was applied or ignored.
    */
-  async run(items: readonly BatchItem[], lock: boolean): Promise<(Error | undefined)[]> {
-    const ids = [...new Set(items.map((i) => i.correlationId))];
-    for (const row of await rowsOf<SagaRow>(this.manager, loadSagas(this.schema, this.saga.name, ids, lock))) {
+  async run(items: readonly BatchItem[], loaded: readonly SagaRow[]): Promise<(Error | undefined)[]> {
+    for (const row of loaded) {
       this.instances.set(row.correlation_id, {
         row,
         state: row.state,
