@@ -335,3 +335,41 @@ describe('lifecycle', () => {
     await waitFor(async () => Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox'))[0].n) === 0);
   });
 });
+
+describe('claim with the planner pinned to the due index', () => {
+  it('claims in one message with its values inlined safely, leaving the session settings as they were', async () => {
+    // Internal API on purpose: the relay switches to this form only when EXPLAIN shows a sorting plan.
+    const { claimDue, pinnedClaim } = await import('../libs/flowbus/src/outbox/outbox.queries.js');
+    const app = await relayApp({ relay: { enabled: false }, destinations: { sink: new RecordingDestination() } });
+    const ids = await enqueue(
+      app,
+      Array.from({ length: 3 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })),
+    );
+    const owner = "relay'; DROP TABLE flowbus_outbox; --\\";
+    const now = new Date(Date.now() + 1000);
+    const q = pinnedClaim(
+      claimDue('public', {
+        now,
+        leaseUntil: new Date(now.getTime() + 30_000),
+        owner,
+        limit: 10,
+        destinations: ['sink'],
+      }),
+    );
+    expect(q.values).toEqual([]);
+    const client = await (ds.driver as unknown as { master: import('pg').Pool }).master.connect();
+    try {
+      const results = (await client.query(q.text)) as unknown as { rows: { id: string }[] }[];
+      expect(
+        results
+          .at(-1)!
+          .rows.map((r) => r.id)
+          .sort(),
+      ).toEqual([...ids].sort());
+      expect((await client.query("SELECT current_setting('enable_sort') AS s")).rows[0].s).toBe('on');
+    } finally {
+      client.release();
+    }
+    for (const id of ids) expect((await row(id)).lock_owner).toBe(owner);
+  });
+});

@@ -8,7 +8,7 @@ import {
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Pool } from 'pg';
+import type { Pool, QueryResult } from 'pg';
 import type { DataSource } from 'typeorm';
 import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS, RELAY_TIMER } from '../constants.js';
 import { poolOf } from '../database/pg-pool.js';
@@ -17,7 +17,7 @@ import { NonRetryableError } from '../errors/non-retryable.error.js';
 import { LOCAL_DESTINATION } from '../options/resolve-options.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { notifyChannel } from '../outbox/outbox.service.js';
-import { beginClaim, claimDue, commit, explainClaim, type ClaimedRow } from '../outbox/outbox.queries.js';
+import { claimDue, explainClaim, pinnedClaim, type ClaimedRow } from '../outbox/outbox.queries.js';
 import { BreakerRegistry } from './breaker.registry.js';
 import { DeliveryOutcomes } from './delivery-outcomes.js';
 import type { DeliveryMessage } from './destination.interface.js';
@@ -28,7 +28,7 @@ import { RelaySignal } from './relay-signal.js';
 const MAX_ERROR_PAUSE_MS = 30_000;
 /**
  * While claims come back full (a backlog), the relay asks PostgreSQL this often how it would plan
- * the claim, and pins the plan while it would sort the due set (see beginClaim).
+ * the claim, and pins the plan while it would sort the due set (see pinnedClaim).
  */
 const PLAN_CHECK_MS = 1000;
 
@@ -188,9 +188,9 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     try {
       let rows: ClaimedRow[];
       if (this.pinnedPlan) {
-        await client.query(beginClaim().text);
-        rows = (await client.query<ClaimedRow>(q.text, q.values)).rows;
-        await client.query(commit().text);
+        // Several statements in one message: node-postgres returns a result per statement.
+        const results = (await client.query(pinnedClaim(q).text)) as unknown as QueryResult<ClaimedRow>[];
+        rows = results[results.length - 1]!.rows;
       } else {
         rows = (await client.query<ClaimedRow>(q.text, q.values)).rows;
       }
