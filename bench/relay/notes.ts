@@ -13,7 +13,9 @@ export const RELAY_NOTES: readonly string[] = [
     'statistics unchanged (23.4–38.8k vs 28.5–37.6k, never pinned). Pinning always would cost ~19% (two more ' +
     'round trips per claim); an earlier timing-based switch pinned on busy moments and was dropped. The drain ' +
     'table seeds with ANALYZE, so it shows the case where the old claim was fine; end to end runs on a fresh ' +
-    'table, without statistics until autovacuum gets to it.',
+    'table, without statistics until autovacuum gets to it. Since 2026-11-26 the pinned claim is one round trip, ' +
+    'not three: `SET LOCAL …; SET LOCAL …; <claim>` as one simple-protocol message (PostgreSQL runs it as one ' +
+    'implicit transaction), its values inlined as literals escaped by node-postgres.',
   '- `OutboxService.enqueue`: error field names are built only when a check fails, rows without object ' +
     'spreads, and the INSERT text is cached per schema and row count. JavaScript cost of a one-message ' +
     'enqueue (no database) 4.7–5.2 µs → 1.1–1.5 µs; Node CPU per single-row transaction above the plain ' +
