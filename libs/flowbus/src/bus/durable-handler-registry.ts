@@ -3,27 +3,38 @@ import type { EntityManager } from 'typeorm';
 import { ConfigurationError } from '../errors/configuration.error.js';
 import type { EventClass } from './event-type.js';
 
-/** A subscriber reached through the outbox and run by the relay's `local` destination. */
-export interface DurableSubscriber {
+/**
+ * A subscriber reached through the outbox and run by the relay's `local` destination: one
+ * delivery at a time (`invoke`, durable `@HandleEvent` methods) or several at once (`invokeMany`,
+ * sagas).
+ */
+export type DurableSubscriber = {
   /** Stable name stored in outbox and inbox rows: `ClassName.method` or `saga:<name>`. */
   readonly subscriber: string;
   /** Class the payload is restored into (its prototype); plain JSON when absent. */
   readonly eventClass?: EventClass;
-  readonly invoke: (event: unknown, manager: EntityManager) => unknown;
-  /**
-   * Runs several deliveries of this subscriber in the caller's transaction (sagas: the relay's
-   * `local` destination batches them), inbox included: records each delivery's inbox row and
-   * acknowledges those recorded before without running them. Returns one error or undefined per
-   * delivery, and leaves nothing in the database (inbox row included) for the ones that failed.
-   * Throws TransactionConflict when the whole transaction must be rerun; `attempt` counts the
-   * reruns (0 at first).
-   */
-  readonly invokeMany?: (
-    deliveries: readonly { id: string; type: string; event: object }[],
-    manager: EntityManager,
-    attempt: number,
-  ) => Promise<(Error | undefined)[]>;
-}
+} & (
+  | {
+      /** Runs one delivery in the caller's transaction, which also holds its inbox row. */
+      readonly invoke: (event: unknown, manager: EntityManager) => unknown;
+      readonly invokeMany?: undefined;
+    }
+  | {
+      readonly invoke?: undefined;
+      /**
+       * Runs several deliveries in the caller's transaction, inbox included: records each
+       * delivery's inbox row and acknowledges those recorded before without running them. Returns
+       * one error or undefined per delivery, and leaves nothing in the database (inbox row
+       * included) for the ones that failed. Throws TransactionConflict when the whole transaction
+       * must be rerun; `attempt` counts the reruns (0 at first).
+       */
+      readonly invokeMany: (
+        deliveries: readonly { id: string; type: string; event: object }[],
+        manager: EntityManager,
+        attempt: number,
+      ) => Promise<(Error | undefined)[]>;
+    }
+);
 
 /** Durable subscribers by event type, and by subscriber name for the relay. */
 @Injectable()

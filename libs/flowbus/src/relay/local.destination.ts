@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { DurableHandlerRegistry, type DurableSubscriber } from '../bus/durable-handler-registry.js';
 import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
 import { MAX_CONFLICT_ATTEMPTS, TransactionConflict } from '../database/transaction-conflict.js';
@@ -14,7 +14,7 @@ const BATCH_MAX = 50;
 /** A delivery waiting for its batch. */
 interface Pending {
   readonly message: DeliveryMessage;
-  readonly subscriber: DurableSubscriber;
+  readonly invokeMany: NonNullable<DurableSubscriber['invokeMany']>;
   readonly event: object;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
@@ -53,19 +53,23 @@ export class LocalDestination {
     const event = subscriber.eventClass
       ? (Object.assign(Object.create(subscriber.eventClass.prototype as object) as object, message.payload) as object)
       : (message.payload as object);
-    if (!subscriber.invokeMany) return this.deliverOne(message, subscriber, event);
+    if (subscriber.invokeMany === undefined) return this.deliverOne(message, subscriber.invoke, event);
     return new Promise<void>((resolve, reject) => {
       if (this.pending.length === 0) queueMicrotask(() => this.flush());
-      this.pending.push({ message, subscriber, event, resolve, reject });
+      this.pending.push({ message, invokeMany: subscriber.invokeMany, event, resolve, reject });
     });
   }
 
-  private async deliverOne(message: DeliveryMessage, subscriber: DurableSubscriber, event: object): Promise<void> {
+  private async deliverOne(
+    message: DeliveryMessage,
+    invoke: (event: unknown, manager: EntityManager) => unknown,
+    event: object,
+  ): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       const q = insertInbox(this.options.schema, message.id, message.subscriber);
       const inserted: unknown[] = await manager.query(q.text, q.values);
       if (inserted.length === 0) return; // already processed: acknowledge the duplicate
-      await subscriber.invoke(event, manager);
+      await invoke(event, manager);
     });
   }
 
@@ -106,7 +110,7 @@ export class LocalDestination {
    * concurrently).
    */
   private async runBatch(batch: Pending[]): Promise<(Error | undefined)[]> {
-    const invokeMany = batch[0]!.subscriber.invokeMany!;
+    const invokeMany = batch[0]!.invokeMany;
     const deliveries = batch.map((p) => ({ id: p.message.id, type: p.message.type, event: p.event }));
     for (let attempt = 0; ; attempt++) {
       try {

@@ -10,15 +10,12 @@ import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { CommitWatcher } from '../outbox/commit-watcher.js';
 import { OutboxRows } from '../outbox/outbox-rows.js';
 import { OutboxService } from '../outbox/outbox.service.js';
-import type { CompensationMessage } from './saga-context.interface.js';
-import type { SagaDefinition, StepDefinition, TimeoutDefinition } from './saga-definition.js';
-import { StepContext } from './step-context.js';
-import { SagaPersistence, VersionConflict } from './saga.persistence.js';
+import type { SagaDefinition, StepDefinition } from './saga-definition.js';
+import { SagaPersistence } from './saga.persistence.js';
 import { deleteInboxRows, insertInboxBatch } from '../outbox/outbox.queries.js';
 import {
   deleteFiredTimeouts,
   inboxAndLoadSagas,
-  loadSaga,
   loadSagas,
   lockTimeouts,
   type SagaRow,
@@ -27,15 +24,11 @@ import {
 import { StepBatch, type BatchItem } from './step-batch.js';
 import { TimeoutAlarm } from './timeout-alarm.js';
 
-/** What happened to an event or timeout given to a saga. */
-export type StepOutcome = 'applied' | 'ignored';
-
-const MAX_ATTEMPTS = 5;
-
 /**
- * Runs saga steps: load the instance, run the step, save state, status, messages and timeouts in
- * one transaction. Concurrency is optimistic on `version`; a step that loses the race is rerun on
- * a fresh load that takes the row lock, so it cannot lose twice to steps of the same instance.
+ * Runs saga steps, alone (bus path) or in batches (the relay's deliveries, fired timeouts), with
+ * StepBatch: load the instances, run the steps, save state, status, messages and timeouts in the
+ * same transaction. Concurrency is optimistic on `version`; a transaction that loses the race is
+ * rerun on a fresh load that takes the row locks, so it cannot lose twice.
  */
 @Injectable()
 export class SagaEngine {
@@ -54,22 +47,27 @@ export class SagaEngine {
   }
 
   /**
-   * Applies an event to its instance. With `manager` (the outbox path) the step runs inside that
-   * transaction, retried on conflicts through savepoints so the inbox row stays; without it (the
-   * bus path) each attempt is a transaction of its own.
+   * Applies an event published on the in-process bus: one transaction of its own, optimistic at
+   * first; a step that loses the race for its instance (VersionConflict) is rerun on a fresh load
+   * that locks it, so it cannot lose twice to steps of the same instance.
+   * @throws SagaStepError when the step throws, SagaConcurrencyError after MAX_CONFLICT_ATTEMPTS
    */
-  async handleEvent(
-    saga: SagaDefinition,
-    step: StepDefinition,
-    event: object,
-    manager?: EntityManager,
-  ): Promise<StepOutcome> {
+  async handleEvent(saga: SagaDefinition, step: StepDefinition, event: object): Promise<void> {
     const correlationId = step.correlate(event);
     if (typeof correlationId !== 'string' || correlationId === '') throw correlationError(saga, step, correlationId);
-    const attempt = (m: EntityManager, lock: boolean) => this.runStep(saga, step, event, correlationId, m, lock);
-    return manager
-      ? this.inSavepoints(manager, saga, correlationId, attempt)
-      : this.inTransactions(saga, correlationId, attempt);
+    const item: BatchItem = { handler: step, input: event, correlationId };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.dataSource.transaction(async (manager) => {
+          const load = loadSagas(this.options.schema, saga.name, [correlationId], attempt > 1);
+          const [error] = await this.runBatch(saga, [item], manager, await rowsOf<SagaRow>(manager, load));
+          if (error) throw error;
+        });
+      } catch (error) {
+        if (!(error instanceof TransactionConflict)) throw error;
+        if (attempt >= MAX_CONFLICT_ATTEMPTS) throw new SagaConcurrencyError(saga.name, correlationId, attempt);
+      }
+    }
   }
 
   /**
@@ -200,54 +198,6 @@ export class SagaEngine {
     });
   }
 
-  private async runStep(
-    saga: SagaDefinition,
-    step: StepDefinition,
-    event: object,
-    correlationId: string,
-    manager: EntityManager,
-    lock: boolean,
-  ): Promise<StepOutcome> {
-    const [instance] = await rowsOf<SagaRow>(manager, loadSaga(this.options.schema, saga.name, correlationId, lock));
-    if (!instance && !step.start) {
-      this.logger.warn(
-        `Saga "${saga.name}": ${step.eventType} for "${correlationId}" ignored, no such instance (and ${saga.className}.${step.methodName} is not a start step)`,
-      );
-      return 'ignored';
-    }
-    if (instance && instance.status !== 'running') {
-      this.logger.log(
-        `Saga "${saga.name}": ${step.eventType} for "${correlationId}" ignored, instance is ${instance.status}`,
-      );
-      return 'ignored';
-    }
-    await this.apply(saga, step, event, correlationId, instance, manager);
-    return 'applied';
-  }
-
-  private async apply(
-    saga: SagaDefinition,
-    handler: StepDefinition | TimeoutDefinition,
-    input: object,
-    correlationId: string,
-    instance: SagaRow | undefined,
-    manager: EntityManager,
-  ): Promise<void> {
-    const ctx = new StepContext<object>(saga.name, correlationId, !instance, manager, this.options.clock.now(), {
-      state: instance ? instance.state : saga.initialState(),
-      compensations: (instance?.compensations ?? []) as CompensationMessage[],
-      reason: instance?.reason ?? null,
-    });
-    const type = 'eventType' in handler ? handler.eventType : handler.timeoutType;
-    try {
-      await handler.method.call(saga.instance, input, ctx);
-    } catch (error) {
-      throw new SagaStepError(saga.name, `${saga.className}.${handler.methodName}`, type, correlationId, error);
-    }
-    await this.persistence.save(ctx, instance, manager, new Date(this.options.clock.now()));
-    for (const t of ctx.scheduled.values()) this.alarm.arm(t.dueAt);
-  }
-
   /**
    * Runs a StepBatch on the instances `loaded` and saves it, in the caller's transaction. A
    * version conflict (VersionConflict) is left to the transaction's owner, which reruns it all.
@@ -268,42 +218,6 @@ export class SagaEngine {
     await this.persistence.saveBatch(saga.name, batch, manager, new Date(now));
     for (const ctx of batch.applied) for (const t of ctx.scheduled.values()) this.alarm.arm(t.dueAt);
     return errors;
-  }
-
-  private async inTransactions(
-    saga: SagaDefinition,
-    correlationId: string,
-    attempt: (m: EntityManager, lock: boolean) => Promise<StepOutcome>,
-  ): Promise<StepOutcome> {
-    for (let i = 0; i < MAX_ATTEMPTS; i++) {
-      try {
-        return await this.dataSource.transaction((m) => attempt(m, i > 0));
-      } catch (error) {
-        if (!(error instanceof VersionConflict)) throw error;
-      }
-    }
-    throw new SagaConcurrencyError(saga.name, correlationId, MAX_ATTEMPTS);
-  }
-
-  private async inSavepoints(
-    manager: EntityManager,
-    saga: SagaDefinition,
-    correlationId: string,
-    attempt: (m: EntityManager, lock: boolean) => Promise<StepOutcome>,
-  ): Promise<StepOutcome> {
-    const runner = manager.queryRunner!;
-    for (let i = 0; i < MAX_ATTEMPTS; i++) {
-      await runner.startTransaction(); // nested: a SAVEPOINT
-      try {
-        const outcome = await attempt(manager, i > 0);
-        await runner.commitTransaction(); // RELEASE SAVEPOINT
-        return outcome;
-      } catch (error) {
-        await runner.rollbackTransaction(); // ROLLBACK TO SAVEPOINT
-        if (!(error instanceof VersionConflict)) throw error;
-      }
-    }
-    throw new SagaConcurrencyError(saga.name, correlationId, MAX_ATTEMPTS);
   }
 }
 

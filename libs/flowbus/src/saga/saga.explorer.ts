@@ -123,7 +123,6 @@ export class SagaExplorer implements OnModuleInit {
       this.durable.add(step.eventType, {
         subscriber: `saga:${saga.name}`,
         eventClass: step.eventClass,
-        invoke: (event, manager) => this.engine.handleEvent(saga, step, event as object, manager),
         invokeMany,
       });
     }

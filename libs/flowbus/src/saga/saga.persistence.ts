@@ -10,18 +10,12 @@ import type { StepContext } from './step-context.js';
 import type { OutboxMessage } from '../outbox/outbox-message.interface.js';
 import type { StepBatch } from './step-batch.js';
 import {
-  deleteAllTimeouts,
-  deleteTimeout,
   deleteTimeoutsOf,
   deleteTimeoutTypes,
-  insertSaga,
   insertSagas,
-  updateSaga,
   updateSagas,
-  upsertTimeout,
   upsertTimeouts,
   combineWrites,
-  type SagaRow,
   type WritePart,
 } from './saga.queries.js';
 
@@ -45,52 +39,6 @@ export class SagaPersistence {
     /** `relay.notify`: wake relays in other instances at commit. */
     private readonly notify: boolean,
   ) {}
-
-  async save(
-    ctx: StepContext<object>,
-    instance: SagaRow | undefined,
-    manager: EntityManager,
-    now: Date,
-  ): Promise<void> {
-    // The instance row first: a conflict is detected before anything else is written.
-    const fields = {
-      status: ctx.savedStatus,
-      state: JSON.stringify(ctx.state ?? {}),
-      compensations: JSON.stringify(ctx.compensations),
-      reason: ctx.reason,
-      now,
-    };
-    const saved = instance
-      ? await rowsOf(manager, updateSaga(this.schema, { id: instance.id, version: instance.version, ...fields }))
-      : await rowsOf(
-          manager,
-          insertSaga(this.schema, { name: ctx.sagaName, correlationId: ctx.correlationId, ...fields }),
-        );
-    if (saved.length === 0) throw new VersionConflict();
-
-    if (ctx.finished) {
-      await rowsOf(manager, deleteAllTimeouts(this.schema, ctx.sagaName, ctx.correlationId));
-    } else {
-      for (const type of ctx.cancelled)
-        await rowsOf(manager, deleteTimeout(this.schema, ctx.sagaName, ctx.correlationId, type));
-      for (const t of ctx.scheduled.values()) {
-        const q = upsertTimeout(this.schema, {
-          name: ctx.sagaName,
-          correlationId: ctx.correlationId,
-          type: t.type,
-          token: randomUUID(),
-          payload: JSON.stringify(t.payload),
-          dueAt: t.dueAt,
-        });
-        await rowsOf(manager, q);
-      }
-    }
-
-    if (ctx.published.length > 0) await this.outbox.publish(manager, ctx.published);
-    const messages: OutboxMessage[] = [];
-    addMessages(messages, ctx);
-    if (messages.length > 0) await this.outbox.enqueue(manager, messages);
-  }
 
   /**
    * Writes what a batch of steps recorded, with one statement per kind of change: instances
