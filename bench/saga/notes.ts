@@ -3,13 +3,16 @@ export const SAGA_NOTES: readonly string[] = [
   '- Durable steps, before and after batching (2026-11-26). Before, each delivery was a transaction of its ' +
     'own, 8 statements per step (BEGIN, inbox INSERT, SAVEPOINT, load, save, outbox INSERT, RELEASE, COMMIT): ' +
     '1.2k steps/s (936–1.4k) against a no-op relay at 20.4k rows/s, 1/16. Now the `local` destination hands ' +
-    'a saga the deliveries of one claim together (up to 50 per transaction): one inbox INSERT, one ' +
-    'load of every instance (locking them only on a rerun after a version conflict), the steps in memory, then one UPDATE and one INSERT for the instances and one ' +
-    'outbox INSERT for what they published — about 10 statements per 50 steps; a step that touches ' +
-    '`ctx.manager` gets a savepoint of its own, the others need none. The Node process now mostly waits ' +
-    '(CPU profile: ~64% idle during the run) while PostgreSQL uses the rest of the 2 cores: per step it ' +
-    'writes an inbox row, a new version of the instance row and an outbox row on top of the claim and the ' +
-    'mark every relayed row costs, so the remaining gap to the no-op relay is row writes in PostgreSQL. ' +
+    'a saga the deliveries of one claim together (up to 100 per transaction) and the transaction is 4 round ' +
+    'trips: BEGIN; the inbox rows and the instances in one statement; the steps in memory; one statement of ' +
+    'data-modifying CTEs for the instances (with version checks), timeouts and the outbox rows they ' +
+    'published; COMMIT. A step that touches `ctx.manager` gets a savepoint of its own, the others need none; a ' +
+    'version conflict reruns the whole transaction with the rows locked. The relay also claims once half a ' +
+    'batch is free while draining, and pins the claim plan in the claim message itself. Socket writes are ' +
+    "~45% of the Node process's CPU here (each statement costs a syscall that wakes PostgreSQL), so round " +
+    'trips per step are what moved the figure; batches of 100 beat 50 in alternating runs (1/2.56 and 1/2.88 ' +
+    'against 1/3.33 and 1/3.19). The ratio moves ±15% from run to run on this machine (1/2.6 to 1/3.5 today ' +
+    'for batches of 50), so one run can land on either side of 3×. ' +
     'A lower fillfactor on `flowbus_saga` (HOT updates) was tried and made no difference beyond the noise.',
   '- Timeout lateness, before and after (2026-11-26): the scheduler fired what was due at each poll and ' +
     'then slept until the next one, so a timeout scheduled more than a poll interval ahead fired up to ' +

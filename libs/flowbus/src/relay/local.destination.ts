@@ -9,7 +9,7 @@ import { insertInbox } from '../outbox/outbox.queries.js';
 import type { DeliveryMessage } from './destination.interface.js';
 
 /** Deliveries of one subscriber (a saga) run in one transaction, at most this many. */
-const BATCH_MAX = 50;
+const BATCH_MAX = 100;
 
 /** A delivery waiting for its batch. */
 interface Pending {
