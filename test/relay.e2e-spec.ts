@@ -373,3 +373,34 @@ describe('claim with the planner pinned to the due index', () => {
     for (const id of ids) expect((await row(id)).lock_owner).toBe(owner);
   });
 });
+
+describe('claim cadence', () => {
+  it('while draining a backlog, claims again only once half a batch of capacity is free', async () => {
+    const release: (() => void)[] = [];
+    const seen: string[] = [];
+    const held = new RecordingDestination();
+    held.deliver = (m) =>
+      new Promise<void>((resolve) => {
+        seen.push(m.id);
+        release.push(resolve);
+      });
+    const app = await relayApp({ destinations: { sink: held }, relay: { ...fast, batchSize: 10, concurrency: 10 } });
+    await enqueue(
+      app,
+      Array.from({ length: 30 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })),
+    );
+    await waitFor(() => seen.length === 10);
+    for (const r of release.splice(0, 4)) r();
+    // Four free of ten: several polls and settlements go by without a claim.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seen).toHaveLength(10);
+    release.shift()!();
+    await waitFor(() => seen.length === 15);
+    while (seen.length < 30) {
+      for (const r of release.splice(0)) r();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    for (const r of release.splice(0)) r();
+    expect(new Set(seen).size).toBe(30);
+  });
+});
