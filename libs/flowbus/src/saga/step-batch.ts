@@ -27,12 +27,12 @@ interface Instance {
 }
 
 /**
- * Runs several steps of one saga in one transaction, the relay's way to keep up with a backlog of
- * saga deliveries: the instances are loaded and locked with one statement, the steps run one
- * after the other in memory (several for one instance see each other's state), and everything
- * they recorded is written afterwards with a few multi-row statements (SagaPersistence.saveBatch).
- * A step that throws is left out: its instance keeps the state from before it, and what it wrote
- * through `ctx.manager` is rolled back to its savepoint.
+ * Runs steps of one saga in one transaction (a batch of the relay's deliveries, of fired timeouts,
+ * or the one step of a bus publish): on the instances the caller loaded, the steps run one after
+ * the other in memory (several for one instance see each other's state), and everything they
+ * recorded is written afterwards in one statement (SagaPersistence.saveBatch). A step that throws
+ * is left out: its instance keeps the state from before it, and what it wrote through
+ * `ctx.manager` is rolled back to its savepoint.
  */
 export class StepBatch {
   /** The contexts of the applied steps, in order. */
