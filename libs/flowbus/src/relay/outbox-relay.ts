@@ -219,14 +219,15 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     this.inFlight++;
     this.holding.add(row.id);
     this.send(toMessage(row)).then(
-      () => this.settled(row, undefined, true),
-      (error: unknown) => this.settled(row, error, false),
+      (marked) => this.settled(row, undefined, true, marked === true),
+      (error: unknown) => this.settled(row, error, false, false),
     );
   }
 
-  private send(message: DeliveryMessage): Promise<void> {
+  /** Resolves `true` when the destination marked the row delivered itself (batched local deliveries). */
+  private send(message: DeliveryMessage): Promise<boolean | void> {
     try {
-      if (message.destination === LOCAL_DESTINATION) return this.local.deliver(message);
+      if (message.destination === LOCAL_DESTINATION) return this.local.deliver(message, this.owner);
       const breaker = this.breakers.breakerOf(message.destination);
       if (breaker) return breaker.fire(message);
       const destination = this.options.destinations.get(message.destination)?.destination;
@@ -237,10 +238,11 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     }
   }
 
-  private settled(row: ClaimedRow, error: unknown, ok: boolean): void {
-    if (ok) this.outcomes.succeeded(row);
-    else this.outcomes.failedWith(row, error);
+  private settled(row: ClaimedRow, error: unknown, ok: boolean, marked: boolean): void {
+    if (!ok) this.outcomes.failedWith(row, error);
+    else if (!marked) this.outcomes.succeeded(row);
     this.inFlight--;
+    if (marked) this.written([row.id], row.key !== null);
     const freed = this.capacityFreed;
     this.capacityFreed = undefined;
     freed?.();

@@ -114,7 +114,8 @@ export class SagaExplorer implements OnModuleInit {
       deliveries: readonly { id: string; type: string; event: object }[],
       manager: EntityManager,
       attempt: number,
-    ) => this.engine.handleEvents(saga, `saga:${saga.name}`, deliveries, manager, attempt);
+      owner?: string,
+    ) => this.engine.handleEvents(saga, `saga:${saga.name}`, deliveries, manager, attempt, owner);
     for (const step of saga.steps.values()) {
       this.bus.add(step.eventType, {
         name: `${saga.className}.${step.methodName}`,
