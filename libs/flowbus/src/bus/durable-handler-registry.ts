@@ -26,14 +26,12 @@ export type DurableSubscriber = {
        * delivery's inbox row and acknowledges those recorded before without running them. Returns
        * one error or undefined per delivery, and leaves nothing in the database (inbox row
        * included) for the ones that failed. Throws TransactionConflict when the whole transaction
-       * must be rerun; `attempt` counts the reruns (0 at first). With `owner` (the relay's lease
-       * owner), also marks the outbox rows of the deliveries that need no retry delivered.
+       * must be rerun; `attempt` counts the reruns (0 at first).
        */
       readonly invokeMany: (
         deliveries: readonly { id: string; type: string; event: object }[],
         manager: EntityManager,
         attempt: number,
-        owner?: string,
       ) => Promise<(Error | undefined)[]>;
     }
 );

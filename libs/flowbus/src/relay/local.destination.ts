@@ -16,9 +16,7 @@ interface Pending {
   readonly message: DeliveryMessage;
   readonly invokeMany: NonNullable<DurableSubscriber['invokeMany']>;
   readonly event: object;
-  /** The relay's lease owner: the delivery marks its row delivered itself. */
-  readonly owner: string | undefined;
-  readonly resolve: (marked: boolean) => void;
+  readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -43,11 +41,7 @@ export class LocalDestination {
     private readonly durable: DurableHandlerRegistry,
   ) {}
 
-  /**
-   * Delivers `message`; with the relay's lease `owner`, a batched delivery (sagas) also marks its
-   * outbox row delivered in its own transaction, and resolves `true` to say so.
-   */
-  deliver(message: DeliveryMessage, owner?: string): Promise<boolean> {
+  deliver(message: DeliveryMessage): Promise<void> {
     const subscriber = this.durable.find(message.type, message.subscriber);
     if (!subscriber) {
       return Promise.reject(
@@ -59,12 +53,10 @@ export class LocalDestination {
     const event = subscriber.eventClass
       ? (Object.assign(Object.create(subscriber.eventClass.prototype as object) as object, message.payload) as object)
       : (message.payload as object);
-    if (subscriber.invokeMany === undefined) {
-      return this.deliverOne(message, subscriber.invoke, event).then(() => false);
-    }
-    return new Promise<boolean>((resolve, reject) => {
+    if (subscriber.invokeMany === undefined) return this.deliverOne(message, subscriber.invoke, event);
+    return new Promise<void>((resolve, reject) => {
       if (this.pending.length === 0) queueMicrotask(() => this.flush());
-      this.pending.push({ message, owner, invokeMany: subscriber.invokeMany, event, resolve, reject });
+      this.pending.push({ message, invokeMany: subscriber.invokeMany, event, resolve, reject });
     });
   }
 
@@ -108,7 +100,7 @@ export class LocalDestination {
     batch.forEach((p, i) => {
       const error = errors[i];
       if (error) p.reject(error);
-      else p.resolve(p.owner !== undefined);
+      else p.resolve();
     });
   }
 
@@ -118,11 +110,11 @@ export class LocalDestination {
    * concurrently).
    */
   private async runBatch(batch: Pending[]): Promise<(Error | undefined)[]> {
-    const { invokeMany, owner } = batch[0]!;
+    const invokeMany = batch[0]!.invokeMany;
     const deliveries = batch.map((p) => ({ id: p.message.id, type: p.message.type, event: p.event }));
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.dataSource.transaction((manager) => invokeMany(deliveries, manager, attempt, owner));
+        return await this.dataSource.transaction((manager) => invokeMany(deliveries, manager, attempt));
       } catch (error) {
         if (!(error instanceof TransactionConflict) || attempt + 1 >= MAX_CONFLICT_ATTEMPTS) throw error;
       }

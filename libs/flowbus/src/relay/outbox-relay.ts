@@ -219,15 +219,14 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     this.inFlight++;
     this.holding.add(row.id);
     this.send(toMessage(row)).then(
-      (marked) => this.settled(row, undefined, true, marked === true),
-      (error: unknown) => this.settled(row, error, false, false),
+      () => this.settled(row, undefined, true),
+      (error: unknown) => this.settled(row, error, false),
     );
   }
 
-  /** Resolves `true` when the destination marked the row delivered itself (batched local deliveries). */
-  private send(message: DeliveryMessage): Promise<boolean | void> {
+  private send(message: DeliveryMessage): Promise<void> {
     try {
-      if (message.destination === LOCAL_DESTINATION) return this.local.deliver(message, this.owner);
+      if (message.destination === LOCAL_DESTINATION) return this.local.deliver(message);
       const breaker = this.breakers.breakerOf(message.destination);
       if (breaker) return breaker.fire(message);
       const destination = this.options.destinations.get(message.destination)?.destination;
@@ -238,11 +237,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     }
   }
 
-  private settled(row: ClaimedRow, error: unknown, ok: boolean, marked: boolean): void {
-    if (!ok) this.outcomes.failedWith(row, error);
-    else if (!marked) this.outcomes.succeeded(row);
+  private settled(row: ClaimedRow, error: unknown, ok: boolean): void {
+    if (ok) this.outcomes.succeeded(row);
+    else this.outcomes.failedWith(row, error);
     this.inFlight--;
-    if (marked) this.written([row.id], row.key !== null);
     const freed = this.capacityFreed;
     this.capacityFreed = undefined;
     freed?.();

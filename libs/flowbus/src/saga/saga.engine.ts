@@ -12,7 +12,7 @@ import { OutboxRows } from '../outbox/outbox-rows.js';
 import { OutboxService } from '../outbox/outbox.service.js';
 import type { SagaDefinition, StepDefinition } from './saga-definition.js';
 import { SagaPersistence } from './saga.persistence.js';
-import { deleteInboxRows, insertInboxBatch, markDelivered } from '../outbox/outbox.queries.js';
+import { deleteInboxRows, insertInboxBatch } from '../outbox/outbox.queries.js';
 import {
   deleteFiredTimeouts,
   inboxAndLoadSagas,
@@ -20,7 +20,6 @@ import {
   lockTimeouts,
   type SagaRow,
   type TimeoutRow,
-  type WritePart,
 } from './saga.queries.js';
 import { StepBatch, type BatchItem } from './step-batch.js';
 import { TimeoutAlarm } from './timeout-alarm.js';
@@ -86,7 +85,6 @@ export class SagaEngine {
     deliveries: readonly { id: string; type: string; event: object }[],
     manager: EntityManager,
     attempt = 0,
-    owner?: string,
   ): Promise<(Error | undefined)[]> {
     const schema = this.options.schema;
     const errors: (Error | undefined)[] = new Array<Error | undefined>(deliveries.length);
@@ -126,30 +124,8 @@ export class SagaEngine {
       items.push({ handler: saga.steps.get(d.type)!, input: d.event, correlationId: correlationIds[i]! });
       positions.push(i);
     });
-    // With the relay's lease owner, the rows that need no retry are marked delivered in this very
-    // transaction, in the statement that saves the batch: one round trip less than the relay's mark.
-    const marks = (): WritePart[] => {
-      if (owner === undefined) return [];
-      const done = deliveries.filter((_, i) => !errors[i]).map((d) => d.id);
-      if (done.length === 0) return [];
-      return [
-        {
-          name: 'marked',
-          query: markDelivered(schema, done, owner, new Date(this.options.clock.now())),
-          counted: false,
-        },
-      ];
-    };
-    if (items.length > 0) {
-      const results = await this.runBatch(saga, items, manager, loaded, undefined, (itemErrors) => {
-        itemErrors.forEach((e, k) => (errors[positions[k]!] = e));
-        return marks();
-      });
-      results.forEach((e, k) => (errors[positions[k]!] = e));
-    } else {
-      const [mark] = marks();
-      if (mark) await rowsOf(manager, mark.query);
-    }
+    const results = items.length > 0 ? await this.runBatch(saga, items, manager, loaded) : [];
+    results.forEach((e, k) => (errors[positions[k]!] = e));
     // A failed delivery keeps no inbox row, so its retry runs it.
     const failed = deliveries.filter((d, i) => errors[i] && fresh.has(d.id)).map((d) => d.id);
     if (failed.length > 0) await rowsOf(manager, deleteInboxRows(schema, failed, subscriber));
@@ -225,7 +201,7 @@ export class SagaEngine {
   /**
    * Runs a StepBatch on the instances `loaded` and saves it, in the caller's transaction. A
    * version conflict (VersionConflict) is left to the transaction's owner, which reruns it all.
-   * `beforeSave` writes in between (fired timeouts); `alsoWrite` adds parts to the saving statement.
+   * `beforeSave` writes in between (fired timeouts).
    */
   private async runBatch(
     saga: SagaDefinition,
@@ -233,14 +209,13 @@ export class SagaEngine {
     manager: EntityManager,
     loaded: readonly SagaRow[],
     beforeSave?: (errors: readonly (Error | undefined)[]) => Promise<void>,
-    alsoWrite?: (errors: readonly (Error | undefined)[]) => WritePart[],
   ): Promise<(Error | undefined)[]> {
     const client = (await manager.queryRunner!.connect()) as PoolClient;
     const now = this.options.clock.now();
     const batch = new StepBatch(saga, manager, client, now, this.logger);
     const errors = await batch.run(items, loaded);
     await beforeSave?.(errors);
-    await this.persistence.saveBatch(saga.name, batch, manager, new Date(now), alsoWrite?.(errors) ?? []);
+    await this.persistence.saveBatch(saga.name, batch, manager, new Date(now));
     for (const ctx of batch.applied) for (const t of ctx.scheduled.values()) this.alarm.arm(t.dueAt);
     return errors;
   }

@@ -114,8 +114,7 @@ export class SagaExplorer implements OnModuleInit {
       deliveries: readonly { id: string; type: string; event: object }[],
       manager: EntityManager,
       attempt: number,
-      owner?: string,
-    ) => this.engine.handleEvents(saga, `saga:${saga.name}`, deliveries, manager, attempt, owner);
+    ) => this.engine.handleEvents(saga, `saga:${saga.name}`, deliveries, manager, attempt);
     for (const step of saga.steps.values()) {
       this.bus.add(step.eventType, {
         name: `${saga.className}.${step.methodName}`,

@@ -45,14 +45,8 @@ export class SagaPersistence {
    * updated, instances created, timeouts dropped, cancelled and scheduled, events published and
    * messages sent. Throws VersionConflict when an instance was saved or created concurrently.
    */
-  async saveBatch(
-    sagaName: string,
-    batch: StepBatch,
-    manager: EntityManager,
-    now: Date,
-    extra: readonly WritePart[] = [],
-  ): Promise<void> {
-    const parts: WritePart[] = [...extra];
+  async saveBatch(sagaName: string, batch: StepBatch, manager: EntityManager, now: Date): Promise<void> {
+    const parts: WritePart[] = [];
     const { ids, updates, inserts } = batch.writes();
     if (ids.length > 0) {
       parts.push({ name: 'updated', query: updateSagas(this.schema, { ids, writes: updates, now }), counted: true });
