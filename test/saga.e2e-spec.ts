@@ -350,6 +350,15 @@ describe('deliveries batched by the relay', () => {
       [ids],
     );
     expect(new Set(inbox.map((r) => r.message_id))).toEqual(new Set([ids[0], ids[2], ids[3]]));
+    // The applied ones were marked delivered; the failed one left the outbox for the dead letters.
+    const rows: { id: string; delivered_at: Date | null }[] = await ds.query(
+      'SELECT id, delivered_at FROM flowbus_outbox WHERE id = ANY($1::uuid[])',
+      [ids],
+    );
+    expect(new Set(rows.filter((r) => r.delivered_at !== null).map((r) => r.id))).toEqual(
+      new Set([ids[0], ids[2], ids[3]]),
+    );
+    expect(rows.map((r) => r.id)).not.toContain(ids[1]);
     const [dead] = await ds.query('SELECT last_error FROM flowbus_dead_letter WHERE id = $1', [ids[1]]);
     expect(dead.last_error).toContain(`CounterSaga.noted failed on Noted for correlation id "${b}": note b1 refused`);
   });
