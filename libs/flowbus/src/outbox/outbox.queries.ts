@@ -228,15 +228,6 @@ export function deleteInbox(schema: string, before: Date, limit: number): Query 
   };
 }
 
-/** Records that `subscriber` processed `messageId`; returns no row when it already had. */
-export function insertInbox(schema: string, messageId: string, subscriber: string): Query {
-  return {
-    text: `INSERT INTO ${table(schema, 'flowbus_inbox')} (message_id, subscriber) VALUES ($1, $2)
-      ON CONFLICT DO NOTHING RETURNING message_id`,
-    values: [messageId, subscriber],
-  };
-}
-
 /** Records that `subscriber` processed each of `messageIds`; returns the ids it had not processed yet. */
 export function insertInboxBatch(schema: string, messageIds: string[], subscriber: string): Query {
   return {

@@ -5,7 +5,8 @@ import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
 import { MAX_CONFLICT_ATTEMPTS, TransactionConflict } from '../database/transaction-conflict.js';
 import { NonRetryableError } from '../errors/non-retryable.error.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
-import { insertInbox } from '../outbox/outbox.queries.js';
+import { rowsOf } from '../database/run-query.js';
+import { insertInboxBatch } from '../outbox/outbox.queries.js';
 import type { DeliveryMessage } from './destination.interface.js';
 
 /** Deliveries of one subscriber (a saga) run in one transaction, at most this many. */
@@ -66,8 +67,7 @@ export class LocalDestination {
     event: object,
   ): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
-      const q = insertInbox(this.options.schema, message.id, message.subscriber);
-      const inserted: unknown[] = await manager.query(q.text, q.values);
+      const inserted = await rowsOf(manager, insertInboxBatch(this.options.schema, [message.id], message.subscriber));
       if (inserted.length === 0) return; // already processed: acknowledge the duplicate
       await invoke(event, manager);
     });

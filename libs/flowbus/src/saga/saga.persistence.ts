@@ -29,7 +29,7 @@ export class VersionConflict extends TransactionConflict {
   }
 }
 
-/** Writes what a step recorded in its context, in the step's transaction. */
+/** Writes what a batch of steps recorded in their contexts, in the batch's transaction. */
 export class SagaPersistence {
   constructor(
     private readonly schema: string,
@@ -41,9 +41,11 @@ export class SagaPersistence {
   ) {}
 
   /**
-   * Writes what a batch of steps recorded, with one statement per kind of change: instances
-   * updated, instances created, timeouts dropped, cancelled and scheduled, events published and
-   * messages sent. Throws VersionConflict when an instance was saved or created concurrently.
+   * Writes what a batch of steps recorded in one statement (combineWrites), a CTE per kind of
+   * change: instances updated and created, timeouts dropped, cancelled and scheduled, and the
+   * outbox rows of the events published and messages sent (past MAX_INLINE_OUTBOX_ROWS, those go
+   * through OutboxService in chunks instead). Throws VersionConflict when an instance was saved
+   * or created concurrently.
    */
   async saveBatch(sagaName: string, batch: StepBatch, manager: EntityManager, now: Date): Promise<void> {
     const parts: WritePart[] = [];
