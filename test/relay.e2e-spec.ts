@@ -1,6 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
 import {
   BreakerRegistry,
   NonRetryableError,
@@ -301,14 +300,6 @@ describe('lifecycle', () => {
     const delivered = rows.filter((r) => r.delivered_at !== null).map((r) => r.id);
     expect(delivered.length).toBeGreaterThanOrEqual(3); // the batch in flight was finished, not dropped
     expect(new Set(delivered)).toEqual(new Set(sink.ids()));
-  });
-
-  it('registers its timers in SchedulerRegistry and removes them on shutdown', async () => {
-    const app = await relayApp({ relay: fast });
-    const registry = app.get(SchedulerRegistry);
-    expect(registry.getIntervals().sort()).toEqual(['flowbus-relay', 'flowbus-retention']);
-    await apps.pop()!.close();
-    expect(registry.getIntervals()).toEqual([]);
   });
 
   it('deletes delivered rows after the retention period', async () => {

@@ -1,6 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { ScheduleModule } from '@nestjs/schedule';
 import { EventBus } from './bus/event-bus.js';
 import { DurableHandlerRegistry } from './bus/durable-handler-registry.js';
 import { HandlerExplorer } from './bus/handler.explorer.js';
@@ -41,6 +40,7 @@ import { SagaRegistry } from './saga/saga.registry.js';
 import { SagaService } from './saga/saga.service.js';
 import { TimeoutAlarm } from './saga/timeout-alarm.js';
 import { TimeoutScheduler } from './saga/timeout.scheduler.js';
+import { FlowbusTimers } from './scheduling/flowbus-timers.js';
 
 /**
  * Flowbus: in-process event bus, transactional outbox with its relay, and sagas, on PostgreSQL.
@@ -51,7 +51,7 @@ import { TimeoutScheduler } from './saga/timeout.scheduler.js';
  * FlowbusModule.forRootAsync({ inject: [ConfigService], useFactory: (c) => ({ schema: c.get('FLOWBUS_SCHEMA') }) })
  */
 @Module({
-  imports: [DiscoveryModule, ScheduleModule.forRoot()],
+  imports: [DiscoveryModule],
   providers: [
     {
       provide: FLOWBUS_RESOLVED_OPTIONS,
@@ -85,6 +85,7 @@ import { TimeoutScheduler } from './saga/timeout.scheduler.js';
     SagaService,
     TimeoutAlarm,
     TimeoutScheduler,
+    FlowbusTimers,
   ],
   exports: [EventBus, OutboxService, BreakerRegistry, OutboxRelay, SagaService, TimeoutScheduler],
 })

@@ -5,7 +5,6 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Pool, QueryResult } from 'pg';
@@ -17,6 +16,7 @@ import { NonRetryableError } from '../errors/non-retryable.error.js';
 import { LOCAL_DESTINATION } from '../options/resolve-options.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { notifyChannel } from '../outbox/outbox.service.js';
+import { FlowbusTimers } from '../scheduling/flowbus-timers.js';
 import { claimDue, explainClaim, pinnedClaim, type ClaimedRow } from '../outbox/outbox.queries.js';
 import { BreakerRegistry } from './breaker.registry.js';
 import { DeliveryOutcomes } from './delivery-outcomes.js';
@@ -36,7 +36,7 @@ const PLAN_CHECK_MS = 1000;
  * Delivers outbox rows at least once. A plain async loop: claim due rows (SKIP LOCKED, leased,
  * committed at once), start their deliveries outside any transaction, and claim again while
  * capacity is left; outcomes are written back in batches. Woken by local commits, NOTIFY and the
- * fallback poll registered in SchedulerRegistry as `flowbus-relay`.
+ * fallback poll `flowbus-relay` (see FlowbusTimers).
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -63,7 +63,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly breakers: BreakerRegistry,
     private readonly local: LocalDestination,
     private readonly listener: NotifyListener,
-    private readonly scheduler: SchedulerRegistry,
+    private readonly timers: FlowbusTimers,
   ) {
     this.pool = poolOf(dataSource);
     this.outcomes = new DeliveryOutcomes(this.pool, options, this.owner, options.clock, (ids, keyed) =>
@@ -79,10 +79,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       await d.destination?.init?.();
     }
     if (relay.listen) await this.listener.start(notifyChannel(this.options.schema), () => this.signal.wake());
-    this.scheduler.addInterval(
-      RELAY_TIMER,
-      setInterval(() => this.signal.wake(), relay.pollIntervalMs),
-    );
+    await this.timers.addInterval(RELAY_TIMER, relay.pollIntervalMs, () => this.signal.wake());
     this.running = this.loop();
     this.logger.log(
       `Relay ${this.owner} started: destinations ${[...this.options.destinations.keys()].join(', ')}; ` +
@@ -94,7 +91,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   async beforeApplicationShutdown(): Promise<void> {
     if (!this.running) return;
     this.abort.abort();
-    if (this.scheduler.doesExist('interval', RELAY_TIMER)) this.scheduler.deleteInterval(RELAY_TIMER);
+    this.timers.removeInterval(RELAY_TIMER);
     await this.listener.stop();
     await this.running;
     this.running = undefined;

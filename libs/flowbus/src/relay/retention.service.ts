@@ -5,13 +5,13 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
 import type { DataSource } from 'typeorm';
 import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS, RETENTION_TIMER } from '../constants.js';
 import { poolOf } from '../database/pg-pool.js';
 import { describeError } from '../errors/handler-failures.error.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { deleteDelivered, deleteInbox, type Query } from '../outbox/outbox.queries.js';
+import { FlowbusTimers } from '../scheduling/flowbus-timers.js';
 
 /**
  * Deletes delivered outbox rows and inbox rows older than `relay.retentionMs`, in batches of
@@ -26,17 +26,16 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
   constructor(
     @Inject(FLOWBUS_DATA_SOURCE) private readonly dataSource: DataSource,
     @Inject(FLOWBUS_RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
-    private readonly scheduler: SchedulerRegistry,
+    private readonly timers: FlowbusTimers,
   ) {}
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
     if (!this.options.relay.enabled) return;
-    const timer = setInterval(() => void this.sweep(), this.options.relay.retentionIntervalMs);
-    this.scheduler.addInterval(RETENTION_TIMER, timer);
+    await this.timers.addInterval(RETENTION_TIMER, this.options.relay.retentionIntervalMs, () => void this.sweep());
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    if (this.scheduler.doesExist('interval', RETENTION_TIMER)) this.scheduler.deleteInterval(RETENTION_TIMER);
+    this.timers.removeInterval(RETENTION_TIMER);
     await this.sweeping;
   }
 

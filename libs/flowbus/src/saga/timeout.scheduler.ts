@@ -5,12 +5,12 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
 import type { DataSource } from 'typeorm';
 import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS, TIMEOUTS_TIMER } from '../constants.js';
 import { poolOf } from '../database/pg-pool.js';
 import { describeError } from '../errors/handler-failures.error.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
+import { FlowbusTimers } from '../scheduling/flowbus-timers.js';
 import { SagaEngine } from './saga.engine.js';
 import { claimDueTimeouts, nextTimeoutDue, type TimeoutRow } from './saga.queries.js';
 import { SagaRegistry } from './saga.registry.js';
@@ -46,26 +46,23 @@ export class TimeoutScheduler implements OnApplicationBootstrap, BeforeApplicati
     @Inject(FLOWBUS_RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
     private readonly sagas: SagaRegistry,
     private readonly engine: SagaEngine,
-    private readonly scheduler: SchedulerRegistry,
+    private readonly timers: FlowbusTimers,
     alarms: TimeoutAlarm,
   ) {
     alarms.onArm((dueAt) => this.armAt(dueAt.getTime()));
   }
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
     if (!this.options.timeouts.enabled || this.sagas.names().length === 0) return;
     this.stopped = false;
-    this.scheduler.addInterval(
-      TIMEOUTS_TIMER,
-      setInterval(() => this.tick(), this.options.timeouts.pollIntervalMs),
-    );
-    this.tick();
+    await this.timers.addInterval(TIMEOUTS_TIMER, this.options.timeouts.pollIntervalMs, () => void this.tick());
+    void this.tick();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.alarm) clearTimeout(this.alarm);
-    if (this.scheduler.doesExist('interval', TIMEOUTS_TIMER)) this.scheduler.deleteInterval(TIMEOUTS_TIMER);
+    this.timers.removeInterval(TIMEOUTS_TIMER);
     await this.ticking;
   }
 

@@ -1,0 +1,192 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { Injectable, type INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { Cron, Interval, ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
+import {
+  EventBus,
+  HandleEvent,
+  OnTimeout,
+  OutboxService,
+  Saga,
+  SagaService,
+  SagaStep,
+  type FlowbusOptions,
+  type SagaContext,
+} from 'nestjs-flowbus';
+import { waitFor } from 'nestjs-flowbus/testing';
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { createFlowbusApp } from './support/app.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+
+/** The host app's own scheduled jobs: each records when it ran. */
+@Injectable()
+class AppJobs {
+  readonly interval: number[] = [];
+  readonly cron: number[] = [];
+
+  @Interval('app-interval', 100)
+  everyTenthSecond() {
+    this.interval.push(performance.now());
+  }
+
+  @Cron('* * * * * *', { name: 'app-cron' })
+  everySecond() {
+    this.cron.push(performance.now());
+  }
+}
+
+class Shipped {
+  constructor(readonly id: string) {}
+}
+class Begin {
+  constructor(
+    readonly id: string,
+    readonly delayMs: number,
+  ) {}
+}
+class Expire {
+  constructor(readonly id: string) {}
+}
+
+@Injectable()
+class ShippedLog {
+  readonly ids: string[] = [];
+
+  @HandleEvent(Shipped, { durable: true })
+  shipped(e: Shipped) {
+    this.ids.push(e.id);
+  }
+}
+
+@Saga({ name: 'expiring', initialState: () => ({ expired: false }) })
+class ExpiringSaga {
+  @SagaStep(Begin, { start: true, correlate: (e: Begin) => e.id })
+  begin(e: Begin, ctx: SagaContext<{ expired: boolean }>) {
+    ctx.scheduleTimeout(new Expire(e.id), e.delayMs);
+  }
+
+  @OnTimeout(Expire)
+  expire(_t: Expire, ctx: SagaContext<{ expired: boolean }>) {
+    ctx.state.expired = true;
+    ctx.complete();
+  }
+}
+
+let db: TestDatabase;
+let ds: DataSource;
+const apps: INestApplication[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  ds = await db.dataSource();
+});
+
+afterEach(async () => {
+  for (const app of apps.splice(0)) await app.close();
+});
+
+afterAll(async () => {
+  await ds.destroy();
+  await db.drop();
+});
+
+async function app(setup: { schedule: boolean; flowbus?: boolean; options?: Omit<FlowbusOptions, 'dataSource'> }) {
+  const imports = setup.schedule ? [ScheduleModule.forRoot()] : [];
+  const providers = [AppJobs, ShippedLog, ExpiringSaga];
+  let created: INestApplication;
+  if (setup.flowbus === false) {
+    const ref = await Test.createTestingModule({ imports, providers: [AppJobs] }).compile();
+    created = ref.createNestApplication({ logger: false });
+    await created.init();
+  } else {
+    created = await createFlowbusApp({ dataSource: ds, imports, providers, options: setup.options });
+  }
+  apps.push(created);
+  return created;
+}
+
+/** Polls only: no LISTEN, so what an other instance writes is found by the timers alone. */
+const pollingConsumer: Omit<FlowbusOptions, 'dataSource'> = {
+  relay: { pollIntervalMs: 100, listen: false },
+  timeouts: { pollIntervalMs: 100 },
+};
+/** An instance that writes rows but runs neither the relay nor the timeout scheduler. */
+const producerOnly: Omit<FlowbusOptions, 'dataSource'> = {
+  relay: { enabled: false },
+  timeouts: { enabled: false },
+};
+
+/** Runs the app until its per-second cron fired three times; returns what its jobs recorded. */
+async function observeJobs(running: INestApplication) {
+  const jobs = running.get(AppJobs);
+  await waitFor(() => jobs.cron.length >= 3, { timeoutMs: 8000, message: 'three cron runs' });
+  const [from, , to] = jobs.cron as [number, number, number];
+  const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]!);
+  return {
+    /** Interval runs between the first and the third cron run (two seconds). */
+    intervalRuns: jobs.interval.filter((t) => t >= from && t <= to).length,
+    expectedIntervalRuns: (to - from) / 100,
+    minIntervalGap: Math.min(...gaps(jobs.interval)),
+    minCronGap: Math.min(...gaps(jobs.cron)),
+  };
+}
+
+/**
+ * Proves the Flowbus timers of `consumer` work: another instance writes an outbox row and
+ * schedules a saga timeout, and only `consumer`'s polls (no LISTEN, no in-process wake-up) can
+ * deliver the one and fire the other.
+ */
+async function expectTimersRun(consumer: INestApplication) {
+  const producer = await app({ schedule: false, options: producerOnly });
+  const id = randomUUID();
+  const outbox = producer.get(OutboxService);
+  await outbox.transaction((m) => outbox.publish(m, new Shipped(id)));
+  await producer.get(EventBus).publish(new Begin(id, 200));
+  await waitFor(() => consumer.get(ShippedLog).ids.includes(id), { message: 'the relay poll to deliver' });
+  expect(producer.get(ShippedLog).ids).toEqual([]);
+  const sagas = consumer.get(SagaService);
+  await waitFor(async () => (await sagas.find('expiring', id))?.status === 'completed', {
+    message: 'the timeout poll to fire',
+  });
+  expect((await sagas.find<{ expired: boolean }>('expiring', id))!.state).toEqual({ expired: true });
+}
+
+describe('an app with its own ScheduleModule.forRoot()', () => {
+  it('runs each of its @Interval and @Cron jobs once per period, as without Flowbus', async () => {
+    const withFlowbus = await observeJobs(await app({ schedule: true, options: pollingConsumer }));
+    const alone = await observeJobs(await app({ schedule: true, flowbus: false }));
+    for (const run of [withFlowbus, alone]) {
+      // A job started twice runs in pairs a millisecond or two apart.
+      expect(run.minIntervalGap).toBeGreaterThan(50);
+      expect(run.minCronGap).toBeGreaterThan(500);
+      expect(run.intervalRuns).toBeLessThanOrEqual(run.expectedIntervalRuns + 2);
+      expect(run.intervalRuns).toBeGreaterThanOrEqual(run.expectedIntervalRuns / 2);
+    }
+    // Same rate with and without Flowbus (doubling would make it twice as many).
+    expect(withFlowbus.intervalRuns).toBeLessThanOrEqual(alone.intervalRuns * 1.4 + 2);
+  });
+
+  it('registers the Flowbus timers in its SchedulerRegistry, where they run, and removes them on shutdown', async () => {
+    const consumer = await app({ schedule: true, options: pollingConsumer });
+    const registry = consumer.get(SchedulerRegistry);
+    expect(registry.getIntervals().sort()).toEqual([
+      'app-interval',
+      'flowbus-relay',
+      'flowbus-retention',
+      'flowbus-timeouts',
+    ]);
+    await expectTimersRun(consumer);
+    apps.splice(apps.indexOf(consumer), 1);
+    await consumer.close();
+    expect(registry.doesExist('interval', 'flowbus-relay')).toBe(false);
+  });
+});
+
+describe('an app without ScheduleModule', () => {
+  it('has no SchedulerRegistry, and Flowbus still relays and fires saga timeouts on its own timers', async () => {
+    const consumer = await app({ schedule: false, options: pollingConsumer });
+    expect(() => consumer.get(SchedulerRegistry, { strict: false })).toThrow();
+    await expectTimersRun(consumer);
+  });
+});
