@@ -266,5 +266,9 @@ function resolveClock(value: unknown): Clock {
   if (typeof value !== 'object' || value === null || typeof (value as Clock).now !== 'function') {
     throw new InvalidOptionsError('clock', 'must be an object with now(): number');
   }
+  const onJump = (value as Clock).onJump;
+  if (onJump !== undefined && typeof onJump !== 'function') {
+    throw new InvalidOptionsError('clock.onJump', `must be a function when given, got ${typeof onJump}`);
+  }
   return value as Clock;
 }

@@ -55,6 +55,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private capacityFreed: (() => void) | undefined;
   private idle: (() => void)[] = [];
   private running: Promise<void> | undefined;
+  private unsubscribeClock: (() => void) | undefined;
 
   constructor(
     @Inject(FLOWBUS_DATA_SOURCE) dataSource: DataSource,
@@ -80,6 +81,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     }
     if (relay.listen) await this.listener.start(notifyChannel(this.options.schema), () => this.signal.wake());
     await this.timers.addInterval(RELAY_TIMER, relay.pollIntervalMs, () => this.signal.wake());
+    // A test clock moved: retries it made due are claimed now, not at the next poll.
+    this.unsubscribeClock = this.options.clock.onJump?.(() => this.signal.wake());
     this.running = this.loop();
     this.logger.log(
       `Relay ${this.owner} started: destinations ${[...this.options.destinations.keys()].join(', ')}; ` +
@@ -92,6 +95,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     if (!this.running) return;
     this.abort.abort();
     this.timers.removeInterval(RELAY_TIMER);
+    this.unsubscribeClock?.();
     await this.listener.stop();
     await this.running;
     this.running = undefined;

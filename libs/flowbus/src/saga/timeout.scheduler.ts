@@ -40,6 +40,7 @@ export class TimeoutScheduler implements OnApplicationBootstrap, BeforeApplicati
   private stopped = true;
   private alarm: NodeJS.Timeout | undefined;
   private alarmAt = Infinity;
+  private unsubscribeClock: (() => void) | undefined;
 
   constructor(
     @Inject(FLOWBUS_DATA_SOURCE) private readonly dataSource: DataSource,
@@ -56,11 +57,13 @@ export class TimeoutScheduler implements OnApplicationBootstrap, BeforeApplicati
     if (!this.options.timeouts.enabled || this.sagas.names().length === 0) return;
     this.stopped = false;
     await this.timers.addInterval(TIMEOUTS_TIMER, this.options.timeouts.pollIntervalMs, () => void this.tick());
+    this.unsubscribeClock = this.options.clock.onJump?.(() => this.clockJumped());
     void this.tick();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
+    this.unsubscribeClock?.();
     if (this.alarm) clearTimeout(this.alarm);
     this.timers.removeInterval(TIMEOUTS_TIMER);
     await this.ticking;
@@ -81,6 +84,14 @@ export class TimeoutScheduler implements OnApplicationBootstrap, BeforeApplicati
       }
     });
     return this.ticking;
+  }
+
+  /** A test clock moved: the alarm's delay was computed on the old time, so look again now. */
+  private clockJumped(): void {
+    if (this.alarm) clearTimeout(this.alarm);
+    this.alarm = undefined;
+    this.alarmAt = Infinity;
+    void this.tick();
   }
 
   private armAt(dueAt: number): void {
