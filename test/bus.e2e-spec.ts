@@ -198,6 +198,11 @@ describe('EventBus isolation', () => {
     expect(result.failures[0]!.handler).toBe('FirstHandlers.failing');
     expect((result.failures[0]!.error as Error).message).toBe(kind === 'throw' ? 'sync boom' : 'async boom');
     expect(result.failures[0]!.timedOut).toBe(false);
+    // In JSON (a log line, an HTTP answer) the failure still says what went wrong.
+    const message = kind === 'throw' ? 'sync boom' : 'async boom';
+    expect(JSON.parse(JSON.stringify(result)).failures).toEqual([
+      { handler: 'FirstHandlers.failing', timedOut: false, message, error: { name: 'Error', message } },
+    ]);
     // The handler is still subscribed and the bus still works.
     const again = await bus.publish(new Failing('ok'));
     expect(again).toEqual({ eventType: 'Failing', handlers: 2, succeeded: 2, failures: [] });
@@ -212,6 +217,10 @@ describe('EventBus isolation', () => {
     expect(result.succeeded).toBe(1);
     expect(result.failures[0]!.timedOut).toBe(true);
     expect(result.failures[0]!.error).toBeInstanceOf(HandlerTimeoutError);
+    expect(JSON.parse(JSON.stringify(result.failures[0]))).toMatchObject({
+      timedOut: true,
+      error: { name: 'HandlerTimeoutError', code: expect.stringMatching(/^FLOWBUS_/) },
+    });
     expect(await bus.publish(new Failing('ok'))).toMatchObject({ succeeded: 2 });
   });
 
@@ -221,6 +230,20 @@ describe('EventBus isolation', () => {
     expect(error).toBeInstanceOf(HandlerFailuresError);
     expect((error as HandlerFailuresError).failures.map((f) => f.handler)).toEqual(['FirstHandlers.failing']);
     expect((error as HandlerFailuresError).message).toContain('sync boom');
+    expect(JSON.parse(JSON.stringify(error))).toEqual({
+      name: 'HandlerFailuresError',
+      code: 'FLOWBUS_HANDLER_FAILURES',
+      message: (error as Error).message,
+      eventType: 'Failing',
+      failures: [
+        {
+          handler: 'FirstHandlers.failing',
+          timedOut: false,
+          message: 'sync boom',
+          error: { name: 'Error', message: 'sync boom' },
+        },
+      ],
+    });
     expect(log).toEqual(['survivor:throw']); // the async survivor finished before the rejection
     const rejected = await bus.publish(new Failing('reject')).catch((e: unknown) => e);
     expect((rejected as HandlerFailuresError).failures).toHaveLength(1);

@@ -179,7 +179,7 @@ describe('instances', () => {
     expect(await count('SELECT count(*) AS n FROM flowbus_saga WHERE correlation_id = $1', [id])).toBe(1);
     const saga = await sagas.find<Counter>('counter', id);
     expect(saga).toMatchObject({
-      sagaName: 'counter',
+      name: 'counter',
       correlationId: id,
       status: 'running',
       state: { count: 20 },
@@ -241,7 +241,7 @@ describe('one transaction per step', () => {
       `Saga "counter" step CounterSaga.boom failed on Boom for correlation id "${id}": step exploded`,
     );
     expect(error).toMatchObject({
-      sagaName: 'counter',
+      name: 'counter',
       step: 'CounterSaga.boom',
       eventType: 'Boom',
       correlationId: id,

@@ -2,6 +2,7 @@ import type { Logger } from '@nestjs/common';
 import { HandlerFailuresError, describeError } from '../errors/handler-failures.error.js';
 import { HandlerTimeoutError } from '../errors/handler-timeout.error.js';
 import type { DeadlineEntry, HandlerDeadlines } from './handler-deadlines.js';
+import { RecordedHandlerFailure } from './handler-failure.js';
 import type { EventRoute } from './handler-registry.js';
 import type { HandlerFailure, PublishResult } from './publish-result.interface.js';
 
@@ -135,7 +136,7 @@ export function recordFailure(
     policy.logger.error(`Handler ${handler} failed for event ${route.eventType}: ${describeError(error)}`, stack);
   }
   const list = failures ?? [];
-  list.push({ handler, error, timedOut });
+  list.push(new RecordedHandlerFailure(handler, error, timedOut));
   return list;
 }
 

@@ -2,8 +2,13 @@
 export interface HandlerFailure {
   /** `ClassName.methodName` of the handler. */
   readonly handler: string;
-  /** What it threw or rejected with (a `HandlerTimeoutError` when it timed out). */
+  /**
+   * What it threw or rejected with (a `HandlerTimeoutError` when it timed out). In JSON it
+   * appears as `{ name, message, code? }`: an `Error` alone would serialise to `{}`.
+   */
   readonly error: unknown;
+  /** The error's message (a non-`Error` value in its string or JSON form). */
+  readonly message: string;
   /** True when the handler did not settle within `bus.handlerTimeoutMs`. */
   readonly timedOut: boolean;
 }

@@ -11,4 +11,9 @@ export class FlowbusError extends Error {
     super(message, options);
     this.name = new.target.name;
   }
+
+  /** `{ name, code, message }` and the subclass's own fields: `Error`'s are not enumerable. */
+  toJSON(): Record<string, unknown> {
+    return { ...(this as object), name: this.name, code: this.code, message: this.message };
+  }
 }

@@ -12,7 +12,8 @@ export type CompensationMessage = Pick<OutboxMessage, 'destination' | 'type' | '
  * in the step's transaction, together or not at all.
  */
 export interface SagaContext<S extends object = Record<string, unknown>> {
-  readonly sagaName: string;
+  /** The saga's name (`@Saga({ name })`). */
+  readonly name: string;
   readonly correlationId: string;
   /** The instance's state; mutate it or assign a new object. Must be JSON-serialisable. */
   state: S;

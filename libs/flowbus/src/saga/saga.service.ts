@@ -16,7 +16,8 @@ export interface SagaTimeoutInfo {
 /** A saga instance as stored. */
 export interface SagaInstance<S = Record<string, unknown>> {
   readonly id: string;
-  readonly sagaName: string;
+  /** The saga's name (`@Saga({ name })`), as in the admin API. */
+  readonly name: string;
   readonly correlationId: string;
   readonly status: SagaStatus;
   readonly state: S;
@@ -68,7 +69,7 @@ export class SagaService {
 function toInstance<S>(r: SagaRow, timeouts: SagaTimeoutInfo[]): SagaInstance<S> {
   return {
     id: r.id,
-    sagaName: r.saga_name,
+    name: r.saga_name,
     correlationId: r.correlation_id,
     status: r.status as SagaStatus,
     state: r.state as S,

@@ -32,7 +32,7 @@ export class StepContext<S extends object> implements SagaContext<S> {
    * their savepoint only when they touch the manager (see StepSavepoint)
    */
   constructor(
-    readonly sagaName: string,
+    readonly name: string,
     readonly correlationId: string,
     readonly isNew: boolean,
     private readonly managerOf: EntityManager | (() => EntityManager),
@@ -50,7 +50,7 @@ export class StepContext<S extends object> implements SagaContext<S> {
 
   /** Per-instance key: the instance's messages (and so its compensations) stay in order. */
   get key(): string {
-    return `${this.sagaName}:${this.correlationId}`;
+    return `${this.name}:${this.correlationId}`;
   }
 
   get finished(): boolean {
@@ -115,7 +115,7 @@ export class StepContext<S extends object> implements SagaContext<S> {
   private assertRunning(call: string): void {
     if (this.finished) {
       throw new SagaStateError(
-        `${call}() on saga "${this.sagaName}" instance "${this.correlationId}" which is already ${this.status}`,
+        `${call}() on saga "${this.name}" instance "${this.correlationId}" which is already ${this.status}`,
       );
     }
   }
