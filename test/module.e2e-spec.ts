@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { EventBus, FlowbusModule, InvalidOptionsError, OutboxService, flowbusMigrations } from 'nestjs-flowbus';
+import {
+  EventBus,
+  FlowbusModule,
+  InvalidOptionsError,
+  MigrationsPendingError,
+  OutboxService,
+  flowbusMigrations,
+} from 'nestjs-flowbus';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DataSource } from 'typeorm';
@@ -106,12 +113,12 @@ describe('migrations', () => {
     expect(await tables('racing')).toEqual(FLOWBUS_TABLES);
   });
 
-  it('skips migrations with migrationsRun: false', async () => {
-    const app = await createFlowbusApp({
+  it('skips migrations with migrationsRun: false (and then refuses to start on a schema without them)', async () => {
+    const error = await createFlowbusApp({
       dataSource: ds,
       options: { schema: 'unmigrated', migrationsRun: false, relay: { enabled: false }, timeouts: { enabled: false } },
-    });
-    await app.close();
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MigrationsPendingError);
     expect(await tables('unmigrated')).toEqual([]);
   });
 
@@ -161,7 +168,11 @@ describe('migrations', () => {
     const bad = await run(process.execPath, [`${out}/cli/migrate.js`, '--schema', 'Bad-Name'], { env }).catch(
       (e: { stderr: string; code: number }) => e,
     );
-    expect(bad).toMatchObject({ code: 1, stderr: expect.stringContaining('Invalid Flowbus option "schema"') });
+    expect(bad).toMatchObject({ code: 2, stderr: expect.stringContaining('Invalid Flowbus option "schema"') });
+    const typo = await run(process.execPath, [`${out}/cli/migrate.js`, '--schemaa', 'from_cli'], { env }).catch(
+      (e: { stderr: string; code: number }) => e,
+    );
+    expect(typo).toMatchObject({ code: 2, stderr: expect.stringContaining('did you mean "--schema"?') });
   }, 120_000);
 });
 

@@ -51,6 +51,9 @@ export { UnknownDestinationError } from './errors/unknown-destination.error.js';
 export { SagaStepError } from './errors/saga-step.error.js';
 export { SagaConcurrencyError } from './errors/saga-concurrency.error.js';
 export { SagaStateError } from './errors/saga-state.error.js';
+export { MigrationsPendingError } from './errors/migrations-pending.error.js';
+export { MissingPrivilegesError } from './errors/missing-privileges.error.js';
+export type { MissingPrivilege } from './errors/missing-privileges.error.js';
 
 export { httpDestination } from './relay/destinations/http.destination.js';
 export type { HttpDestinationOptions } from './relay/destinations/http-destination-options.interface.js';

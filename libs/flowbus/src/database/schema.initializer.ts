@@ -2,10 +2,15 @@ import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } fro
 import type { DataSource } from 'typeorm';
 import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
 import { runMigrations } from '../migrations/migration.runner.js';
+import { checkSchema } from '../migrations/schema.check.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { ownedDataSources } from './data-source.provider.js';
 
-/** Applies migrations before anything touches the tables, and closes a DataSource Flowbus opened. */
+/**
+ * Before anything touches the tables: applies pending migrations (`migrationsRun`), then checks
+ * that none is pending and that the role has the privileges Flowbus needs, failing bootstrap with
+ * an error that says what is missing. Closes a DataSource Flowbus opened.
+ */
 @Injectable()
 export class SchemaInitializer implements OnModuleInit, OnApplicationShutdown {
   constructor(
@@ -15,6 +20,7 @@ export class SchemaInitializer implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     if (this.options.migrationsRun) await runMigrations(this.dataSource, this.options.schema);
+    await checkSchema(this.dataSource, this.options.schema);
   }
 
   async onApplicationShutdown(): Promise<void> {

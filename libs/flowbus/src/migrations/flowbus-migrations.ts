@@ -25,8 +25,7 @@ export function flowbusMigrations(options: { schema?: string } = {}): (new () =>
   const schema = options.schema ?? 'public';
   return ALL.map((M) => {
     const migration = new M(schema);
-    // TypeORM keys applied migrations by name and needs the timestamp at its end.
-    const name = schema === 'public' ? migration.name : migration.name.replace(/(\d{13})$/, `_${schema}_$1`);
+    const name = typeormMigrationName(migration, schema);
     return class implements MigrationInterface {
       readonly name = name;
       up(queryRunner: QueryRunner) {
@@ -37,4 +36,10 @@ export function flowbusMigrations(options: { schema?: string } = {}): (new () =>
       }
     };
   });
+}
+
+/** The name TypeORM's runner records for `migration` of `schema` (see flowbusMigrations). */
+export function typeormMigrationName(migration: FlowbusMigration, schema: string): string {
+  // TypeORM keys applied migrations by name and needs the timestamp at its end.
+  return schema === 'public' ? migration.name : migration.name.replace(/(\d{13})$/, `_${schema}_$1`);
 }

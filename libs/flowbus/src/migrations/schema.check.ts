@@ -1,0 +1,48 @@
+import type { DataSource } from 'typeorm';
+import { poolOf } from '../database/pg-pool.js';
+import { MigrationsPendingError } from '../errors/migrations-pending.error.js';
+import { MissingPrivilegesError } from '../errors/missing-privileges.error.js';
+import type { Query } from '../outbox/outbox.queries.js';
+import { migrationStatus, typeormMigrationsTable, type RunQuery } from './migration-status.js';
+import { missingPrivileges } from './migrations.queries.js';
+
+/**
+ * The privileges the role an app runs as needs on each Flowbus table (besides USAGE on the
+ * schema). The README's "Grants" section lists the same. Sequences need nothing: the `seq`
+ * columns are identity columns.
+ */
+export const REQUIRED_PRIVILEGES: Readonly<Record<string, readonly string[]>> = {
+  flowbus_outbox: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  flowbus_dead_letter: ['SELECT', 'INSERT', 'DELETE'],
+  flowbus_inbox: ['SELECT', 'INSERT', 'DELETE'],
+  flowbus_saga: ['SELECT', 'INSERT', 'UPDATE'],
+  flowbus_saga_timeout: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  flowbus_migrations: ['SELECT'],
+};
+
+/**
+ * Fails bootstrap, before anything touches the tables, when the schema lacks migrations this
+ * version needs (`MigrationsPendingError`) or the role lacks a privilege (`MissingPrivilegesError`),
+ * instead of starting and failing every request and every relay round later.
+ */
+export async function checkSchema(dataSource: DataSource, schema: string): Promise<void> {
+  const pool = poolOf(dataSource);
+  const run: RunQuery = async <T>(q: Query) => (await pool.query(q.text, q.values)).rows as T[];
+  const status = await migrationStatus(run, schema, typeormMigrationsTable(dataSource));
+  if (status.pending.length > 0) {
+    throw new MigrationsPendingError(
+      schema,
+      status.pending.map((m) => ({ id: m.id, name: m.name })),
+    );
+  }
+  const required = Object.entries(REQUIRED_PRIVILEGES).flatMap(([table, privileges]) =>
+    privileges.map((privilege) => ({ table, privilege })),
+  );
+  const missing = await run<{ table: string; privilege: string }>(missingPrivileges(schema, required));
+  if (missing.length > 0) {
+    throw new MissingPrivilegesError(
+      status.role,
+      missing.map((m) => ({ schema, table: m.table, privilege: m.privilege })),
+    );
+  }
+}

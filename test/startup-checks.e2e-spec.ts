@@ -1,0 +1,190 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { Injectable, type INestApplication } from '@nestjs/common';
+import {
+  EventBus,
+  HandleEvent,
+  MigrationsPendingError,
+  MissingPrivilegesError,
+  OnTimeout,
+  OutboxService,
+  Saga,
+  SagaService,
+  SagaStep,
+  flowbusMigrations,
+  type FlowbusOptions,
+  type SagaContext,
+} from 'nestjs-flowbus';
+import { waitFor } from 'nestjs-flowbus/testing';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { createFlowbusApp } from './support/app.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+
+class Paid {
+  constructor(readonly id: string) {}
+}
+class Expire {
+  constructor(readonly id: string) {}
+}
+
+@Injectable()
+class PaidLog {
+  readonly ids: string[] = [];
+
+  @HandleEvent(Paid, { durable: true })
+  paid(e: Paid) {
+    this.ids.push(e.id);
+  }
+}
+
+@Saga({ name: 'paid-then-expired', initialState: () => ({}) })
+class PaidSaga {
+  @SagaStep(Paid, { start: true, correlate: (e: Paid) => e.id })
+  paid(e: Paid, ctx: SagaContext) {
+    ctx.scheduleTimeout(new Expire(e.id), 1);
+  }
+
+  @OnTimeout(Expire)
+  expired(_t: Expire, ctx: SagaContext) {
+    ctx.complete();
+  }
+}
+
+let db: TestDatabase;
+let ds: DataSource;
+const dataSources: DataSource[] = [];
+const apps: INestApplication[] = [];
+const role = `flowbus_runtime_${randomBytes(4).toString('hex')}`;
+const password = randomBytes(12).toString('hex');
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  ds = await db.dataSource();
+  dataSources.push(ds);
+});
+
+afterEach(async () => {
+  for (const app of apps.splice(0)) await app.close();
+});
+
+afterAll(async () => {
+  for (const d of dataSources.splice(1)) await d.destroy();
+  // The role is the server's, not the database's: drop what it holds here, then the role.
+  if ((await ds.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role])).length > 0) {
+    await ds.query(`DROP OWNED BY ${role}`);
+    await ds.query(`DROP ROLE ${role}`);
+  }
+  await ds.destroy();
+  await db.drop();
+});
+
+async function start(options: Omit<FlowbusOptions, 'dataSource'>, dataSource = ds) {
+  const app = await createFlowbusApp({ dataSource, options, providers: [PaidLog, PaidSaga] });
+  apps.push(app);
+  return app;
+}
+
+const startError = (options: Omit<FlowbusOptions, 'dataSource'>, dataSource = ds) =>
+  start(options, dataSource).then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+
+/** Migrates `schema` as the owner, then closes that app. */
+async function migrate(schema: string) {
+  const app = await start({ schema, relay: { enabled: false }, timeouts: { enabled: false } });
+  apps.splice(apps.indexOf(app), 1);
+  await app.close();
+}
+
+describe('with migrationsRun: false', () => {
+  it('fails bootstrap on missing tables, naming the migrations and the command that applies them', async () => {
+    const error = await startError({ schema: 'fresh', migrationsRun: false });
+    expect(error).toBeInstanceOf(MigrationsPendingError);
+    expect((error as MigrationsPendingError).pending).toEqual([
+      { id: 1, name: 'FlowbusInit1763769600001' },
+      { id: 2, name: 'FlowbusSagas1763769600002' },
+    ]);
+    expect(error!.message).toContain(
+      'migration(s) 1 (FlowbusInit1763769600001), 2 (FlowbusSagas1763769600002) not applied',
+    );
+    expect(error!.message).toContain('npx flowbus-migrate up --schema fresh');
+  });
+
+  it('fails bootstrap on a schema that is behind, naming only what is missing', async () => {
+    await migrate('behind');
+    await ds.query('DELETE FROM behind.flowbus_migrations WHERE id = 2');
+    await ds.query('DROP TABLE behind.flowbus_saga_timeout, behind.flowbus_saga');
+    const error = await startError({ schema: 'behind', migrationsRun: false });
+    expect(error).toBeInstanceOf(MigrationsPendingError);
+    expect((error as MigrationsPendingError).pending).toEqual([{ id: 2, name: 'FlowbusSagas1763769600002' }]);
+  });
+
+  it('starts on a schema migrated by TypeORM’s own runner with flowbusMigrations()', async () => {
+    const own = new DataSource({
+      type: 'postgres',
+      url: db.url,
+      migrations: flowbusMigrations({ schema: 'by_typeorm' }),
+      migrationsTableName: 'app_migrations',
+    });
+    await own.initialize();
+    dataSources.push(own);
+    await own.runMigrations();
+    const app = await start({ schema: 'by_typeorm', migrationsRun: false }, own);
+    const outbox = app.get(OutboxService);
+    const id = randomUUID();
+    await outbox.transaction((m) => outbox.publish(m, new Paid(id)));
+    await waitFor(() => app.get(PaidLog).ids.includes(id));
+  });
+});
+
+describe('a database role without the privileges Flowbus needs', () => {
+  let asRole: DataSource;
+
+  beforeAll(async () => {
+    await migrate('app');
+    await ds.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
+    const url = new URL(db.url);
+    url.username = role;
+    url.password = password;
+    asRole = new DataSource({ type: 'postgres', url: url.toString(), extra: { max: 10 } });
+    await asRole.initialize();
+    dataSources.push(asRole);
+  });
+
+  it('fails bootstrap naming the schema it may not use', async () => {
+    const error = await startError({ schema: 'app' }, asRole);
+    expect(error).toBeInstanceOf(MissingPrivilegesError);
+    expect((error as MissingPrivilegesError).missing).toEqual([{ schema: 'app', table: null, privilege: 'USAGE' }]);
+    expect(error!.message).toContain(`Flowbus cannot run as database role "${role}": it lacks USAGE on SCHEMA "app"`);
+  });
+
+  it('fails bootstrap naming each table and privilege missing, then starts and works once they are granted', async () => {
+    await ds.query(`GRANT USAGE ON SCHEMA app TO ${role}`);
+    await ds.query(`GRANT SELECT ON ALL TABLES IN SCHEMA app TO ${role}`);
+    await ds.query(`GRANT INSERT ON app.flowbus_inbox TO ${role}`);
+    // migrationsRun stays on (the default): with nothing pending it must not try DDL this role may not run.
+    const error = (await startError({ schema: 'app' }, asRole)) as MissingPrivilegesError;
+    expect(error).toBeInstanceOf(MissingPrivilegesError);
+    expect(error.role).toBe(role);
+    expect(error.missing).toContainEqual({ schema: 'app', table: 'flowbus_outbox', privilege: 'INSERT' });
+    expect(error.missing).toContainEqual({ schema: 'app', table: 'flowbus_saga_timeout', privilege: 'DELETE' });
+    expect(error.missing).not.toContainEqual(expect.objectContaining({ privilege: 'SELECT' }));
+    expect(error.missing).not.toContainEqual({ schema: 'app', table: 'flowbus_inbox', privilege: 'INSERT' });
+    expect(error.message).toContain('INSERT, UPDATE, DELETE on "app"."flowbus_outbox"');
+    expect(error.grants).toContain(`GRANT INSERT, UPDATE, DELETE ON "app"."flowbus_outbox" TO "${role}";`);
+
+    for (const grant of error.grants) await ds.query(grant);
+    const app = await start({ schema: 'app', relay: { pollIntervalMs: 50 }, timeouts: { pollIntervalMs: 50 } }, asRole);
+    const id = randomUUID();
+    const outbox = app.get(OutboxService);
+    await outbox.transaction((m) => outbox.publish(m, new Paid(id)));
+    await waitFor(() => app.get(PaidLog).ids.includes(id), { message: 'the durable handler' });
+    const sagas = app.get(SagaService);
+    await waitFor(async () => (await sagas.find('paid-then-expired', id))?.status === 'completed', {
+      message: 'the saga step and its timeout',
+    });
+    // The in-process path (a saga step in its own transaction) runs as this role too.
+    expect((await app.get(EventBus).publish(new Paid(randomUUID()))).failures).toEqual([]);
+  });
+});
