@@ -14,7 +14,10 @@ import {
   type SagaContext,
 } from 'nestjs-flowbus';
 import { waitFor } from 'nestjs-flowbus/testing';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import type { DataSource } from 'typeorm';
 import { createFlowbusApp } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
@@ -190,3 +193,68 @@ describe('an app without ScheduleModule', () => {
     await expectTimersRun(consumer);
   });
 });
+
+/** Run in a child process: imports the compiled library while `@nestjs/schedule` cannot be resolved. */
+const WITHOUT_SCHEDULE = `
+import { register } from 'node:module';
+register('data:text/javascript,' + encodeURIComponent(\`
+  export async function resolve(specifier, context, next) {
+    if (specifier === '@nestjs/schedule' || specifier.startsWith('@nestjs/schedule/')) {
+      throw Object.assign(new Error('Cannot find package @nestjs/schedule'), { code: 'ERR_MODULE_NOT_FOUND' });
+    }
+    return next(specifier, context);
+  }\`));
+await import('reflect-metadata');
+const missing = await import('@nestjs/schedule').then(() => false, () => true);
+const { FlowbusModule, OutboxService } = await import(process.argv[2]);
+const { Module } = await import('@nestjs/common');
+const { NestFactory } = await import('@nestjs/core');
+const { DataSource } = await import('typeorm');
+const dataSource = await new DataSource({ type: 'postgres', url: process.env.DATABASE_URL }).initialize();
+const delivered = [];
+class AppModule {}
+Module({
+  imports: [FlowbusModule.forRoot({
+    dataSource,
+    schema: 'no_schedule',
+    relay: { pollIntervalMs: 20, listen: false },
+    destinations: { sink: { deliver: (m) => void delivered.push(m.id) } },
+  })],
+})(AppModule);
+const app = await NestFactory.createApplicationContext(AppModule, { logger: false });
+const outbox = app.get(OutboxService);
+const [id] = await outbox.transaction((m) => outbox.enqueue(m, { destination: 'sink', type: 'Ping', payload: {} }));
+for (let i = 0; i < 500 && !delivered.includes(id); i++) await new Promise((r) => setTimeout(r, 10));
+await app.close();
+await dataSource.destroy();
+process.stdout.write(JSON.stringify({ missing, delivered: delivered.includes(id) }));
+`;
+
+describe('without @nestjs/schedule installed (an optional peer)', () => {
+  it('loads, starts and relays', async () => {
+    // Compile the library as it ships into a cache dir inside node_modules, so the compiled code
+    // resolves its dependencies like an installed package would.
+    const root = new URL('..', import.meta.url).pathname;
+    const out = `${root}node_modules/.cache/flowbus-no-schedule-test`;
+    await run(process.execPath, [
+      `${root}node_modules/typescript/bin/tsc`,
+      '-p',
+      `${root}libs/flowbus/tsconfig.lib.json`,
+      '--outDir',
+      out,
+      '--declaration',
+      'false',
+      '--declarationMap',
+      'false',
+      '--sourceMap',
+      'false',
+    ]);
+    await writeFile(`${out}/without-schedule.mjs`, WITHOUT_SCHEDULE);
+    const { stdout } = await run(process.execPath, [`${out}/without-schedule.mjs`, `${out}/index.js`], {
+      env: { ...process.env, DATABASE_URL: db.url },
+    });
+    expect(JSON.parse(stdout)).toEqual({ missing: true, delivered: true });
+  }, 120_000);
+});
+
+const run = promisify(execFile);
