@@ -241,7 +241,7 @@ describe('one transaction per step', () => {
       `Saga "counter" step CounterSaga.boom failed on Boom for correlation id "${id}": step exploded`,
     );
     expect(error).toMatchObject({
-      name: 'counter',
+      sagaName: 'counter',
       step: 'CounterSaga.boom',
       eventType: 'Boom',
       correlationId: id,
