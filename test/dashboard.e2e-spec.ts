@@ -134,6 +134,23 @@ describe('dashboard', () => {
     await expect(deadTile.textContent()).resolves.toBe('2');
     await page.locator('[data-list="outbox"] tr.row').first().waitFor();
     expect(await page.locator('[data-list="outbox"] tr.row').count()).toBe(4);
+    // The id column shows the random tail of each UUIDv7 (its head is the time, equal for all
+    // four rows): distinct per row, a suffix of the row's id, the whole id in its title.
+    const ids = await page
+      .locator('[data-list="outbox"] tr.row')
+      .evaluateAll((rows) =>
+        rows.map((r) => ({
+          id: r.getAttribute('data-id')!,
+          shown: r.querySelector('.id')!.textContent!,
+          title: r.querySelector('.id')!.getAttribute('title'),
+        })),
+      );
+    expect(new Set(ids.map((i) => i.shown)).size).toBe(4);
+    for (const { id, shown, title } of ids) {
+      expect(shown).toMatch(/^\u2026[0-9a-f]{12}$/);
+      expect(id.endsWith(shown.slice(1))).toBe(true);
+      expect(title).toBe(id);
+    }
     await page.screenshot({ path: new URL('dashboard-outbox.png', ARTIFACTS).pathname, fullPage: true });
 
     // Dead letters, with the error history of one; markup in data is shown as text.
