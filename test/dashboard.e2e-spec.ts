@@ -136,15 +136,13 @@ describe('dashboard', () => {
     expect(await page.locator('[data-list="outbox"] tr.row').count()).toBe(4);
     // The id column shows the random tail of each UUIDv7 (its head is the time, equal for all
     // four rows): distinct per row, a suffix of the row's id, the whole id in its title.
-    const ids = await page
-      .locator('[data-list="outbox"] tr.row')
-      .evaluateAll((rows) =>
-        rows.map((r) => ({
-          id: r.getAttribute('data-id')!,
-          shown: r.querySelector('.id')!.textContent!,
-          title: r.querySelector('.id')!.getAttribute('title'),
-        })),
-      );
+    const ids = await page.locator('[data-list="outbox"] tr.row').evaluateAll((rows) =>
+      rows.map((r) => ({
+        id: r.getAttribute('data-id')!,
+        shown: r.querySelector('.id')!.textContent!,
+        title: r.querySelector('.id')!.getAttribute('title'),
+      })),
+    );
     expect(new Set(ids.map((i) => i.shown)).size).toBe(4);
     for (const { id, shown, title } of ids) {
       expect(shown).toMatch(/^\u2026[0-9a-f]{12}$/);
