@@ -64,28 +64,32 @@ const TSCONFIG = {
 async function main() {
   const started = Date.now();
   const work = mkdtempSync(join(tmpdir(), 'flowbus-packaging-'));
-  const database = await startDatabase();
   try {
+    // Packed first: its prepack builds dist/, whose testing helper may start the database.
     step(`npm pack (${library})`);
     await sh('npm', ['pack', '--pack-destination', work], { cwd: library });
     const tarball = join(
       work,
       readdirSync(work).find((f) => f.endsWith('.tgz')),
     );
-    const installed = await Promise.all(
-      Object.entries(INSTALLS).map(([name, spec]) => install(join(work, name), spec, tarball)),
-    );
-    // The apps one at a time: they share the database, and the machine may be small.
-    let count = 0;
-    for (const { dir, spec } of installed) {
-      for (const [app, type] of Object.entries(spec.apps)) {
-        await checkApp(join(dir, app), app, type, spec.admin, database.url);
-        count++;
+    const database = await startDatabase();
+    try {
+      const installed = await Promise.all(
+        Object.entries(INSTALLS).map(([name, spec]) => install(join(work, name), spec, tarball)),
+      );
+      // The apps one at a time: they share the database, and the machine may be small.
+      let count = 0;
+      for (const { dir, spec } of installed) {
+        for (const [app, type] of Object.entries(spec.apps)) {
+          await checkApp(join(dir, app), app, type, spec.admin, database.url);
+          count++;
+        }
       }
+      step(`all ${count} apps passed in ${Math.round((Date.now() - started) / 1000)} s`);
+    } finally {
+      await database.stop();
     }
-    step(`all ${count} apps passed in ${Math.round((Date.now() - started) / 1000)} s`);
   } finally {
-    await database.stop();
     rmSync(work, { recursive: true, force: true });
   }
 }
