@@ -10,9 +10,18 @@
 // Offline-safe: every version comes from the root package.json, so npm finds it in its cache.
 // Usage: node test/packaging/run.mjs
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -113,6 +122,7 @@ async function install(dir, spec, tarball) {
   // not either); every peer the app needs is in its own package.json.
   await sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--legacy-peer-deps'], { cwd: dir });
   step(`${dir}: npm install (${seconds(started)})`);
+  checkPackageContents(join(dir, 'node_modules/nestjs-flowbus'));
   if (!spec.admin) {
     for (const peer of ADMIN_PEERS) {
       const found = await sh('node', ['-e', `require.resolve(${JSON.stringify(`${peer}/package.json`)})`], {
@@ -145,6 +155,25 @@ async function checkApp(dir, name, type, admin, databaseUrl) {
   });
   if (!stdout.includes('delivered')) throw new Error(`${name}: the app did not report a delivery:\n${stdout}`);
   step(`${name}: ${stdout.trim().split('\n').at(-1)} (${seconds(started)})`);
+}
+
+/** The installed package holds the manual, the licence, and every source its maps point at. */
+function checkPackageContents(pkg) {
+  const readme = readFileSync(join(pkg, 'README.md'), 'utf8');
+  for (const heading of ['## Install in your app', '## Admin API and dashboard', '## Testing your app']) {
+    if (!readme.includes(heading)) throw new Error(`the package README lacks "${heading}": not the manual`);
+  }
+  if (!readFileSync(join(pkg, 'LICENSE'), 'utf8').includes('MIT License')) throw new Error('no MIT LICENSE');
+  let maps = 0;
+  for (const file of readdirSync(join(pkg, 'dist'), { recursive: true })) {
+    if (!String(file).endsWith('.map')) continue;
+    const map = join(pkg, 'dist', String(file));
+    for (const source of JSON.parse(readFileSync(map, 'utf8')).sources) {
+      if (!existsSync(join(dirname(map), source))) throw new Error(`${map} points at ${source}, not shipped`);
+    }
+    maps++;
+  }
+  if (maps === 0) throw new Error('no source maps found: the check proves nothing');
 }
 
 function seconds(since) {
