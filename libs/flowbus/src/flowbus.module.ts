@@ -31,7 +31,8 @@ import { TimeoutScheduler } from './saga/timeout.scheduler.js';
 
 /**
  * Flowbus: in-process event bus, transactional outbox with its relay, and sagas, on PostgreSQL.
- * Global by default (`isGlobal: false` to scope it).
+ * Global by default (`isGlobal: false` to scope it). The admin API is a module of its own:
+ * `FlowbusAdminModule` from `nestjs-flowbus/admin`, which needs this module global.
  *
  * @example
  * FlowbusModule.forRoot({ relay: { pollIntervalMs: 500 } })
