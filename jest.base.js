@@ -22,6 +22,7 @@ export default {
   moduleNameMapper: {
     '^nestjs-flowbus$': '<rootDir>/libs/flowbus/src/index.ts',
     '^nestjs-flowbus/testing$': '<rootDir>/libs/flowbus/src/testing/index.ts',
+    '^nestjs-flowbus/admin$': '<rootDir>/libs/flowbus/src/admin/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   modulePathIgnorePatterns: ['<rootDir>/libs/flowbus/dist', '<rootDir>/apps/demo/dist'],

@@ -2,17 +2,20 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import {
   Catch,
   Injectable,
+  Module,
   ValidationPipe,
   type ArgumentsHost,
   type CanActivate,
   type ExceptionFilter,
   type ExecutionContext,
   type INestApplication,
+  type Type,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { SwaggerModule, DocumentBuilder } from '@nestjs/swagger';
 import { Test } from '@nestjs/testing';
 import { FlowbusModule } from 'nestjs-flowbus';
+import { FlowbusAdminModule } from 'nestjs-flowbus/admin';
 import { waitFor } from 'nestjs-flowbus/testing';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
@@ -520,7 +523,7 @@ describe('access', () => {
       }
     }
     const app = await start({
-      admin: { enabled: true, guard: ApiKeyGuard, token: undefined },
+      admin: { guard: ApiKeyGuard, token: undefined },
       relay: { enabled: false },
     });
     const server = app.getHttpServer();
@@ -547,27 +550,33 @@ describe('access', () => {
     }
   });
 
-  it('rejects an admin API enabled with neither guard nor token at start-up', async () => {
-    await expect(createFlowbusApp({ dataSource: ds, options: { admin: { enabled: true } } })).rejects.toThrow(
-      'Invalid Flowbus option "admin": enabled without "guard" or "token"',
+  it('rejects an admin API with neither guard nor token, or a bad option, at start-up', async () => {
+    const attempt = (imports: Parameters<typeof createFlowbusApp>[0]['imports']) =>
+      createFlowbusApp({ dataSource: ds, options: { relay: { enabled: false } }, imports });
+    await expect(attempt([FlowbusAdminModule.forRoot()])).rejects.toThrow(
+      'Invalid Flowbus option "admin.token": FlowbusAdminModule needs a "guard" or a "token"',
+    );
+    await expect(attempt([FlowbusAdminModule.forRoot({ token: 'short' })])).rejects.toThrow(
+      'Invalid Flowbus option "admin.token": must be a string of at least 16 characters',
+    );
+    await expect(attempt([FlowbusAdminModule.forRoot({ token: ADMIN_TOKEN, path: '../x' })])).rejects.toThrow(
+      'Invalid Flowbus option "admin.path": must match',
     );
   });
 });
 
 describe('registration', () => {
-  it('disabled (the default): no admin route exists', async () => {
-    for (const admin of [undefined, { enabled: false, token: ADMIN_TOKEN }]) {
-      const app = await createFlowbusApp({ dataSource: ds, options: { admin, relay: { enabled: false } } });
-      apps.push(app);
-      for (const [method, path] of [...ROUTES, ['get', ''] as const]) {
-        await adminApi(app)[method](path).expect(404);
-      }
+  it('without FlowbusAdminModule no admin route exists', async () => {
+    const app = await createFlowbusApp({ dataSource: ds, options: { relay: { enabled: false } } });
+    apps.push(app);
+    for (const [method, path] of [...ROUTES, ['get', ''] as const]) {
+      await adminApi(app)[method](path).expect(404);
     }
   });
 
   it('mounts at a custom path', async () => {
     const app = await start({
-      admin: { enabled: true, token: ADMIN_TOKEN, path: 'ops/flowbus' },
+      admin: { path: 'ops/flowbus' },
       relay: { enabled: false },
     });
     await adminApi(app, { prefix: '/ops/flowbus' }).get('/stats').expect(200);
@@ -578,11 +587,8 @@ describe('registration', () => {
   it('works under the host app global prefix', async () => {
     const moduleRef = await Test.createTestingModule({
       imports: [
-        FlowbusModule.forRoot({
-          dataSource: ds,
-          relay: { enabled: false },
-          admin: { enabled: true, token: ADMIN_TOKEN },
-        }),
+        FlowbusModule.forRoot({ dataSource: ds, relay: { enabled: false } }),
+        FlowbusAdminModule.forRoot({ token: ADMIN_TOKEN }),
       ],
     }).compile();
     const app = moduleRef.createNestApplication({ logger: false });
@@ -601,11 +607,8 @@ describe('registration', () => {
     }
     const moduleRef = await Test.createTestingModule({
       imports: [
-        FlowbusModule.forRoot({
-          dataSource: ds,
-          relay: { enabled: false },
-          admin: { enabled: true, token: ADMIN_TOKEN },
-        }),
+        FlowbusModule.forRoot({ dataSource: ds, relay: { enabled: false } }),
+        FlowbusAdminModule.forRoot({ token: ADMIN_TOKEN }),
       ],
     }).compile();
     const app = moduleRef.createNestApplication({ logger: false });
@@ -622,12 +625,21 @@ describe('registration', () => {
   });
 
   describe('forRootAsync', () => {
-    async function asyncApp(admin: { path?: string } | undefined, factory: () => object) {
+    async function asyncApp(statics: { path?: string; guard?: Type<CanActivate> }, factory: () => object) {
+      @Injectable()
+      class AdminConfig {
+        readonly token = ADMIN_TOKEN;
+      }
+      @Module({ providers: [AdminConfig], exports: [AdminConfig] })
+      class ConfigModule {}
       const moduleRef = await Test.createTestingModule({
         imports: [
-          FlowbusModule.forRootAsync({
-            admin,
-            useFactory: () => ({ dataSource: ds, relay: { enabled: false }, ...factory() }),
+          FlowbusModule.forRootAsync({ useFactory: () => ({ dataSource: ds, relay: { enabled: false } }) }),
+          FlowbusAdminModule.forRootAsync({
+            ...statics,
+            imports: [ConfigModule],
+            inject: [AdminConfig],
+            useFactory: async (config: AdminConfig) => ({ token: config.token, ...factory() }),
           }),
         ],
       }).compile();
@@ -637,30 +649,23 @@ describe('registration', () => {
       return app;
     }
 
-    it('mounts the routes given admin: { path }, the factory enabling them and giving the token', async () => {
-      const app = await asyncApp({ path: 'admin/flowbus' }, () => ({ admin: { enabled: true, token: ADMIN_TOKEN } }));
+    it('mounts the routes at the static path, with the token the factory gives from an injected provider', async () => {
+      const app = await asyncApp({ path: 'admin/flowbus' }, () => ({}));
       const api = adminApi(app, { prefix: '/admin/flowbus' });
       await api.get('/stats').expect(200);
       await adminApi(app, { prefix: '/admin/flowbus', token: 'nope-nope-nope-nope' }).get('/stats').expect(401);
       await request(app.getHttpServer()).get('/admin/flowbus').expect(200);
+      await adminApi(app).get('/stats').expect(404);
     });
 
-    it('answers 404 on every route when the factory leaves the admin API disabled', async () => {
-      const app = await asyncApp({}, () => ({ admin: { enabled: false } }));
-      for (const [method, path] of [...ROUTES, ['get', ''] as const]) {
-        const res = await adminApi(app)[method](path);
-        expect([method, path, res.status]).toEqual([method, path, 404]);
-        expect(res.body.message).toBe(`Cannot ${method.toUpperCase()} /flowbus${path}`);
-      }
-    });
-
-    it('fails at start-up when the factory enables the admin API that was not mounted, or moves it', async () => {
-      await expect(asyncApp(undefined, () => ({ admin: { enabled: true, token: ADMIN_TOKEN } }))).rejects.toThrow(
-        'Invalid Flowbus option "admin.enabled": forRootAsync registers routes before its factory runs',
+    it('fails at start-up when the factory gives no token, a short one, or tries to move the routes', async () => {
+      await expect(asyncApp({}, () => ({ token: undefined }))).rejects.toThrow(
+        'Invalid Flowbus option "admin.token": FlowbusAdminModule needs a "guard" or a "token"',
       );
-      await expect(
-        asyncApp({ path: 'a' }, () => ({ admin: { enabled: true, token: ADMIN_TOKEN, path: 'b' } })),
-      ).rejects.toThrow('Invalid Flowbus option "admin.path"');
+      await expect(asyncApp({}, () => ({ token: 'short' }))).rejects.toThrow('Invalid Flowbus option "admin.token"');
+      await expect(asyncApp({ path: 'a' }, () => ({ path: 'b' }))).rejects.toThrow(
+        'Invalid Flowbus option "admin.path": cannot come from the forRootAsync factory',
+      );
     });
   });
 });

@@ -2,22 +2,22 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { waitFor } from 'nestjs-flowbus/testing';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { DataSource } from 'typeorm';
 import { AppModule } from '../apps/demo/src/app.module.js';
 import { ADMIN_TOKEN, enqueue, insertSaga, SwitchableSink } from './support/admin-app.js';
+import { findChromium } from './support/chromium.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 
 /**
- * The dashboard in a real browser (Debian's Chromium driven by playwright-core), loaded against
+ * The dashboard in a real browser (Chromium driven by playwright-core; see support/chromium.ts), loaded against
  * the demo app (apps/demo's AppModule, with two test destinations added): sign in with the
  * token, see the figures, requeue a dead letter by clicking, and check it left the dead-letter
  * table in the page and in the database. Not skipped when Chromium is missing.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = new URL('./artifacts/', import.meta.url);
 const XSS = '<img src=x onerror="window.__pwned=1">';
 
@@ -29,12 +29,7 @@ let url: string;
 const sink = new SwitchableSink();
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium not found at ${CHROMIUM}. The dashboard suite drives a real browser: install it ` +
-        '(Debian/Ubuntu: apt-get install -y chromium) or point CHROMIUM_PATH at a Chromium/Chrome binary.',
-    );
-  }
+  const browserToLaunch = await findChromium();
   db = await createTestDatabase();
   ds = await db.dataSource();
   const port = await freePort();
@@ -55,17 +50,9 @@ beforeAll(async () => {
   await app.listen(port, '127.0.0.1');
   url = `http://127.0.0.1:${port}/flowbus/`;
   browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    executablePath: browserToLaunch.executablePath,
+    args: browserToLaunch.args,
+    headless: true,
   });
   mkdirSync(ARTIFACTS, { recursive: true });
 });
@@ -147,6 +134,21 @@ describe('dashboard', () => {
     await expect(deadTile.textContent()).resolves.toBe('2');
     await page.locator('[data-list="outbox"] tr.row').first().waitFor();
     expect(await page.locator('[data-list="outbox"] tr.row').count()).toBe(4);
+    // The id column shows the random tail of each UUIDv7 (its head is the time, equal for all
+    // four rows): distinct per row, a suffix of the row's id, the whole id in its title.
+    const ids = await page.locator('[data-list="outbox"] tr.row').evaluateAll((rows) =>
+      rows.map((r) => ({
+        id: r.getAttribute('data-id')!,
+        shown: r.querySelector('.id')!.textContent!,
+        title: r.querySelector('.id')!.getAttribute('title'),
+      })),
+    );
+    expect(new Set(ids.map((i) => i.shown)).size).toBe(4);
+    for (const { id, shown, title } of ids) {
+      expect(shown).toMatch(/^\u2026[0-9a-f]{12}$/);
+      expect(id.endsWith(shown.slice(1))).toBe(true);
+      expect(title).toBe(id);
+    }
     await page.screenshot({ path: new URL('dashboard-outbox.png', ARTIFACTS).pathname, fullPage: true });
 
     // Dead letters, with the error history of one; markup in data is shown as text.

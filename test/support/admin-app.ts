@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { NonRetryableError, OutboxService, type FlowbusOptions, type OutboxMessage } from 'nestjs-flowbus';
+import { FlowbusAdminModule, type FlowbusAdminOptions } from 'nestjs-flowbus/admin';
 import { waitFor } from 'nestjs-flowbus/testing';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
@@ -22,20 +23,18 @@ export class SwitchableSink extends RecordingDestination {
   }
 }
 
-/** An app with the admin API on (token mode unless options say otherwise), relay polling fast. */
+/** An app with the admin API on (token mode unless `admin` says otherwise), relay polling fast. */
 export async function createAdminApp(
   dataSource: DataSource,
-  options: Omit<FlowbusOptions, 'dataSource'> = {},
+  options: Omit<FlowbusOptions, 'dataSource'> & { admin?: FlowbusAdminOptions } = {},
   setup: Omit<FlowbusAppOptions, 'dataSource' | 'options'> = {},
 ): Promise<INestApplication> {
+  const { admin, ...flowbus } = options;
   return createFlowbusApp({
     dataSource,
     ...setup,
-    options: {
-      ...options,
-      relay: { pollIntervalMs: 50, listen: false, ...options.relay },
-      admin: { enabled: true, token: ADMIN_TOKEN, ...options.admin },
-    },
+    imports: [FlowbusAdminModule.forRoot({ token: ADMIN_TOKEN, ...admin }), ...(setup.imports ?? [])],
+    options: { ...flowbus, relay: { pollIntervalMs: 50, listen: false, ...flowbus.relay } },
   });
 }
 

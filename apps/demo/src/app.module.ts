@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { FlowbusModule } from 'nestjs-flowbus';
+import { FlowbusAdminModule } from 'nestjs-flowbus/admin';
 import { DemoSchema1751328000000 } from './database/1751328000000-demo-schema.migration.js';
 import { DEMO_OPTIONS, flowbusOptions, resolveDemoOptions, type DemoOptions } from './demo-options.js';
 import { FulfillmentModule } from './fulfillment/fulfillment.module.js';
@@ -49,6 +50,8 @@ export class AppModule {
         // No `dataSource`: Flowbus uses the one TypeOrmModule provides, so `outbox.publish(manager, …)`
         // joins the transactions of the demo's own code.
         FlowbusModule.forRoot(flowbusOptions(options, resolved)),
+        // The admin API and dashboard at /flowbus, behind the bearer token printed at start-up.
+        FlowbusAdminModule.forRoot({ token: options.adminToken }),
         SimulationModule,
         FulfillmentModule,
         OrdersModule,

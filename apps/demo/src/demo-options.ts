@@ -17,7 +17,7 @@ export interface DemoOptions {
   /** Delay of a `slow` switch set without `delayMs`. @default 2000 */
   slowDelayMs?: number;
   /** Flowbus options merged over the demo's (tests poll faster and back off less). */
-  flowbus?: Omit<FlowbusOptions, 'dataSource' | 'admin'>;
+  flowbus?: Omit<FlowbusOptions, 'dataSource'>;
   /** Options of the shipping webhook destination merged over the demo's: backoff, breaker, timeout. */
   shipping?: Omit<HttpDestinationOptions, 'url'>;
   /** Bearer token the relay sends to the shipping webhook, which refuses requests without it. @default random */
@@ -76,6 +76,5 @@ export function flowbusOptions(o: DemoOptions, resolved: ResolvedDemoOptions): F
     },
     timeouts: { pollIntervalMs: 500, ...f.timeouts },
     destinations: { shipping, ...f.destinations },
-    admin: { enabled: true, token: o.adminToken },
   };
 }

@@ -1,5 +1,4 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
-import type { AdminAsyncOptions } from './admin/admin-mount.js';
 import type { FlowbusOptions } from './options/flowbus-options.interface.js';
 
 export const {
@@ -12,8 +11,5 @@ export const {
   .setExtras({ isGlobal: true }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
   .build();
 
-/** Options of `FlowbusModule.forRootAsync`: the factory's, plus the statically known admin mount. */
-export type FlowbusAsyncOptions = typeof FLOWBUS_ASYNC_OPTIONS_TYPE & {
-  /** Mounts the admin API and dashboard (see `AdminAsyncOptions`). */
-  admin?: AdminAsyncOptions;
-};
+/** Options of `FlowbusModule.forRootAsync`. */
+export type FlowbusAsyncOptions = typeof FLOWBUS_ASYNC_OPTIONS_TYPE;

@@ -1,27 +1,14 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { EventBus } from './bus/event-bus.js';
 import { DurableHandlerRegistry } from './bus/durable-handler-registry.js';
 import { HandlerExplorer } from './bus/handler.explorer.js';
 import { HandlerRegistry } from './bus/handler-registry.js';
-import { FLOWBUS_CLOCK, FLOWBUS_RESOLVED_OPTIONS } from './constants.js';
+import { FLOWBUS_CLOCK, FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS } from './constants.js';
 import { dataSourceProvider } from './database/data-source.provider.js';
 import { SchemaInitializer } from './database/schema.initializer.js';
 import { DecoratedMethods } from './discovery/decorated-methods.js';
-import {
-  applyAdminMount,
-  FLOWBUS_ADMIN_MOUNT,
-  mountOfAsync,
-  mountOfOptions,
-  type AdminMount,
-} from './admin/admin-mount.js';
-import { withAdmin } from './admin/admin-registration.js';
-import {
-  FlowbusConfigurableModule,
-  MODULE_OPTIONS_TOKEN,
-  type FlowbusAsyncOptions,
-  type FLOWBUS_OPTIONS_TYPE,
-} from './flowbus.module-definition.js';
+import { FlowbusConfigurableModule, MODULE_OPTIONS_TOKEN } from './flowbus.module-definition.js';
 import type { FlowbusOptions } from './options/flowbus-options.interface.js';
 import { resolveOptions } from './options/resolve-options.js';
 import type { ResolvedOptions } from './options/resolved-options.interface.js';
@@ -44,7 +31,8 @@ import { FlowbusTimers } from './scheduling/flowbus-timers.js';
 
 /**
  * Flowbus: in-process event bus, transactional outbox with its relay, and sagas, on PostgreSQL.
- * Global by default (`isGlobal: false` to scope it).
+ * Global by default (`isGlobal: false` to scope it). The admin API is a module of its own:
+ * `FlowbusAdminModule` from `nestjs-flowbus/admin`, which needs this module global.
  *
  * @example
  * FlowbusModule.forRoot({ relay: { pollIntervalMs: 500 } })
@@ -55,8 +43,8 @@ import { FlowbusTimers } from './scheduling/flowbus-timers.js';
   providers: [
     {
       provide: FLOWBUS_RESOLVED_OPTIONS,
-      inject: [MODULE_OPTIONS_TOKEN, { token: FLOWBUS_ADMIN_MOUNT, optional: true }],
-      useFactory: (options: FlowbusOptions, mount?: AdminMount) => resolveOptions(applyAdminMount(options, mount)),
+      inject: [MODULE_OPTIONS_TOKEN],
+      useFactory: (options: FlowbusOptions) => resolveOptions(options),
     },
     {
       provide: FLOWBUS_CLOCK,
@@ -87,21 +75,17 @@ import { FlowbusTimers } from './scheduling/flowbus-timers.js';
     TimeoutScheduler,
     FlowbusTimers,
   ],
-  exports: [EventBus, OutboxService, BreakerRegistry, OutboxRelay, SagaService, TimeoutScheduler],
+  exports: [
+    EventBus,
+    OutboxService,
+    BreakerRegistry,
+    OutboxRelay,
+    SagaService,
+    TimeoutScheduler,
+    // For FlowbusAdminModule (nestjs-flowbus/admin); not public API.
+    FLOWBUS_RESOLVED_OPTIONS,
+    FLOWBUS_DATA_SOURCE,
+    RelaySignal,
+  ],
 })
-export class FlowbusModule extends FlowbusConfigurableModule {
-  /** Registers Flowbus; with `admin.enabled`, also the admin API and dashboard at `admin.path`. */
-  static override forRoot(options: typeof FLOWBUS_OPTIONS_TYPE): DynamicModule {
-    return withAdmin(super.forRoot(options), mountOfOptions(options.admin));
-  }
-
-  /**
-   * Registers Flowbus with options from a factory. Routes are registered before the factory
-   * runs: pass `admin: { path?, guard? }` here to mount the admin API; the factory's
-   * `admin.enabled` then switches it on (its routes answer 404 while off) and gives the token.
-   */
-  static override forRootAsync(options: FlowbusAsyncOptions): DynamicModule {
-    const { admin, ...rest } = options;
-    return withAdmin(super.forRootAsync(rest), mountOfAsync(admin));
-  }
-}
+export class FlowbusModule extends FlowbusConfigurableModule {}

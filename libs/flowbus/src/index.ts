@@ -1,7 +1,6 @@
 // The public surface of nestjs-flowbus. Everything not exported here is internal.
 export { FlowbusModule } from './flowbus.module.js';
 export type {
-  AdminOptions,
   BackoffOptions,
   BusOptions,
   CircuitBreakerOptions,
@@ -63,6 +62,5 @@ export { natsDestination } from './relay/destinations/nats.destination.js';
 export type { NatsDestinationOptions } from './relay/destinations/nats-destination-options.interface.js';
 export { DeliveryError } from './errors/delivery.error.js';
 
-// Admin API and dashboard (mounted by FlowbusModule when admin.enabled).
-export type { AdminAsyncOptions } from './admin/admin-mount.js';
+// The admin API and dashboard have their own entry point: nestjs-flowbus/admin.
 export type { FlowbusAsyncOptions } from './flowbus.module-definition.js';

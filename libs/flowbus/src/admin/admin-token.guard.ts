@@ -1,12 +1,12 @@
 import { Inject, Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
-import type { ResolvedOptions } from '../options/resolved-options.interface.js';
+import type { ResolvedAdminOptions } from './admin-options.interface.js';
+import { FLOWBUS_ADMIN_OPTIONS } from './admin.constants.js';
 
 const BEARER = /^Bearer +([^\s]+) *$/i;
 
 /**
- * Admits a request carrying `Authorization: Bearer <admin.token>`. Used when no `admin.guard`
+ * Admits a request carrying `Authorization: Bearer <admin.token>`. Used when no `guard`
  * is configured. Both sides are hashed first so `timingSafeEqual` compares equal-length buffers
  * and the time taken says nothing about the token's length or content.
  */
@@ -14,10 +14,10 @@ const BEARER = /^Bearer +([^\s]+) *$/i;
 export class AdminTokenGuard implements CanActivate {
   private expected: Buffer | undefined;
 
-  constructor(@Inject(FLOWBUS_RESOLVED_OPTIONS) private readonly options: ResolvedOptions) {}
+  constructor(@Inject(FLOWBUS_ADMIN_OPTIONS) private readonly options: ResolvedAdminOptions) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const token = this.options.admin.token;
+    const token = this.options.token;
     const header = context.switchToHttp().getRequest<{ headers: Record<string, unknown> }>().headers.authorization;
     const given = typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined;
     if (given === undefined) {

@@ -30,9 +30,7 @@ import {
   ApiUnauthorizedResponse,
   ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
-import { AdminEnabledGuard } from './admin-enabled.guard.js';
 import { AdminExceptionFilter } from './admin-exception.filter.js';
-import type { AdminMount } from './admin-mount.js';
 import { AdminTokenGuard } from './admin-token.guard.js';
 import { BULK_REQUEUE_MAX } from './admin.queries.js';
 import { AdminService } from './admin.service.js';
@@ -46,6 +44,7 @@ import { SagaDetailDto, SagaPageDto } from './dto/saga.dto.js';
 import { BreakerDto, StatsDto } from './dto/stats.dto.js';
 import { MessageIdPipe } from './message-id.pipe.js';
 import { TextParamPipe } from './text-param.pipe.js';
+import type { AdminMount } from './resolve-admin-options.js';
 
 const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
 const ID = { name: 'id', format: 'uuid', description: 'Message id' };
@@ -196,11 +195,11 @@ export class AdminController {
 /**
  * A fresh controller class at `mount.path`: a controller's path and guards are decorator
  * metadata, so each mount gets its own subclass rather than a mutation of shared metadata.
- * `AdminEnabledGuard` runs first; then the user's `admin.guard`, or the bearer-token check.
+ * The user's guard decides access, or else the bearer-token check.
  */
 export function createAdminController(mount: AdminMount): Type<AdminController> {
   @Controller(mount.path)
-  @UseGuards(AdminEnabledGuard, mount.guard ?? AdminTokenGuard)
+  @UseGuards(mount.guard ?? AdminTokenGuard)
   class FlowbusAdminController extends AdminController {}
   return FlowbusAdminController;
 }

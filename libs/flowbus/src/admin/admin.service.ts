@@ -9,7 +9,8 @@ import { notify, type Query } from '../outbox/outbox.queries.js';
 import { notifyChannel } from '../outbox/outbox.service.js';
 import { BreakerRegistry } from '../relay/breaker.registry.js';
 import { RelaySignal } from '../relay/relay-signal.js';
-import { FLOWBUS_ADMIN_MOUNT, type AdminMount } from './admin-mount.js';
+import type { ResolvedAdminOptions } from './admin-options.interface.js';
+import { FLOWBUS_ADMIN_OPTIONS } from './admin.constants.js';
 import * as sql from './admin.queries.js';
 import { decodeCursor, encodeCursor, type CursorList } from './cursor.js';
 import type { BulkRequeueDto } from './dto/bulk-requeue.dto.js';
@@ -47,7 +48,7 @@ export class AdminService implements OnModuleInit {
   constructor(
     @Inject(FLOWBUS_DATA_SOURCE) dataSource: DataSource,
     @Inject(FLOWBUS_RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
-    @Inject(FLOWBUS_ADMIN_MOUNT) private readonly mount: AdminMount,
+    @Inject(FLOWBUS_ADMIN_OPTIONS) private readonly admin: ResolvedAdminOptions,
     private readonly signal: RelaySignal,
     private readonly breakers: BreakerRegistry,
   ) {
@@ -56,12 +57,11 @@ export class AdminService implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    const admin = this.options.admin;
-    if (!admin.enabled) return;
+    const admin = this.admin;
     const access = admin.guard ? `guard ${admin.guard.name}` : 'bearer token';
-    this.logger.log(`Admin API and dashboard at /${this.mount.path} (${access})`);
+    this.logger.log(`Admin API and dashboard at /${admin.path} (${access})`);
     if (admin.guard && admin.token) {
-      this.logger.warn('admin.token is ignored: admin.guard is set and decides access to the admin API');
+      this.logger.warn('The admin token is ignored: the guard is set and decides access to the admin API');
     }
   }
 

@@ -1,6 +1,5 @@
-import { Controller, Get, Header, UseFilters, UseGuards, type Type } from '@nestjs/common';
+import { Controller, Get, Header, UseFilters, type Type } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { AdminEnabledGuard } from './admin-enabled.guard.js';
 import { AdminExceptionFilter } from './admin-exception.filter.js';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard.page.js';
 
@@ -27,7 +26,6 @@ export class DashboardController {
 /** The dashboard controller at `path` (see `createAdminController`). */
 export function createDashboardController(path: string): Type<DashboardController> {
   @Controller(path)
-  @UseGuards(AdminEnabledGuard)
   class FlowbusDashboardController extends DashboardController {}
   return FlowbusDashboardController;
 }

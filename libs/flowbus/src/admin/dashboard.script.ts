@@ -98,7 +98,9 @@ export const DASHBOARD_SCRIPT = String.raw`
     return Math.floor(s / 86400) + 'd ' + Math.floor((s % 86400) / 3600) + 'h';
   }
   function time(iso) { return iso ? h('span', { class: 'time', title: new Date(iso).toLocaleString(), text: ago(iso) }) : h('span', { class: 'time', text: '—' }); }
-  function shortId(id) { return h('span', { class: 'id', title: id, text: String(id).slice(0, 8) }); }
+  // Ids are UUIDv7: their head is the time (the same for a minute of rows), their tail random.
+  function tailOf(id) { return '\u2026' + String(id).slice(-12); }
+  function shortId(id) { return h('span', { class: 'id', title: id, text: tailOf(id) }); }
   function pill(status) { return h('span', { class: 'pill ' + status, text: status }); }
   function json(value) { return h('pre', { text: JSON.stringify(value, null, 2) }); }
   function fmt(n) { return Number(n || 0).toLocaleString(); }
@@ -229,14 +231,14 @@ export const DASHBOARD_SCRIPT = String.raw`
     if (list === 'outbox') return [caret, h('td', null, shortId(m.id)), h('td', { text: m.type }), h('td', { text: m.destination }), h('td', null, pill(m.status)),
       h('td', { class: 'num', text: m.attempts }), h('td', null, m.lastError ? h('div', { class: 'error-text', title: m.lastError, text: m.lastError }) : ''),
       h('td', null, time(m.createdAt)), h('td', null, m.status === 'delivered' ? time(m.deliveredAt) : time(m.nextAttemptAt)),
-      h('td', { class: 'actions' }, m.status === 'pending' ? h('button', { type: 'button', class: 'btn small', 'data-action': 'retry', text: 'Retry now', onclick: function () { act('POST', '/outbox/' + m.id + '/retry', 'Retry scheduled for ' + m.id.slice(0, 8)); } }) : '')];
+      h('td', { class: 'actions' }, m.status === 'pending' ? h('button', { type: 'button', class: 'btn small', 'data-action': 'retry', text: 'Retry now', onclick: function () { act('POST', '/outbox/' + m.id + '/retry', 'Retry scheduled for ' + tailOf(m.id)); } }) : '')];
     if (list === 'dead-letters') return [caret, h('td', null, shortId(m.id)), h('td', { text: m.type }), h('td', { text: m.destination }),
       h('td', { class: 'num', text: m.attempts }), h('td', null, m.lastError ? h('div', { class: 'error-text', title: m.lastError, text: m.lastError }) : ''),
       h('td', null, time(m.failedAt)),
       h('td', { class: 'actions' },
-        h('button', { type: 'button', class: 'btn small', 'data-action': 'requeue', text: 'Requeue', onclick: function () { act('POST', '/dead-letters/' + m.id + '/requeue', 'Requeued ' + m.id.slice(0, 8)); } }),
+        h('button', { type: 'button', class: 'btn small', 'data-action': 'requeue', text: 'Requeue', onclick: function () { act('POST', '/dead-letters/' + m.id + '/requeue', 'Requeued ' + tailOf(m.id)); } }),
         h('button', { type: 'button', class: 'btn small danger', 'data-action': 'delete', text: 'Delete', onclick: function () {
-          if (confirm('Delete dead letter ' + m.id + ' for good?')) act('DELETE', '/dead-letters/' + m.id, 'Deleted ' + m.id.slice(0, 8));
+          if (confirm('Delete dead letter ' + m.id + ' for good?')) act('DELETE', '/dead-letters/' + m.id, 'Deleted ' + tailOf(m.id));
         } }))];
     return [caret, h('td', { text: m.name }), h('td', { class: 'mono', text: m.correlationId }), h('td', null, pill(m.status)), h('td', { class: 'num', text: m.version }),
       h('td', null, time(m.updatedAt)), h('td', null, time(m.createdAt))];

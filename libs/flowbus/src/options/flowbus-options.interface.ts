@@ -1,4 +1,4 @@
-import type { CanActivate, Type } from '@nestjs/common';
+import type { Type } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { Destination } from '../relay/destination.interface.js';
 import type { Clock } from './clock.js';
@@ -105,18 +105,6 @@ export interface TimeoutOptions {
   batchSize?: number;
 }
 
-/** Options of the admin HTTP API and dashboard. */
-export interface AdminOptions {
-  /** Register the admin controller. @default false */
-  enabled?: boolean;
-  /** Route prefix. @default 'flowbus' */
-  path?: string;
-  /** Guard protecting every admin route. */
-  guard?: Type<CanActivate>;
-  /** Bearer token accepted when no guard is given (compared in constant time). */
-  token?: string;
-}
-
 /** Options of `FlowbusModule.forRoot` / `forRootAsync`. Every field is optional. */
 export interface FlowbusOptions {
   /** TypeORM DataSource to use. @default the DataSource `@nestjs/typeorm` provides */
@@ -137,8 +125,6 @@ export interface FlowbusOptions {
   circuitBreaker?: CircuitBreakerOptions;
   /** Saga timeout scheduler. */
   timeouts?: TimeoutOptions;
-  /** Admin API and dashboard. */
-  admin?: AdminOptions;
   /** Time source; tests pass a controllable one. @default the system clock */
   clock?: Clock;
 }

@@ -38,7 +38,6 @@ describe('resolveOptions', () => {
       listen: true,
     });
     expect(o.timeouts).toEqual({ enabled: true, pollIntervalMs: 1000, batchSize: 100 });
-    expect(o.admin).toEqual({ enabled: false, path: 'flowbus', guard: undefined, token: undefined });
     expect([...o.destinations.keys()]).toEqual(['local']);
     expect(o.destinations.get('local')!.circuitBreaker).toBe(false);
   });
@@ -111,9 +110,6 @@ describe('resolveOptions', () => {
       'must be <= 100',
     ],
     [{ timeouts: { pollIntervalMs: 1 } }, 'timeouts.pollIntervalMs', 'must be >= 10'],
-    [{ admin: { enabled: true } }, 'admin', 'without "guard" or "token"'],
-    [{ admin: { token: 'short' } }, 'admin.token', 'at least 16 characters'],
-    [{ admin: { path: '../x' } }, 'admin.path', 'must match'],
     [{ clock: { now: 5 } }, 'clock', 'now(): number'],
     [{ unknown: true }, 'unknown', 'unknown option'],
   ])('rejects %j naming %s', (options, field, rule) => {

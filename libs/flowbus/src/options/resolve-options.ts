@@ -1,4 +1,3 @@
-import type { CanActivate, Type } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { eventTypeOf } from '../bus/event-type.js';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
@@ -18,7 +17,6 @@ export const LOCAL_DESTINATION = 'local';
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 const DESTINATION_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
-const ADMIN_PATH = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 const ms = { min: 1, integer: true };
@@ -39,7 +37,6 @@ export function resolveOptions(input: FlowbusOptions | undefined): ResolvedOptio
     'routes',
     'circuitBreaker',
     'timeouts',
-    'admin',
     'clock',
   ]);
 
@@ -121,7 +118,6 @@ export function resolveOptions(input: FlowbusOptions | undefined): ResolvedOptio
       pollIntervalMs: num(timeouts.pollIntervalMs, 'timeouts.pollIntervalMs', 1000, { min: 10, integer: true }),
       batchSize: num(timeouts.batchSize, 'timeouts.batchSize', 100, { min: 1, max: 10_000, integer: true }),
     },
-    admin: resolveAdmin(o.admin),
     clock: resolveClock(o.clock),
   };
 }
@@ -235,30 +231,6 @@ function resolveRoutes(value: unknown, destinations: ReadonlyMap<string, Resolve
     }
     return { eventType: eventTypeOf(route.event as string), destination };
   });
-}
-
-function resolveAdmin(value: unknown): ResolvedOptions['admin'] {
-  const a = section(value, 'admin');
-  onlyKnownKeys(a, 'admin', ['enabled', 'path', 'guard', 'token']);
-  const enabled = bool(a.enabled, 'admin.enabled', false);
-  if (a.guard !== undefined && typeof a.guard !== 'function') {
-    throw new InvalidOptionsError('admin.guard', 'must be a guard class (implements CanActivate)');
-  }
-  if (a.token !== undefined && (typeof a.token !== 'string' || a.token.length < 16)) {
-    throw new InvalidOptionsError('admin.token', 'must be a string of at least 16 characters');
-  }
-  if (enabled && a.guard === undefined && a.token === undefined) {
-    throw new InvalidOptionsError(
-      'admin',
-      'enabled without "guard" or "token": refusing to expose the admin API unprotected',
-    );
-  }
-  return {
-    enabled,
-    path: str(a.path, 'admin.path', 'flowbus', ADMIN_PATH),
-    guard: a.guard as Type<CanActivate> | undefined,
-    token: a.token as string | undefined,
-  };
 }
 
 function resolveClock(value: unknown): Clock {

@@ -1,4 +1,3 @@
-import type { CanActivate, Type } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { Destination } from '../relay/destination.interface.js';
 import type { Clock } from './clock.js';
@@ -52,6 +51,5 @@ export interface ResolvedOptions {
   routes: readonly { eventType: string; destination: string }[];
   circuitBreaker: ResolvedBreaker;
   timeouts: { enabled: boolean; pollIntervalMs: number; batchSize: number };
-  admin: { enabled: boolean; path: string; guard?: Type<CanActivate>; token?: string };
   clock: Clock;
 }

@@ -17,7 +17,7 @@ export interface EmbeddedPostgresServer {
 }
 
 export interface EmbeddedPostgresOptions {
-  /** Keep data here across runs; default: a fresh temporary directory, deleted on stop. */
+  /** Keep data here across runs (with safe writes, see `fastWrites`); default: a fresh temporary directory, deleted on stop. */
   dataDir?: string;
   /** Port to listen on; default: a free one. */
   port?: number;
@@ -30,7 +30,17 @@ export interface EmbeddedPostgresOptions {
    * @default false
    */
   exitOnSignal?: boolean;
+  /**
+   * Run with `fsync`, `synchronous_commit` and `full_page_writes` off: fast, but a crash of the
+   * machine can lose or corrupt committed data. Right for a throwaway test database, wrong for
+   * data kept across runs, so a given `dataDir` gets PostgreSQL's safe defaults.
+   * @default true for a temporary data dir, false when `dataDir` is given
+   */
+  fastWrites?: boolean;
 }
+
+/** Trades durability for speed; only for data nobody keeps. */
+const FAST_WRITE_FLAGS = ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
@@ -62,16 +72,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     persistent: true,
     createPostgresUser: true,
     // Tests open many short-lived pools; the default 100 connections is too tight for parallel specs.
-    postgresFlags: [
-      '-c',
-      'max_connections=300',
-      '-c',
-      'fsync=off',
-      '-c',
-      'synchronous_commit=off',
-      '-c',
-      'full_page_writes=off',
-    ],
+    postgresFlags: ['-c', 'max_connections=300', ...((options.fastWrites ?? temporary) ? FAST_WRITE_FLAGS : [])],
     onLog: options.onLog ?? (() => undefined),
     onError: options.onLog ?? (() => undefined),
   });

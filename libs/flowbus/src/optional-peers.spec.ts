@@ -1,0 +1,93 @@
+import { describe, expect, it } from '@jest/globals';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+const SRC = dirname(fileURLToPath(import.meta.url));
+const ADMIN_PEERS = ['@nestjs/swagger', 'class-validator', 'class-transformer'];
+
+/**
+ * The packages an entry point loads at run time: every import and re-export that survives
+ * compilation (type-only ones are erased), followed through the library's own files.
+ */
+function runtimePackages(entry: string): { packages: Set<string>; files: Set<string> } {
+  const packages = new Set<string>();
+  const files = new Set<string>();
+  const queue = [resolve(SRC, entry)];
+  while (queue.length > 0) {
+    const file = queue.pop()!;
+    if (files.has(file)) continue;
+    files.add(file);
+    const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022);
+    for (const specifier of runtimeSpecifiers(source)) {
+      if (!specifier.startsWith('.')) {
+        packages.add(packageName(specifier));
+        continue;
+      }
+      const target = resolve(dirname(file), specifier.replace(/\.js$/, '.ts'));
+      if (!existsSync(target)) throw new Error(`${file} imports ${specifier}, which does not exist`);
+      queue.push(target);
+    }
+  }
+  return { packages, files };
+}
+
+function runtimeSpecifiers(source: ts.SourceFile): string[] {
+  const out: string[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
+      const clause = node.importClause;
+      const typeOnly =
+        clause !== undefined &&
+        (clause.isTypeOnly ||
+          (clause.name === undefined &&
+            clause.namedBindings !== undefined &&
+            ts.isNamedImports(clause.namedBindings) &&
+            clause.namedBindings.elements.length > 0 &&
+            clause.namedBindings.elements.every((e) => e.isTypeOnly)));
+      if (!typeOnly) out.push(node.moduleSpecifier.text);
+    } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+      const typeOnly =
+        node.isTypeOnly ||
+        (node.exportClause !== undefined &&
+          ts.isNamedExports(node.exportClause) &&
+          node.exportClause.elements.every((e) => e.isTypeOnly));
+      if (!typeOnly) out.push(node.moduleSpecifier.text);
+    } else if (
+      ts.isCallExpression(node) &&
+      node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      node.arguments[0] !== undefined &&
+      ts.isStringLiteral(node.arguments[0])
+    ) {
+      out.push(node.arguments[0].text);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return out;
+}
+
+function packageName(specifier: string): string {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+}
+
+describe('optional admin peers', () => {
+  it.each(['index.ts', 'testing/index.ts'])(
+    '%s never loads @nestjs/swagger, class-validator or class-transformer',
+    (entry) => {
+      const { packages, files } = runtimePackages(entry);
+      expect(ADMIN_PEERS.filter((p) => packages.has(p))).toEqual([]);
+      expect([...files].filter((f) => f.includes(`${SRC}/admin/`))).toEqual([]);
+      // The walk works: it reaches the core's own dependencies.
+      expect(packages).toContain('@nestjs/common');
+      expect(packages).toContain('typeorm');
+    },
+  );
+
+  it('admin/index.ts is where they are loaded', () => {
+    const { packages } = runtimePackages('admin/index.ts');
+    expect(ADMIN_PEERS.filter((p) => packages.has(p))).toEqual(ADMIN_PEERS);
+  });
+});
