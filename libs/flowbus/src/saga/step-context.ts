@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { eventTypeOf, eventTypeOfInstance } from '../bus/event-type.js';
+import { eventTypeOf, eventTypeOfInstance, type EventInstance } from '../bus/event-type.js';
 import { SagaStateError } from '../errors/saga-state.error.js';
 import type { OutboxMessage } from '../outbox/outbox-message.interface.js';
 import type { CompensationMessage, SagaContext, SagaStatus } from './saga-context.interface.js';
@@ -57,8 +57,8 @@ export class StepContext<S extends object> implements SagaContext<S> {
     return this.status !== 'running';
   }
 
-  publish(event: object): void {
-    eventTypeOfInstance(event); // a plain object fails here, in the step, not at commit
+  publish(event: EventInstance): void {
+    eventTypeOfInstance(event, 'publish'); // a plain object or a class fails here, in the step, not at commit
     this.published.push(event);
   }
 
@@ -66,9 +66,10 @@ export class StepContext<S extends object> implements SagaContext<S> {
     this.sent.push({ destination, type, payload, headers, key: this.key });
   }
 
-  scheduleTimeout(timeout: object, delay: number | { at: Date }): void {
+  scheduleTimeout(timeout: EventInstance, delay: number | { at: Date }): void {
     this.assertRunning('scheduleTimeout');
-    const type = eventTypeOfInstance(timeout);
+    // A class or a plain object fails here, at the call, rather than as a NULL payload at commit.
+    const type = eventTypeOfInstance(timeout, 'scheduleTimeout');
     const dueAt = typeof delay === 'number' ? new Date(this.now + delay) : delay.at;
     if (!(dueAt instanceof Date) || Number.isNaN(dueAt.getTime())) {
       throw new SagaStateError(`scheduleTimeout(${type}): delay must be milliseconds or { at: Date }`);
