@@ -29,6 +29,8 @@ import type { ResolvedOptions } from './options/resolved-options.interface.js';
 import { CommitWatcher } from './outbox/commit-watcher.js';
 import { OutboxRows } from './outbox/outbox-rows.js';
 import { OutboxService } from './outbox/outbox.service.js';
+import { PayloadCodec } from './outbox/payload-codec.js';
+import { SubscriberDirectory } from './outbox/subscriber-directory.js';
 import { BreakerRegistry } from './relay/breaker.registry.js';
 import { LocalDestination } from './relay/local.destination.js';
 import { NotifyListener } from './relay/notify-listener.js';
@@ -72,6 +74,8 @@ import { TimeoutScheduler } from './saga/timeout.scheduler.js';
     EventBus,
     RelaySignal,
     CommitWatcher,
+    PayloadCodec,
+    SubscriberDirectory,
     OutboxRows,
     OutboxService,
     BreakerRegistry,

@@ -1,5 +1,6 @@
 import type { CanActivate, Type } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
+import type { PayloadSerializer } from '../outbox/payload-serializer.interface.js';
 import type { Destination } from '../relay/destination.interface.js';
 import type { Clock } from './clock.js';
 
@@ -54,4 +55,5 @@ export interface ResolvedOptions {
   timeouts: { enabled: boolean; pollIntervalMs: number; batchSize: number };
   admin: { enabled: boolean; path: string; guard?: Type<CanActivate>; token?: string };
   clock: Clock;
+  serializer: PayloadSerializer;
 }

@@ -10,6 +10,7 @@ import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { CommitWatcher } from '../outbox/commit-watcher.js';
 import { OutboxRows } from '../outbox/outbox-rows.js';
 import { OutboxService } from '../outbox/outbox.service.js';
+import { PayloadCodec } from '../outbox/payload-codec.js';
 import type { SagaDefinition, StepDefinition } from './saga-definition.js';
 import { SagaPersistence } from './saga.persistence.js';
 import { deleteInboxRows, insertInboxBatch } from '../outbox/outbox.queries.js';
@@ -42,8 +43,9 @@ export class SagaEngine {
     rows: OutboxRows,
     commits: CommitWatcher,
     private readonly alarm: TimeoutAlarm,
+    private readonly codec: PayloadCodec,
   ) {
-    this.persistence = new SagaPersistence(options.schema, outbox, rows, commits, options.relay.notify);
+    this.persistence = new SagaPersistence(options.schema, outbox, rows, codec, commits, options.relay.notify);
   }
 
   /**
@@ -170,7 +172,7 @@ export class SagaEngine {
           dropped.push(row);
           continue;
         }
-        const input = Object.assign(Object.create(handler.timeoutClass.prototype as object) as object, row.payload);
+        const input = this.codec.revive(handler.timeoutClass, row.payload) as object;
         items.push({ handler, input, correlationId: row.correlation_id });
         itemRows.push(row);
       }
@@ -212,7 +214,9 @@ export class SagaEngine {
   ): Promise<(Error | undefined)[]> {
     const client = (await manager.queryRunner!.connect()) as PoolClient;
     const now = this.options.clock.now();
-    const batch = new StepBatch(saga, manager, client, now, this.logger);
+    const batch = new StepBatch(saga, manager, client, now, this.logger, (ctx) =>
+      this.persistence.prepare(ctx, manager),
+    );
     const errors = await batch.run(items, loaded);
     await beforeSave?.(errors);
     await this.persistence.saveBatch(saga.name, batch, manager, new Date(now));

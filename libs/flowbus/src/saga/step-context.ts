@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { eventTypeOf, eventTypeOfInstance, type EventInstance } from '../bus/event-type.js';
 import { SagaStateError } from '../errors/saga-state.error.js';
 import type { OutboxMessage } from '../outbox/outbox-message.interface.js';
+import type { OutboxInsertRow } from '../outbox/outbox.queries.js';
 import type { CompensationMessage, SagaContext, SagaStatus } from './saga-context.interface.js';
 
 /** A timeout the step scheduled. */
@@ -26,6 +27,8 @@ export class StepContext<S extends object> implements SagaContext<S> {
   readonly cancelled = new Set<string>();
   readonly compensations: CompensationMessage[];
   compensating = false;
+  /** The outbox rows of what the step published and sent, built (and checked) when it returned. */
+  outboxRows: OutboxInsertRow[] = [];
 
   /**
    * @param manager the step's transaction, or a function returning it: steps run in a batch get
@@ -100,6 +103,16 @@ export class StepContext<S extends object> implements SagaContext<S> {
 
   fail(reason: string): void {
     this.finish('failed', reason);
+  }
+
+  /** The messages the step sends: its own, then its compensations (in reverse) when it compensates. */
+  outgoing(): OutboxMessage[] {
+    if (!this.compensating) return this.sent;
+    const messages = [...this.sent];
+    // Reverse order of recording; one key per instance keeps them in that order on delivery.
+    for (let i = this.compensations.length - 1; i >= 0; i--)
+      messages.push({ ...this.compensations[i]!, key: this.key });
+    return messages;
   }
 
   /** Status written to the database: compensation messages are sent in this very transaction. */
