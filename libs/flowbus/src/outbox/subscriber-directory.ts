@@ -37,16 +37,16 @@ export class SubscriberDirectory implements OnApplicationBootstrap {
     private readonly handlers: HandlerRegistry,
   ) {}
 
-  /** Records this app's durable subscribers (after migrations and discovery), then loads the directory. */
+  /**
+   * Records this app's durable subscribers (after migrations and discovery). The directory itself
+   * is loaded by the first write that needs it.
+   */
   async onApplicationBootstrap(): Promise<void> {
-    const pool = poolOf(this.dataSource);
-    const run: Run = async (q) => (await pool.query(q.text, q.values)).rows;
     const pairs = this.durable.pairs();
-    if (pairs.types.length > 0) {
-      await run(upsertSubscribers(this.options.schema, { ...pairs, now: new Date(this.options.clock.now()) }));
-      this.logger.log(`Recorded ${pairs.types.length} durable subscriber(s): ${[...new Set(pairs.names)].join(', ')}`);
-    }
-    await this.load(run);
+    if (pairs.types.length === 0) return;
+    const q = upsertSubscribers(this.options.schema, { ...pairs, now: new Date(this.options.clock.now()) });
+    await poolOf(this.dataSource).query(q.text, q.values);
+    this.logger.log(`Recorded ${pairs.types.length} durable subscriber(s): ${[...new Set(pairs.names)].join(', ')}`);
   }
 
   /**
