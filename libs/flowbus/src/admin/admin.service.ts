@@ -95,7 +95,11 @@ export class AdminService implements OnModuleInit {
 
   async listOutbox(q: ListOutboxQuery): Promise<OutboxPageDto> {
     const query = sql.listOutbox(this.schema, { ...q, now: this.now(), before: this.seqOf('outbox', q.cursor) });
-    return this.page('outbox', (await this.rows(query)).map((r) => this.withSubscriberHere(r)), q.limit);
+    return this.page(
+      'outbox',
+      (await this.rows(query)).map((r) => this.withSubscriberHere(r)),
+      q.limit,
+    );
   }
 
   async getOutbox(id: string): Promise<OutboxMessageDetailDto> {
