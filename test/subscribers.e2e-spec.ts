@@ -353,13 +353,13 @@ class Forgotten {
 }
 
 @Injectable()
-class ForgottenHandler {
+export class ForgottenHandler {
   @HandleEvent(Forgotten, { durable: true })
   on() {}
 }
 
 @Saga({ name: 'forgotten-saga' })
-class ForgottenSaga {
+export class ForgottenSaga {
   @SagaStep(Forgotten, { start: true, correlate: (e) => e.id })
   start() {}
 }
