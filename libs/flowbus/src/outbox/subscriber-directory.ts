@@ -1,9 +1,16 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import { DurableHandlerRegistry } from '../bus/durable-handler-registry.js';
 import { HandlerRegistry } from '../bus/handler-registry.js';
 import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
 import { poolOf } from '../database/pg-pool.js';
+import { describeError } from '../errors/handler-failures.error.js';
 import { NoSubscriberError } from '../errors/no-subscriber.error.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { closestName } from './closest-name.js';
@@ -20,15 +27,18 @@ type Run = (query: Query) => Promise<{ eventType: string; subscriber: string }[]
  * subscribers in `flowbus_subscriber` at start; writers fan out to this app's subscribers and
  * the recorded ones, so an app that only produces writes the rows a worker app consumes.
  *
- * Cached: a write looks the type up in memory. The directory is reloaded (one small query in the
- * writer's transaction) when it is older than REFRESH_MS, and on a type it does not know that
- * would otherwise be refused, so a worker started after the producer is seen at once.
+ * Cached: a write looks the type up in memory and adds no query. Past REFRESH_MS the directory is
+ * reloaded in the background (one small query on the pool, one at a time) while writes go on with
+ * what it had; a type it does not know that would otherwise be refused is looked up at once, in the
+ * writer's transaction, so a worker started after the producer is seen by the producer's next write.
  */
 @Injectable()
-export class SubscriberDirectory implements OnApplicationBootstrap {
+export class SubscriberDirectory implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Flowbus:Subscribers');
   private known = new Map<string, readonly string[]>();
   private loadedAt = -Infinity;
+  private refreshing: Promise<void> | undefined;
+  private stopped = false;
 
   constructor(
     @Inject(FLOWBUS_DATA_SOURCE) private readonly dataSource: DataSource,
@@ -54,7 +64,8 @@ export class SubscriberDirectory implements OnApplicationBootstrap {
    * type reloads the directory and then throws NoSubscriberError; else it has none.
    */
   async namesOf(type: string, manager: EntityManager, required: boolean): Promise<readonly string[]> {
-    if (performance.now() - this.loadedAt < REFRESH_MS) {
+    if (this.loadedAt > -Infinity) {
+      if (performance.now() - this.loadedAt >= REFRESH_MS) this.refresh();
       const names = this.known.get(type);
       if (names || !required) return names ?? [];
     }
@@ -63,6 +74,22 @@ export class SubscriberDirectory implements OnApplicationBootstrap {
     if (names || !required) return names ?? [];
     const candidates = new Set([...this.known.keys(), ...this.options.routes.map((r) => r.eventType)]);
     throw new NoSubscriberError(type, closestName(type, candidates), this.handlers.handlersOf(type).length > 0);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    await this.refreshing;
+  }
+
+  /** Reloads on the pool, one reload at a time; a failure keeps what was loaded (tried again later). */
+  private refresh(): void {
+    if (this.refreshing || this.stopped) return;
+    const pool = poolOf(this.dataSource);
+    this.refreshing = this.load(async (q) => (await pool.query(q.text, q.values)).rows)
+      .catch((error: unknown) => {
+        this.logger.warn(`Could not reload the subscriber directory: ${describeError(error)}`);
+      })
+      .finally(() => (this.refreshing = undefined));
   }
 
   private async load(run: Run): Promise<void> {
