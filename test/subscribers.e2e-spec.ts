@@ -63,6 +63,9 @@ class Nobody {
 class SendTypo {
   constructor(readonly id: string) {}
 }
+class CompensationTypo {
+  constructor(readonly id: string) {}
+}
 
 const knownHandled: number[] = [];
 
@@ -82,6 +85,11 @@ class TypoSaga {
   @SagaStep(SendTypo, { start: true, correlate: (e) => e.id })
   start(_e: SendTypo, ctx: SagaContext) {
     ctx.send('local', 'Knwon', { n: 1 });
+  }
+
+  @SagaStep(CompensationTypo, { start: true, correlate: (e) => e.id })
+  record(_e: CompensationTypo, ctx: SagaContext) {
+    ctx.addCompensation({ destination: 'local', type: 'Knonw', payload: {} });
   }
 }
 
@@ -130,6 +138,11 @@ describe('a local type nobody subscribes to', () => {
     expect(error.message).toContain('did you mean "Known"?');
     expect(await app.get(SagaService).find('typo-saga', 't-1')).toBeUndefined();
     expect(await count("SELECT count(*) AS n FROM flowbus_outbox WHERE type = 'Knwon'")).toBe(0);
+
+    // A compensation is checked when recorded, not when the saga compensates.
+    const recorded = await app.get(EventBus).publish(new CompensationTypo('t-2'));
+    expect((recorded.failures[0]?.error as Error | undefined)?.cause).toBeInstanceOf(NoSubscriberError);
+    expect(await app.get(SagaService).find('typo-saga', 't-2')).toBeUndefined();
   });
 });
 

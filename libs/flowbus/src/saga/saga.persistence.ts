@@ -42,8 +42,15 @@ export class SagaPersistence {
     private readonly notify: boolean,
   ) {}
 
-  /** Builds (and so checks) the outbox rows of what a step published and sent, into `ctx.outboxRows`. */
+  /**
+   * Builds (and so checks) the outbox rows of what a step published and sent, into
+   * `ctx.outboxRows`. Compensations the step recorded are checked too, now: a compensation for a
+   * type nobody subscribes to would otherwise only fail when the saga compensates.
+   */
   async prepare(ctx: StepContext<object>, manager: EntityManager): Promise<void> {
+    if (!ctx.compensating && ctx.compensations.length > ctx.savedCompensations) {
+      await this.rows.forMessages(ctx.compensations.slice(ctx.savedCompensations), manager);
+    }
     const messages = ctx.outgoing();
     const events = ctx.published.length > 0 ? await this.rows.forEvents(ctx.published, {}, manager) : [];
     const sent = messages.length > 0 ? await this.rows.forMessages(messages, manager) : [];

@@ -26,6 +26,8 @@ export class StepContext<S extends object> implements SagaContext<S> {
   readonly scheduled = new Map<string, ScheduledTimeout>();
   readonly cancelled = new Set<string>();
   readonly compensations: CompensationMessage[];
+  /** How many of `compensations` earlier steps recorded. */
+  readonly savedCompensations: number;
   compensating = false;
   /** The outbox rows of what the step published and sent, built (and checked) when it returned. */
   outboxRows: OutboxInsertRow[] = [];
@@ -44,6 +46,7 @@ export class StepContext<S extends object> implements SagaContext<S> {
   ) {
     this.state = saved.state;
     this.compensations = [...saved.compensations];
+    this.savedCompensations = saved.compensations.length;
     this.reason = saved.reason;
   }
 
