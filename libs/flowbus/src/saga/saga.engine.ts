@@ -162,6 +162,7 @@ export class SagaEngine {
       const items: BatchItem[] = [];
       const itemRows: TimeoutRow[] = [];
       const dropped: TimeoutRow[] = [];
+      const failures = new Map<TimeoutRow, Error>();
       for (const row of rows) {
         if (tokens.get(row.id) !== row.token) continue;
         const handler = saga.timeouts.get(row.timeout_type);
@@ -172,7 +173,14 @@ export class SagaEngine {
           dropped.push(row);
           continue;
         }
-        const input = this.codec.revive(handler.timeoutClass, row.payload) as object;
+        let input: object;
+        try {
+          input = this.codec.revive(handler.timeoutClass, row.payload) as object;
+        } catch (error) {
+          // This timeout alone fails (it stays, leased, and is tried again); the others fire.
+          failures.set(row, error as Error);
+          continue;
+        }
         items.push({ handler, input, correlationId: row.correlation_id });
         itemRows.push(row);
       }
@@ -187,7 +195,6 @@ export class SagaEngine {
         );
         await rowsOf(manager, q);
       };
-      const failures = new Map<TimeoutRow, Error>();
       if (items.length === 0) {
         await deleteFired([]);
       } else {
