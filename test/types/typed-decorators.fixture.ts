@@ -1,7 +1,7 @@
 // Type test (checked by typed-decorators.spec.ts, never run): each line after a
 // `@ts-expect-error` is a mistake the compiler must catch; everything else must compile.
 import { Injectable } from '@nestjs/common';
-import { HandleEvent, OnTimeout, Saga, SagaStep, type SagaContext } from 'nestjs-flowbus';
+import { EventBus, HandleEvent, OnTimeout, OutboxService, Saga, SagaStep, type SagaContext } from 'nestjs-flowbus';
 import type { EntityManager } from 'typeorm';
 
 class OrderPlaced {
@@ -20,6 +20,15 @@ class PaymentTimeout {
 interface OrderState {
   paid: boolean;
   lines: string[];
+}
+
+export async function publishing(bus: EventBus, outbox: OutboxService, manager: EntityManager): Promise<void> {
+  await bus.publish(new OrderPlaced('o-1'));
+  await outbox.publish(manager, [new OrderPlaced('o-1'), new PaymentSucceeded('p', 1)]);
+  // @ts-expect-error the class, not an instance
+  await bus.publish(OrderPlaced);
+  // @ts-expect-error the class, not an instance
+  await outbox.publish(manager, OrderPlaced);
 }
 
 @Injectable()

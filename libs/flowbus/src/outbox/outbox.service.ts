@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
+import type { EventInstance } from '../bus/event-type.js';
 import { NotInTransactionError } from '../errors/not-in-transaction.error.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { CommitWatcher } from './commit-watcher.js';
@@ -53,7 +54,7 @@ export class OutboxService {
    */
   async publish(
     manager: EntityManager,
-    events: object | readonly object[],
+    events: EventInstance | readonly EventInstance[],
     options: OutboxPublishOptions = {},
   ): Promise<string[]> {
     assertInTransaction(manager, 'OutboxService.publish');
