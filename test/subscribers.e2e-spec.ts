@@ -222,6 +222,50 @@ describe('two apps on one database: a producer without handlers, a worker with t
   });
 });
 
+class Packed {
+  static eventType = 'two-apps.Packed';
+  constructor(readonly orderId: string) {}
+}
+
+@Injectable()
+class PackingWorker {
+  @HandleEvent(Packed, { durable: true })
+  onPacked() {}
+}
+
+@Injectable()
+class PackingAudit {
+  @HandleEvent(Packed, { durable: true })
+  onPacked() {}
+}
+
+describe('the producer’s cached directory', () => {
+  it('picks up a new subscriber of a type it already knows within its refresh period', async () => {
+    await start({ dataSource: ds, providers: [PackingWorker], options: { relay: { enabled: false } } });
+    const producer = await start({ dataSource: ds, options: { relay: { enabled: false } } });
+    const outbox = producer.get(OutboxService);
+    const subscribersOf = async (ids: string[]) =>
+      (await ds.query('SELECT subscriber FROM flowbus_outbox WHERE id = ANY($1::uuid[]) ORDER BY subscriber', [ids]))
+        .map((r: { subscriber: string }) => r.subscriber)
+        .join(',');
+    const first = await outbox.transaction((m) => outbox.publish(m, new Packed('p-1')));
+    expect(await subscribersOf(first)).toBe('PackingWorker.onPacked');
+
+    // Another app adds a subscriber of the same type; the producer's cache knows the type already.
+    await start({ dataSource: ds, providers: [PackingAudit], options: { relay: { enabled: false } } });
+    const started = Date.now();
+    await waitFor(
+      async () =>
+        (await subscribersOf(await outbox.transaction((m) => outbox.publish(m, new Packed('p-n'))))) ===
+        'PackingAudit.onPacked,PackingWorker.onPacked',
+      { timeoutMs: 20_000, intervalMs: 250, message: 'a row for the new subscriber' },
+    );
+    expect(Date.now() - started).toBeLessThan(15_000);
+    // No relay here delivers them: leave no pending rows behind for the next tests' counts.
+    await ds.query("DELETE FROM flowbus_outbox WHERE type = 'two-apps.Packed'");
+  }, 30_000);
+});
+
 // --- stable subscriber names ------------------------------------------------------------------
 
 class Charge {
