@@ -6,11 +6,14 @@
  */
 const decorated = new Map<abstract new (...args: never[]) => unknown, string>();
 
-/** Records `target` as carrying `decorator` (the first one recorded names it in the warning). */
+/**
+ * Records `target` as carrying `decorator`, which names it in the warning: `@Saga` when it has
+ * one (class decorators run after the method decorators), else the first one recorded.
+ */
 export function recordDecoratedClass(target: unknown, decorator: string): void {
   if (typeof target !== 'function') return;
   const cls = target as abstract new (...args: never[]) => unknown;
-  if (!decorated.has(cls)) decorated.set(cls, decorator);
+  if (!decorated.has(cls) || decorator === '@Saga') decorated.set(cls, decorator);
 }
 
 /** The decorated classes recorded so far, with the decorator that marked each. */
