@@ -99,6 +99,12 @@ export class ExplicitState {
   placed(_e: OrderPlaced, _ctx: SagaContext<OrderState>): void {}
 }
 
+@Saga<OrderState>({ name: 'untyped-context', initialState: () => ({ paid: false, lines: [] }) })
+export class UntypedContext {
+  @SagaStep(OrderPlaced, { start: true, correlate: (e) => e.orderId })
+  placed(_e: OrderPlaced, _ctx: SagaContext): void {}
+}
+
 @Saga({ name: 'no-initial-state' })
 export class NoInitialState {
   @SagaStep(OrderPlaced, { start: true, correlate: (e) => e.orderId })

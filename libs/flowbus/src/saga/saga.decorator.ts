@@ -12,8 +12,15 @@ export interface SagaOptions<S extends object = object> {
   initialState?: () => S;
 }
 
+/** `SagaContext` without a type argument: its state is `Record<string, unknown>`, nothing to check. */
+type IsUntyped<T> = [Record<string, unknown>] extends [T]
+  ? [T] extends [Record<string, unknown>]
+    ? true
+    : false
+  : false;
+
 /** True when a state `S` (from `initialState`) can be handed to a step that wants `T`. */
-type Fits<S, T> = [S] extends [T] ? true : false;
+type Fits<S, T> = IsUntyped<T> extends true ? true : [S] extends [T] ? true : false;
 
 /**
  * The saga class's prototype as `@Saga` accepts it: each method taking a `SagaContext<T>` second
