@@ -124,8 +124,8 @@ describe('GET /stats', () => {
     const res = await api.get('/stats').expect(200);
     expect(res.body.outbox).toMatchObject({ pending: 2, inFlight: 1, delivered: 3 });
     expect(res.body.outbox.byDestination).toEqual([
-      { destination: 'other', pending: 1, inFlight: 1, delivered: 0 },
-      { destination: 'sink', pending: 1, inFlight: 0, delivered: 3 },
+      { destination: 'other', pending: 1, inFlight: 1, delivered: 0, noSubscriberHere: 0 },
+      { destination: 'sink', pending: 1, inFlight: 0, delivered: 3, noSubscriberHere: 0 },
     ]);
     expect(res.body.outbox.oldestPendingAgeMs).toEqual(expect.any(Number));
     expect(res.body.outbox.oldestPendingAgeMs).toBeGreaterThanOrEqual(0);
@@ -151,6 +151,7 @@ describe('GET /stats', () => {
       pending: 0,
       inFlight: 0,
       delivered: 0,
+      noSubscriberHere: 0,
       oldestPendingAgeMs: null,
       byDestination: [],
     });

@@ -298,7 +298,14 @@ describe('EventBus routing', () => {
 
   it('rejects a plain object with InvalidEventError', async () => {
     const bus = await boot();
-    await expect(bus.publish({ orderId: 'x' })).rejects.toBeInstanceOf(InvalidEventError);
+    await expect(bus.publish({ orderId: 'x' } as object)).rejects.toBeInstanceOf(InvalidEventError);
+  });
+
+  it('rejects a class given instead of an instance, naming it', async () => {
+    const bus = await boot();
+    await expect(bus.publish(Renamed as unknown as object)).rejects.toThrow(
+      'publish(Renamed) got the class itself: pass an instance (publish(new Renamed(...)))',
+    );
   });
 
   it('exposes every published event on events$', async () => {

@@ -7,6 +7,7 @@ import {
   FlowbusModule,
   InvalidOptionsError,
   MigrationsPendingError,
+  NoSubscriberError,
   OutboxService,
   flowbusMigrations,
 } from 'nestjs-flowbus';
@@ -44,6 +45,7 @@ const FLOWBUS_TABLES = [
   'flowbus_outbox',
   'flowbus_saga',
   'flowbus_saga_timeout',
+  'flowbus_subscriber',
 ];
 
 describe('start-up', () => {
@@ -81,7 +83,9 @@ describe('start-up', () => {
     expect(await tables('via_async')).toEqual(FLOWBUS_TABLES);
     expect(app.get(EventBus)).toBeInstanceOf(EventBus);
     const outbox = app.get(OutboxService);
-    await outbox.transaction((m) => outbox.enqueue(m, { destination: 'local', type: 'Nobody', payload: {} }));
+    await expect(
+      outbox.transaction((m) => outbox.enqueue(m, { destination: 'local', type: 'Nobody', payload: {} })),
+    ).rejects.toBeInstanceOf(NoSubscriberError);
     await app.close();
   });
 });
@@ -98,7 +102,7 @@ describe('migrations', () => {
     expect(await tables('tenant_a')).toEqual(FLOWBUS_TABLES);
     expect(
       (await ds.query('SELECT id FROM tenant_a.flowbus_migrations ORDER BY id')).map((r: { id: number }) => r.id),
-    ).toEqual([1, 2]);
+    ).toEqual([1, 2, 3]);
   });
 
   it('lets instances starting together migrate once (advisory lock)', async () => {
@@ -134,11 +138,18 @@ describe('migrations', () => {
     expect(ran.map((m) => m.name)).toEqual([
       'FlowbusInit_typeorm_run_1763769600001',
       'FlowbusSagas_typeorm_run_1763769600002',
+      'FlowbusSubscribers_typeorm_run_1763769600003',
     ]);
     expect(await own.runMigrations()).toEqual([]);
     await own.undoLastMigration();
     await own.destroy();
-    expect(await tables('typeorm_run')).toEqual(['flowbus_dead_letter', 'flowbus_inbox', 'flowbus_outbox']);
+    expect(await tables('typeorm_run')).toEqual([
+      'flowbus_dead_letter',
+      'flowbus_inbox',
+      'flowbus_outbox',
+      'flowbus_saga',
+      'flowbus_saga_timeout',
+    ]);
   });
 
   it('runs from the flowbus-migrate CLI', async () => {
@@ -161,7 +172,7 @@ describe('migrations', () => {
     ]);
     const env = { ...process.env, DATABASE_URL: db.url };
     const first = await run(process.execPath, [`${out}/cli/migrate.js`, '--schema', 'from_cli'], { env });
-    expect(first.stdout).toBe('flowbus-migrate: applied 1, 2 in schema "from_cli"\n');
+    expect(first.stdout).toBe('flowbus-migrate: applied 1, 2, 3 in schema "from_cli"\n');
     const second = await run(process.execPath, [`${out}/cli/migrate.js`, '--schema', 'from_cli'], { env });
     expect(second.stdout).toBe('flowbus-migrate: schema "from_cli" is up to date\n');
     expect(await tables('from_cli')).toEqual(FLOWBUS_TABLES);

@@ -345,6 +345,7 @@ describe('claim with the planner pinned to the due index', () => {
         owner,
         limit: 10,
         destinations: ['sink'],
+        local: { types: [], names: [] },
       }),
     );
     expect(q.values).toEqual([]);

@@ -93,7 +93,10 @@ export interface HandlerInstance {
 }
 
 /** Applies a method decorator to `handle` the way TypeScript would. */
-export function decorateHandle(cls: new () => HandlerInstance, decorator: MethodDecorator): void {
+export function decorateHandle(
+  cls: new () => HandlerInstance,
+  decorator: (target: object, key: string, descriptor: PropertyDescriptor) => void,
+): void {
   const descriptor = Object.getOwnPropertyDescriptor(cls.prototype, 'handle')!;
   decorator(cls.prototype, 'handle', descriptor);
 }

@@ -15,6 +15,8 @@ import type { ResolvedOptions } from './options/resolved-options.interface.js';
 import { CommitWatcher } from './outbox/commit-watcher.js';
 import { OutboxRows } from './outbox/outbox-rows.js';
 import { OutboxService } from './outbox/outbox.service.js';
+import { PayloadCodec } from './outbox/payload-codec.js';
+import { SubscriberDirectory } from './outbox/subscriber-directory.js';
 import { BreakerRegistry } from './relay/breaker.registry.js';
 import { LocalDestination } from './relay/local.destination.js';
 import { NotifyListener } from './relay/notify-listener.js';
@@ -60,6 +62,8 @@ import { FlowbusTimers } from './scheduling/flowbus-timers.js';
     EventBus,
     RelaySignal,
     CommitWatcher,
+    PayloadCodec,
+    SubscriberDirectory,
     OutboxRows,
     OutboxService,
     BreakerRegistry,
@@ -86,6 +90,7 @@ import { FlowbusTimers } from './scheduling/flowbus-timers.js';
     FLOWBUS_RESOLVED_OPTIONS,
     FLOWBUS_DATA_SOURCE,
     RelaySignal,
+    DurableHandlerRegistry,
   ],
 })
 export class FlowbusModule extends FlowbusConfigurableModule {}

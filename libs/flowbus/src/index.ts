@@ -13,22 +13,23 @@ export type { Clock } from './options/clock.js';
 
 export { EventBus } from './bus/event-bus.js';
 export { HandleEvent } from './bus/handle-event.decorator.js';
-export type { HandleEventOptions } from './bus/handle-event.decorator.js';
+export type { HandleEventOptions, HandlerDecorator } from './bus/handle-event.decorator.js';
 export type { HandlerFailure, PublishResult } from './bus/publish-result.interface.js';
 export { eventTypeOf } from './bus/event-type.js';
-export type { EventClass } from './bus/event-type.js';
+export type { EventClass, EventInstance } from './bus/event-type.js';
 
 export { OutboxService } from './outbox/outbox.service.js';
 export type { OutboxMessage, OutboxPublishOptions } from './outbox/outbox-message.interface.js';
+export type { PayloadSerializer } from './outbox/payload-serializer.interface.js';
 export { OutboxRelay } from './relay/outbox-relay.js';
 export { BreakerRegistry } from './relay/breaker.registry.js';
 export type { BreakerSnapshot, BreakerState } from './relay/breaker.registry.js';
 export type { Destination, DeliveryMessage } from './relay/destination.interface.js';
 
 export { Saga } from './saga/saga.decorator.js';
-export type { SagaOptions } from './saga/saga.decorator.js';
+export type { SagaClassDecorator, SagaOptions, SagaPrototypeOf } from './saga/saga.decorator.js';
 export { SagaStep } from './saga/saga-step.decorator.js';
-export type { SagaStepOptions } from './saga/saga-step.decorator.js';
+export type { SagaMethodDecorator, SagaStepOptions } from './saga/saga-step.decorator.js';
 export { OnTimeout } from './saga/on-timeout.decorator.js';
 export type { CompensationMessage, SagaContext, SagaStatus } from './saga/saga-context.interface.js';
 export { SagaService } from './saga/saga.service.js';
@@ -47,6 +48,7 @@ export { NonRetryableError } from './errors/non-retryable.error.js';
 export { NotInTransactionError } from './errors/not-in-transaction.error.js';
 export { InvalidMessageError } from './errors/invalid-message.error.js';
 export { UnknownDestinationError } from './errors/unknown-destination.error.js';
+export { NoSubscriberError } from './errors/no-subscriber.error.js';
 export { SagaStepError } from './errors/saga-step.error.js';
 export { SagaConcurrencyError } from './errors/saga-concurrency.error.js';
 export { SagaStateError } from './errors/saga-state.error.js';

@@ -245,12 +245,19 @@ export function getSaga(schema: string, name: string, correlationId: string): Qu
  * (counts per derived status and destination, oldest undelivered row), dead letters per
  * destination, sagas per status (index on status) and the number of scheduled timeouts.
  */
-export function stats(schema: string, now: Date): Query {
+/**
+ * Figures of `GET /stats`. `local` names the pairs (event type, subscriber) this app has: an
+ * undelivered `local` row for another pair counts as "no subscriber here" (it waits for an app
+ * that has the subscriber).
+ */
+export function stats(schema: string, now: Date, local: { name: string; types: string[]; names: string[] }): Query {
   return {
     text: `
       WITH outbox AS (
         SELECT destination,
           count(*) FILTER (WHERE delivered_at IS NULL AND (locked_until IS NULL OR locked_until <= $1))::int AS pending,
+          count(*) FILTER (WHERE delivered_at IS NULL AND destination = $2
+            AND (type, subscriber) NOT IN (SELECT * FROM unnest($3::text[], $4::text[])))::int AS "noSubscriberHere",
           count(*) FILTER (WHERE delivered_at IS NULL AND locked_until > $1)::int AS "inFlight",
           count(*) FILTER (WHERE delivered_at IS NOT NULL)::int AS delivered,
           min(created_at) FILTER (WHERE delivered_at IS NULL) AS oldest
@@ -262,12 +269,12 @@ export function stats(schema: string, now: Date): Query {
       )
       SELECT
         COALESCE((SELECT jsonb_agg(jsonb_build_object('destination', destination, 'pending', pending,
-          'inFlight', "inFlight", 'delivered', delivered) ORDER BY destination) FROM outbox), '[]'::jsonb) AS outbox,
+          'inFlight', "inFlight", 'delivered', delivered, 'noSubscriberHere', "noSubscriberHere") ORDER BY destination) FROM outbox), '[]'::jsonb) AS outbox,
         (SELECT min(oldest) FROM outbox) AS oldest,
         now() AS "dbNow",
         COALESCE((SELECT jsonb_agg(jsonb_build_object('destination', destination, 'count', count) ORDER BY destination) FROM dead), '[]'::jsonb) AS dead,
         COALESCE((SELECT jsonb_object_agg(status, count) FROM sagas), '{}'::jsonb) AS sagas,
         (SELECT count(*)::int FROM ${table(schema, 'flowbus_saga_timeout')}) AS timeouts`,
-    values: [now],
+    values: [now, local.name, local.types, local.names],
   };
 }

@@ -7,6 +7,8 @@ import { describeError } from '../errors/handler-failures.error.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { notify, type Query } from '../outbox/outbox.queries.js';
 import { notifyChannel } from '../outbox/outbox.service.js';
+import { DurableHandlerRegistry } from '../bus/durable-handler-registry.js';
+import { LOCAL_DESTINATION } from '../options/resolve-options.js';
 import { BreakerRegistry } from '../relay/breaker.registry.js';
 import { RelaySignal } from '../relay/relay-signal.js';
 import type { ResolvedAdminOptions } from './admin-options.interface.js';
@@ -27,7 +29,7 @@ import { StateConflictError } from '../errors/state-conflict.error.js';
 const UNIQUE_VIOLATION = '23505';
 
 interface StatsRow {
-  outbox: { destination: string; pending: number; inFlight: number; delivered: number }[];
+  outbox: { destination: string; pending: number; inFlight: number; delivered: number; noSubscriberHere: number }[];
   oldest: Date | null;
   dbNow: Date;
   dead: { destination: string; count: number }[];
@@ -51,6 +53,7 @@ export class AdminService implements OnModuleInit {
     @Inject(FLOWBUS_ADMIN_OPTIONS) private readonly admin: ResolvedAdminOptions,
     private readonly signal: RelaySignal,
     private readonly breakers: BreakerRegistry,
+    private readonly durable: DurableHandlerRegistry,
   ) {
     this.pool = poolOf(dataSource);
     this.schema = options.schema;
@@ -67,9 +70,11 @@ export class AdminService implements OnModuleInit {
 
   async stats(): Promise<StatsDto> {
     const now = this.now();
-    const [row] = await this.rows<StatsRow>(sql.stats(this.schema, now));
+    const { types, names } = this.durable.pairs();
+    const [row] = await this.rows<StatsRow>(sql.stats(this.schema, now, { name: LOCAL_DESTINATION, types, names }));
     const r = row!;
-    const sum = (k: 'pending' | 'inFlight' | 'delivered') => r.outbox.reduce((n, d) => n + d[k], 0);
+    const sum = (k: 'pending' | 'inFlight' | 'delivered' | 'noSubscriberHere') =>
+      r.outbox.reduce((n, d) => n + d[k], 0);
     const byStatus = Object.fromEntries(sql.SAGA_STATUSES.map((s) => [s, r.sagas[s] ?? 0]));
     return {
       at: now.toISOString(),
@@ -77,6 +82,7 @@ export class AdminService implements OnModuleInit {
         pending: sum('pending'),
         inFlight: sum('inFlight'),
         delivered: sum('delivered'),
+        noSubscriberHere: sum('noSubscriberHere'),
         // Both ends from the database clock: created_at is the database's now() at insert.
         oldestPendingAgeMs: r.oldest ? Math.max(0, r.dbNow.getTime() - r.oldest.getTime()) : null,
         byDestination: r.outbox,
@@ -89,13 +95,17 @@ export class AdminService implements OnModuleInit {
 
   async listOutbox(q: ListOutboxQuery): Promise<OutboxPageDto> {
     const query = sql.listOutbox(this.schema, { ...q, now: this.now(), before: this.seqOf('outbox', q.cursor) });
-    return this.page('outbox', await this.rows(query), q.limit);
+    return this.page(
+      'outbox',
+      (await this.rows(query)).map((r) => this.withSubscriberHere(r)),
+      q.limit,
+    );
   }
 
   async getOutbox(id: string): Promise<OutboxMessageDetailDto> {
     const [row] = await this.rows<Paged>(sql.getOutbox(this.schema, id, this.now()));
     if (!row) throw new RecordNotFoundError('outbox message', id);
-    return withoutSeq(row) as unknown as OutboxMessageDetailDto;
+    return withoutSeq(this.withSubscriberHere(row)) as unknown as OutboxMessageDetailDto;
   }
 
   /** Makes a pending message due now. 409 when it is delivered or leased, 404 when unknown. */
@@ -103,7 +113,7 @@ export class AdminService implements OnModuleInit {
     const [row] = await this.rows<Paged>(sql.retryOutbox(this.schema, id, this.now()));
     if (row) {
       await this.wake();
-      return withoutSeq(row) as unknown as OutboxMessageDetailDto;
+      return withoutSeq(this.withSubscriberHere(row)) as unknown as OutboxMessageDetailDto;
     }
     const current = await this.getOutbox(id);
     throw new StateConflictError(
@@ -177,6 +187,15 @@ export class AdminService implements OnModuleInit {
     return this.breakers
       .snapshots()
       .map((b) => ({ destination: b.destination, state: b.state, stats: { ...b.stats } }));
+  }
+
+  /** Adds `noSubscriberHere`: an undelivered `local` row for a subscriber this app does not have. */
+  private withSubscriberHere(row: Paged): Paged {
+    const noSubscriberHere =
+      row.destination === LOCAL_DESTINATION &&
+      row.status !== 'delivered' &&
+      this.durable.find(String(row.type), String(row.subscriber)) === undefined;
+    return { ...row, noSubscriberHere };
   }
 
   private now(): Date {

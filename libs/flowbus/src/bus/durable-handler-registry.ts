@@ -9,7 +9,10 @@ import type { EventClass } from './event-type.js';
  * sagas).
  */
 export type DurableSubscriber = {
-  /** Stable name stored in outbox and inbox rows: `ClassName.method` or `saga:<name>`. */
+  /**
+   * Stable name stored in outbox and inbox rows: the `name` option of `@HandleEvent`, else
+   * `ClassName.method`; `saga:<name>` for a saga.
+   */
   readonly subscriber: string;
   /** Class the payload is restored into (its prototype); plain JSON when absent. */
   readonly eventClass?: EventClass;
@@ -41,6 +44,7 @@ export type DurableSubscriber = {
 export class DurableHandlerRegistry {
   private readonly byType = new Map<string, DurableSubscriber[]>();
   private readonly byName = new Map<string, DurableSubscriber>();
+  private pairsCache: ReturnType<DurableHandlerRegistry['pairs']> | undefined;
 
   add(eventType: string, subscriber: DurableSubscriber): void {
     const key = `${eventType}\u0000${subscriber.subscriber}`;
@@ -48,6 +52,7 @@ export class DurableHandlerRegistry {
       throw new ConfigurationError(`${subscriber.subscriber} subscribes to event ${eventType} durably twice`);
     }
     this.byName.set(key, subscriber);
+    this.pairsCache = undefined;
     const list = this.byType.get(eventType);
     if (list) list.push(subscriber);
     else this.byType.set(eventType, [subscriber]);
@@ -55,6 +60,23 @@ export class DurableHandlerRegistry {
 
   subscribersOf(eventType: string): readonly DurableSubscriber[] {
     return this.byType.get(eventType) ?? [];
+  }
+
+  /** Every (event type, subscriber) pair of this app, as parallel arrays (SQL `unnest`). */
+  pairs(): { types: string[]; names: string[]; kinds: ('handler' | 'saga')[] } {
+    if (this.pairsCache) return this.pairsCache;
+    const types: string[] = [];
+    const names: string[] = [];
+    const kinds: ('handler' | 'saga')[] = [];
+    for (const [type, list] of this.byType) {
+      for (const s of list) {
+        types.push(type);
+        names.push(s.subscriber);
+        kinds.push(s.invokeMany ? 'saga' : 'handler');
+      }
+    }
+    this.pairsCache = { types, names, kinds };
+    return this.pairsCache;
   }
 
   find(eventType: string, subscriber: string): DurableSubscriber | undefined {

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common
 import { Subject, type Observable } from 'rxjs';
 import { FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
+import type { EventInstance } from './event-type.js';
 import { HandlerDeadlines } from './handler-deadlines.js';
 import { HandlerRegistry } from './handler-registry.js';
 import { PublishJoin, recordFailure, settle, type FailurePolicy } from './publish-join.js';
@@ -44,7 +45,7 @@ export class EventBus implements OnModuleDestroy {
    * @returns how many handlers ran and which failed; rejects only for an event that is not a
    *   class instance, or with `HandlerFailuresError` when `propagateHandlerExceptions` is on.
    */
-  publish(event: object): Promise<PublishResult> {
+  publish(event: EventInstance): Promise<PublishResult> {
     let route;
     try {
       route = this.registry.routeOf(event);
@@ -73,7 +74,7 @@ export class EventBus implements OnModuleDestroy {
    * Publishes several events: each is started in order (so every handler sees them in that
    * order), then all are awaited.
    */
-  publishAll(events: readonly object[]): Promise<PublishResult[]> {
+  publishAll(events: readonly EventInstance[]): Promise<PublishResult[]> {
     return Promise.all(events.map((event) => this.publish(event)));
   }
 

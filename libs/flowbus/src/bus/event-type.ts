@@ -14,8 +14,22 @@ export function eventTypeOf(eventClass: EventClass | string): string {
   return eventClass.name;
 }
 
-/** Type name of a published event instance; a plain object has none and is refused. */
-export function eventTypeOfInstance(event: object): string {
+/**
+ * An instance of a class, not the class itself: what `publish` and `scheduleTimeout` take. A class
+ * has a `prototype`, so `scheduleTimeout(PaymentTimeout, 100)` does not compile.
+ */
+export type EventInstance = object & { readonly prototype?: never };
+
+/**
+ * Type name of a published event instance; a plain object has none and is refused, and so is a
+ * class passed where an instance was meant (`publish(OrderPlaced)`).
+ * @param what names the call in the error, e.g. `scheduleTimeout`
+ */
+export function eventTypeOfInstance(event: object, what = 'publish'): string {
+  if (typeof event === 'function') {
+    const name = (event as { name?: string }).name || 'the class';
+    throw new InvalidEventError(`${what}(${name}) got the class itself: pass an instance (${what}(new ${name}(...)))`);
+  }
   const ctor = (event as { constructor?: EventClass }).constructor;
   if (!ctor || ctor === Object) {
     throw new InvalidEventError(

@@ -1,4 +1,5 @@
 import { HANDLE_EVENT_METADATA } from '../constants.js';
+import { recordDecoratedClass } from '../discovery/decorated-classes.js';
 import type { EventClass } from './event-type.js';
 
 /** Options of `@HandleEvent`. */
@@ -10,19 +11,40 @@ export interface HandleEventOptions {
    * @default false
    */
   durable?: boolean;
+  /**
+   * Stable subscriber name of a durable handler, stored in its outbox and inbox rows: messages in
+   * flight keep reaching the handler after its class or method is renamed. Letters, digits and
+   * `_ . : -`, at most 100 characters; `saga:` is reserved for sagas. Only for durable handlers.
+   * @default `ClassName.methodName`
+   * @example @HandleEvent(OrderPlaced, { durable: true, name: 'billing.charge' })
+   */
+  name?: string;
 }
+
+/**
+ * A method decorator that only fits a method whose first parameter accepts `E`: `@HandleEvent(A)`
+ * on a method taking `B` does not compile (unless `A` is structurally a `B`). Further parameters
+ * are free (a durable handler's second one is its transaction's `EntityManager`).
+ */
+export type HandlerDecorator<E> = <M extends (event: E, ...rest: never[]) => unknown>(
+  target: object,
+  key: string | symbol,
+  descriptor: TypedPropertyDescriptor<M>,
+) => void;
 
 /** What `@HandleEvent` records on a method. */
 export interface HandleEventMetadata {
   readonly event: EventClass;
   readonly durable: boolean;
+  readonly name?: string;
 }
 
 /**
  * Marks a provider method as a handler of `event`. Handlers are found once at start-up; the
- * provider must be a singleton (default scope). Dispatch is by event type name
- * (`static eventType` or the class name): a handler of a base class does not receive subclasses.
- * A method may carry several `@HandleEvent`s.
+ * provider must be a singleton (default scope) listed in a module's `providers` (a decorated class
+ * that is not is reported at start-up). Dispatch is by event type name (`static eventType` or the
+ * class name): a handler of a base class does not receive subclasses. A method may carry several
+ * `@HandleEvent`s.
  *
  * @example
  * @Injectable()
@@ -31,11 +53,19 @@ export interface HandleEventMetadata {
  *   async sendConfirmation(event: OrderPlaced) { ... }
  * }
  */
-export function HandleEvent(event: EventClass, options: HandleEventOptions = {}): MethodDecorator {
-  return (_target, _key, descriptor: PropertyDescriptor) => {
-    const previous: HandleEventMetadata[] = Reflect.getMetadata(HANDLE_EVENT_METADATA, descriptor.value) ?? [];
-    const entry: HandleEventMetadata = { event, durable: options.durable ?? false };
-    Reflect.defineMetadata(HANDLE_EVENT_METADATA, [...previous, entry], descriptor.value);
-    return descriptor;
+export function HandleEvent<E extends object>(
+  event: EventClass<E>,
+  options: HandleEventOptions = {},
+): HandlerDecorator<E> {
+  return (target, _key, descriptor) => {
+    const method = descriptor.value as object;
+    const previous: HandleEventMetadata[] = Reflect.getMetadata(HANDLE_EVENT_METADATA, method) ?? [];
+    const entry: HandleEventMetadata = {
+      event,
+      durable: options.durable ?? false,
+      ...(options.name === undefined ? {} : { name: options.name }),
+    };
+    Reflect.defineMetadata(HANDLE_EVENT_METADATA, [...previous, entry], method);
+    recordDecoratedClass(target.constructor, '@HandleEvent');
   };
 }

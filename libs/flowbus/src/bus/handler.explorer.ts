@@ -1,12 +1,31 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { HANDLE_EVENT_METADATA } from '../constants.js';
 import { DecoratedMethods } from '../discovery/decorated-methods.js';
+import { ConfigurationError } from '../errors/configuration.error.js';
 import type { HandleEventMetadata } from './handle-event.decorator.js';
 import { eventTypeOf } from './event-type.js';
 import { HandlerRegistry } from './handler-registry.js';
 import { DurableHandlerRegistry } from './durable-handler-registry.js';
 
-/** Finds `@HandleEvent` methods once, at module init, and registers them. */
+/** Letters, digits and `_ . : -`, as saga names; `saga:` is the sagas' prefix. */
+const SUBSCRIBER_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
+
+/** The stable name of a durable handler: its `name` option, else `ClassName.method`. */
+function subscriberName(declaration: HandleEventMetadata, method: string): string {
+  const name = declaration.name;
+  if (name === undefined) return method;
+  if (typeof name !== 'string' || !SUBSCRIBER_NAME.test(name) || name.startsWith('saga:')) {
+    throw new ConfigurationError(
+      `@HandleEvent on ${method}: name must match ${String(SUBSCRIBER_NAME)} and not start with "saga:", got ${JSON.stringify(name)}`,
+    );
+  }
+  return name;
+}
+
+/**
+ * Finds `@HandleEvent` methods once, at module init, and registers them; warns about decorated
+ * classes (handlers and sagas) that are not registered as providers.
+ */
 @Injectable()
 export class HandlerExplorer implements OnModuleInit {
   private readonly logger = new Logger('Flowbus:Handlers');
@@ -19,17 +38,37 @@ export class HandlerExplorer implements OnModuleInit {
 
   onModuleInit(): void {
     let count = 0;
+    const owners = new Map<string, string>();
     for (const m of this.methods.find<HandleEventMetadata[]>(HANDLE_EVENT_METADATA)) {
       const fn = (m.instance as Record<string, (...args: unknown[]) => unknown>)[m.methodName]!.bind(m.instance);
-      const name = `${m.className}.${m.methodName}`;
+      const method = `${m.className}.${m.methodName}`;
       for (const declaration of m.metadata) {
         const eventType = eventTypeOf(declaration.event);
-        if (declaration.durable)
-          this.durable.add(eventType, { subscriber: name, eventClass: declaration.event, invoke: fn });
-        else this.registry.add(eventType, { name, invoke: fn });
+        if (declaration.durable) {
+          const subscriber = subscriberName(declaration, method);
+          const owner = owners.get(subscriber);
+          if (owner !== undefined && owner !== method) {
+            throw new ConfigurationError(`Durable subscriber name "${subscriber}" is used by ${owner} and ${method}`);
+          }
+          owners.set(subscriber, method);
+          this.durable.add(eventType, { subscriber, eventClass: declaration.event, invoke: fn });
+        } else {
+          if (declaration.name !== undefined) {
+            throw new ConfigurationError(
+              `@HandleEvent(${eventType}) on ${method}: name is only for durable handlers ({ durable: true })`,
+            );
+          }
+          this.registry.add(eventType, { name: method, invoke: fn });
+        }
         count++;
       }
     }
     this.logger.log(`Registered ${count} event handler(s)`);
+    for (const c of this.methods.unregisteredDecoratedClasses()) {
+      this.logger.warn(
+        `${c.className} has ${c.decorator} but is not in any module's providers: it receives nothing. ` +
+          `Add it to the providers of a module, or ignore this if another app registers it`,
+      );
+    }
   }
 }

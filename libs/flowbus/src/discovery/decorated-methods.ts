@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import { ConfigurationError } from '../errors/configuration.error.js';
+import { decoratedClasses } from './decorated-classes.js';
 
 /** A provider method carrying some Flowbus metadata. */
 export interface DecoratedMethod<M> {
@@ -61,6 +62,23 @@ export class DecoratedMethods {
       if (instance) found.push({ instance, className: p.className, metadata });
     }
     return found;
+  }
+
+  /**
+   * Classes carrying a Flowbus decorator (imported, so decorated) that no provider is an instance
+   * of: their handlers and steps are never discovered. A provider of a subclass counts.
+   */
+  unregisteredDecoratedClasses(): { className: string; decorator: string }[] {
+    const prototypes: object[] = [];
+    for (const p of this.providers()) prototypes.push(p.prototype);
+    const missing: { className: string; decorator: string }[] = [];
+    for (const [cls, decorator] of decoratedClasses()) {
+      const proto = cls.prototype as object;
+      if (!prototypes.some((p) => p === proto || Object.prototype.isPrototypeOf.call(proto, p))) {
+        missing.push({ className: cls.name, decorator });
+      }
+    }
+    return missing;
   }
 
   private *providers(): Generator<ProviderEntry> {

@@ -17,6 +17,7 @@ export const REQUIRED_PRIVILEGES: Readonly<Record<string, readonly string[]>> = 
   flowbus_inbox: ['SELECT', 'INSERT', 'DELETE'],
   flowbus_saga: ['SELECT', 'INSERT', 'UPDATE'],
   flowbus_saga_timeout: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  flowbus_subscriber: ['SELECT', 'INSERT', 'UPDATE'],
   flowbus_migrations: ['SELECT'],
 };
 

@@ -1,5 +1,6 @@
 import type { Type } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
+import type { PayloadSerializer } from '../outbox/payload-serializer.interface.js';
 import type { Destination } from '../relay/destination.interface.js';
 import type { Clock } from './clock.js';
 
@@ -127,4 +128,9 @@ export interface FlowbusOptions {
   timeouts?: TimeoutOptions;
   /** Time source; tests pass a controllable one. @default the system clock */
   clock?: Clock;
+  /**
+   * How payloads are written to the outbox and rebuilt for durable handlers, saga steps and
+   * timeouts. @default JSON, rebuilt with class-transformer's `plainToInstance` when installed
+   */
+  serializer?: PayloadSerializer;
 }

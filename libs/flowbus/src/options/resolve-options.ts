@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { eventTypeOf } from '../bus/event-type.js';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
+import type { PayloadSerializer } from '../outbox/payload-serializer.interface.js';
 import type { Destination } from '../relay/destination.interface.js';
 import { systemClock, type Clock } from './clock.js';
 import type { FlowbusOptions } from './flowbus-options.interface.js';
@@ -38,6 +39,7 @@ export function resolveOptions(input: FlowbusOptions | undefined): ResolvedOptio
     'circuitBreaker',
     'timeouts',
     'clock',
+    'serializer',
   ]);
 
   if (o.dataSource !== undefined && !(o.dataSource instanceof DataSource)) {
@@ -119,7 +121,20 @@ export function resolveOptions(input: FlowbusOptions | undefined): ResolvedOptio
       batchSize: num(timeouts.batchSize, 'timeouts.batchSize', 100, { min: 1, max: 10_000, integer: true }),
     },
     clock: resolveClock(o.clock),
+    serializer: resolveSerializer(o.serializer),
   };
+}
+
+function resolveSerializer(value: unknown): PayloadSerializer {
+  const serializer = section(value, 'serializer');
+  onlyKnownKeys(serializer, 'serializer', ['serialize', 'deserialize']);
+  for (const key of ['serialize', 'deserialize'] as const) {
+    const fn = serializer[key];
+    if (fn !== undefined && typeof fn !== 'function') {
+      throw new InvalidOptionsError(`serializer.${key}`, `must be a function, got ${typeName(fn)}`);
+    }
+  }
+  return serializer as PayloadSerializer;
 }
 
 const DEFAULT_BACKOFF: ResolvedBackoff = { initialMs: 1000, factor: 2, maxMs: 300_000, jitter: 'full' };

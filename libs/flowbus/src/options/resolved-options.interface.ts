@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import type { PayloadSerializer } from '../outbox/payload-serializer.interface.js';
 import type { Destination } from '../relay/destination.interface.js';
 import type { Clock } from './clock.js';
 
@@ -52,4 +53,5 @@ export interface ResolvedOptions {
   circuitBreaker: ResolvedBreaker;
   timeouts: { enabled: boolean; pollIntervalMs: number; batchSize: number };
   clock: Clock;
+  serializer: PayloadSerializer;
 }

@@ -1,6 +1,6 @@
 /** A message to write into the outbox with `OutboxService.enqueue`. */
 export interface OutboxMessage {
-  /** Name of a configured destination, or `local` for the durable `@HandleEvent` handlers of `type`. */
+  /** Name of a configured destination, or `local` for the durable subscribers of `type` (handlers and saga steps, in any app). */
   destination: string;
   /** Message type (an event type name for events). */
   type: string;

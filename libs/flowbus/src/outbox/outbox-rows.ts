@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { eventTypeOfInstance } from '../bus/event-type.js';
-import { DurableHandlerRegistry } from '../bus/durable-handler-registry.js';
 import { FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
 import { InvalidMessageError } from '../errors/invalid-message.error.js';
 import { UnknownDestinationError } from '../errors/unknown-destination.error.js';
@@ -9,6 +9,8 @@ import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { messageId } from './message-id.js';
 import type { OutboxMessage, OutboxPublishOptions } from './outbox-message.interface.js';
 import type { OutboxInsertRow } from './outbox.queries.js';
+import { PayloadCodec } from './payload-codec.js';
+import { SubscriberDirectory } from './subscriber-directory.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -20,23 +22,39 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class OutboxRows {
   constructor(
     @Inject(FLOWBUS_RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
-    private readonly durable: DurableHandlerRegistry,
+    private readonly directory: SubscriberDirectory,
+    private readonly codec: PayloadCodec,
   ) {}
 
-  /** Rows of `enqueue(messages)`: a message for `local` becomes one row per durable handler of its type. */
-  forMessages(messages: OutboxMessage | readonly OutboxMessage[]): OutboxInsertRow[] {
+  /**
+   * Rows of `enqueue(messages)`: a message for `local` becomes one row per durable subscriber of
+   * its type in any app (see SubscriberDirectory); a type nobody subscribes to is refused.
+   * @throws InvalidMessageError, UnknownDestinationError, NoSubscriberError
+   */
+  async forMessages(
+    messages: OutboxMessage | readonly OutboxMessage[],
+    manager: EntityManager,
+  ): Promise<OutboxInsertRow[]> {
     const rows: OutboxInsertRow[] = [];
     if (Array.isArray(messages)) {
       const list = messages as readonly OutboxMessage[];
-      for (let i = 0; i < list.length; i++) this.addRows(rows, list[i]!, i);
+      for (let i = 0; i < list.length; i++) await this.addRows(rows, list[i]!, i, manager);
     } else {
-      this.addRows(rows, messages as OutboxMessage, undefined);
+      await this.addRows(rows, messages as OutboxMessage, undefined, manager);
     }
     return rows;
   }
 
-  /** Rows of `publish(events)`: one per durable subscriber and per route of each event's type. */
-  forEvents(events: object | readonly object[], options: OutboxPublishOptions = {}): OutboxInsertRow[] {
+  /**
+   * Rows of `publish(events)`: one per durable subscriber (in any app) and per route of each
+   * event's type; a type with neither is refused.
+   * @throws InvalidEventError, InvalidMessageError, NoSubscriberError
+   */
+  async forEvents(
+    events: object | readonly object[],
+    options: OutboxPublishOptions,
+    manager: EntityManager,
+  ): Promise<OutboxInsertRow[]> {
     const list = Array.isArray(events) ? (events as readonly object[]) : [events];
     const key = options.key ?? null;
     const headers = headersOf(options.headers, 'options.headers');
@@ -45,15 +63,14 @@ export class OutboxRows {
     for (let i = 0; i < list.length; i++) {
       const event = list[i]!;
       const type = eventTypeOfInstance(event);
-      const payload = serialise(event, () => (list === events ? `events[${i}]` : 'event'));
+      const payload = this.serialise(event, () => (list === events ? `events[${i}]` : 'event'));
       const base = { type, key, payload, headers, availableAt: at };
-      for (const s of this.durable.subscribersOf(type)) {
-        rows.push({ ...base, id: messageId(), destination: LOCAL_DESTINATION, subscriber: s.subscriber });
+      const routes = this.options.routes.filter((r) => r.eventType === type);
+      for (const subscriber of await this.directory.namesOf(type, manager, routes.length === 0)) {
+        rows.push({ ...base, id: messageId(), destination: LOCAL_DESTINATION, subscriber });
       }
-      for (const route of this.options.routes) {
-        if (route.eventType === type)
-          rows.push({ ...base, id: messageId(), destination: route.destination, subscriber: '' });
-      }
+      for (const route of routes)
+        rows.push({ ...base, id: messageId(), destination: route.destination, subscriber: '' });
     }
     return rows;
   }
@@ -63,7 +80,12 @@ export class OutboxRows {
    * `message` when a single one was given); field names are only built when a check fails, since
    * this runs for every message written.
    */
-  private addRows(rows: OutboxInsertRow[], m: OutboxMessage, index: number | undefined): void {
+  private async addRows(
+    rows: OutboxInsertRow[],
+    m: OutboxMessage,
+    index: number | undefined,
+    manager: EntityManager,
+  ): Promise<void> {
     const field = (sub?: string) => `${index === undefined ? 'message' : `messages[${index}]`}${sub ? `.${sub}` : ''}`;
     if (typeof m !== 'object' || m === null) throw new InvalidMessageError(field(), 'must be an object');
     if (typeof m.type !== 'string' || m.type === '')
@@ -74,22 +96,22 @@ export class OutboxRows {
       throw new InvalidMessageError(field('id'), 'must be a uuid');
     const type = m.type;
     const key = m.key ?? null;
-    const payload = serialise(m.payload, field, 'payload');
+    const payload = this.serialise(m.payload, field, 'payload');
     const headers = m.headers === undefined ? '{}' : headersOf(m.headers, field('headers'));
     const at = m.availableAt === undefined ? null : availableAt(m.availableAt, field('availableAt'));
     if (m.destination === LOCAL_DESTINATION) {
-      const subscribers = this.durable.subscribersOf(m.type);
+      const subscribers = await this.directory.namesOf(m.type, manager, true);
       if (m.id !== undefined && subscribers.length > 1) {
         throw new InvalidMessageError(
           field('id'),
-          `cannot be given for "local" type ${m.type}: it has ${subscribers.length} durable handlers, one row each`,
+          `cannot be given for "local" type ${m.type}: it has ${subscribers.length} durable subscribers, one row each`,
         );
       }
-      for (const s of subscribers) {
+      for (const subscriber of subscribers) {
         rows.push({
           id: m.id ?? messageId(),
           destination: LOCAL_DESTINATION,
-          subscriber: s.subscriber,
+          subscriber,
           type,
           key,
           payload,
@@ -113,19 +135,19 @@ export class OutboxRows {
       availableAt: at,
     });
   }
-}
 
-/** JSON of `value`; `field(sub)` names it in the error, built only when serialising fails. */
-function serialise(value: unknown, field: (sub?: string) => string, sub?: string): string {
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(value);
-  } catch (error) {
-    throw new InvalidMessageError(field(sub), `must be JSON-serialisable (${(error as Error).message})`);
+  /** JSON of `value`; `field(sub)` names it in the error, built only when serialising fails. */
+  private serialise(value: unknown, field: (sub?: string) => string, sub?: string): string {
+    let json: string | undefined;
+    try {
+      json = this.codec.stringify(value);
+    } catch (error) {
+      throw new InvalidMessageError(field(sub), `must be JSON-serialisable (${(error as Error).message})`);
+    }
+    if (json === undefined)
+      throw new InvalidMessageError(field(sub), 'must be JSON-serialisable, got undefined or a function');
+    return json;
   }
-  if (json === undefined)
-    throw new InvalidMessageError(field(sub), 'must be JSON-serialisable, got undefined or a function');
-  return json;
 }
 
 function headersOf(headers: unknown, field: string): string {

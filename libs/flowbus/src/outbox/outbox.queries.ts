@@ -1,5 +1,6 @@
 import { escapeLiteral } from 'pg';
 import { table } from '../database/sql-identifiers.js';
+import { LOCAL_DESTINATION } from '../options/resolve-options.js';
 
 /** A parameterised statement. */
 export interface Query {
@@ -125,10 +126,20 @@ export function explainClaim(claim: Query): Query {
  * lease makes the row due again without another condition. A keyed row waits while an older row
  * of the same destination, subscriber and key is undelivered (per-key FIFO). Only `destinations`
  * are claimed: the ones this relay knows, less those whose breaker is open (no attempt is burnt).
+ * Of the `local` rows, only those of a (type, subscriber) in `local` are claimed: a row for a
+ * subscriber this app does not have (another app's, or one renamed in a newer version) stays
+ * pending for an app that has it, without burning attempts.
  */
 export function claimDue(
   schema: string,
-  p: { now: Date; leaseUntil: Date; owner: string; limit: number; destinations: string[] },
+  p: {
+    now: Date;
+    leaseUntil: Date;
+    owner: string;
+    limit: number;
+    destinations: string[];
+    local: { types: string[]; names: string[] };
+  },
 ): Query {
   const outbox = table(schema, 'flowbus_outbox');
   return {
@@ -138,6 +149,7 @@ export function claimDue(
         WHERE o.delivered_at IS NULL
           AND o.next_attempt_at <= $1
           AND o.destination = ANY($5::text[])
+          AND (o.destination <> $6 OR (o.type, o.subscriber) IN (SELECT * FROM unnest($7::text[], $8::text[])))
           AND (o.key IS NULL OR NOT EXISTS (
             SELECT 1 FROM ${outbox} p
             WHERE p.destination = o.destination AND p.subscriber = o.subscriber AND p.key = o.key
@@ -150,7 +162,7 @@ export function claimDue(
       SET locked_until = $2, next_attempt_at = $2, lock_owner = $3
       FROM due WHERE o.id = due.id
       RETURNING o.id, o.destination, o.subscriber, o.type, o.key, o.payload, o.headers, o.attempts, o.created_at`,
-    values: [p.now, p.leaseUntil, p.owner, p.limit, p.destinations],
+    values: [p.now, p.leaseUntil, p.owner, p.limit, p.destinations, LOCAL_DESTINATION, p.local.types, p.local.names],
   };
 }
 

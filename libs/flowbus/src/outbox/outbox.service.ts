@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
+import type { EventInstance } from '../bus/event-type.js';
 import { NotInTransactionError } from '../errors/not-in-transaction.error.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { CommitWatcher } from './commit-watcher.js';
@@ -31,27 +32,33 @@ export class OutboxService {
 
   /**
    * Writes messages with `manager`, which must belong to an open transaction. A message for
-   * `local` becomes one row per durable handler of its type.
+   * `local` becomes one row per durable subscriber of its type, in this app or any other app on
+   * the database (each records its subscribers at start); a `local` type nobody subscribes to is
+   * refused with a NoSubscriberError before anything is written.
    * @returns the ids of the rows written
-   * @throws NotInTransactionError, UnknownDestinationError, InvalidMessageError
+   * @throws NotInTransactionError, UnknownDestinationError, InvalidMessageError, NoSubscriberError
    */
   async enqueue(manager: EntityManager, messages: OutboxMessage | readonly OutboxMessage[]): Promise<string[]> {
-    const rows = this.rows.forMessages(messages);
+    assertInTransaction(manager, 'OutboxService.enqueue');
+    const rows = await this.rows.forMessages(messages, manager);
     return this.write(manager, rows, 'OutboxService.enqueue');
   }
 
   /**
    * Durable fan-out of an event: one row per durable subscriber (each `@HandleEvent(X, { durable:
-   * true })`, each saga listening to X) and per configured route of X, so each is retried alone.
-   * Several events (an array) are written with one INSERT, all with the same `options`.
-   * @returns the ids of the rows written (none when nobody subscribes durably)
+   * true })`, each saga listening to X, in this app or any other app on the database) and per
+   * configured route of X, so each is retried alone. Several events (an array) are written with
+   * one INSERT, all with the same `options`.
+   * @returns the ids of the rows written
+   * @throws NotInTransactionError, InvalidEventError, NoSubscriberError (no subscriber and no route)
    */
   async publish(
     manager: EntityManager,
-    events: object | readonly object[],
+    events: EventInstance | readonly EventInstance[],
     options: OutboxPublishOptions = {},
   ): Promise<string[]> {
-    const rows = this.rows.forEvents(events, options);
+    assertInTransaction(manager, 'OutboxService.publish');
+    const rows = await this.rows.forEvents(events, options, manager);
     return this.write(manager, rows, 'OutboxService.publish');
   }
 
@@ -61,8 +68,7 @@ export class OutboxService {
   }
 
   private async write(manager: EntityManager, rows: OutboxInsertRow[], operation: string): Promise<string[]> {
-    const runner = manager.queryRunner;
-    if (!runner || !runner.isTransactionActive) throw new NotInTransactionError(operation);
+    const runner = assertInTransaction(manager, operation);
     if (rows.length === 0) return [];
     const now = new Date(this.options.clock.now());
     for (let i = 0; i < rows.length; i += MAX_ROWS_PER_INSERT) {
@@ -75,6 +81,12 @@ export class OutboxService {
     this.commits.track(runner);
     return rows.map((r) => r.id);
   }
+}
+
+function assertInTransaction(manager: EntityManager, operation: string): QueryRunner {
+  const runner = manager.queryRunner;
+  if (!runner || !runner.isTransactionActive) throw new NotInTransactionError(operation);
+  return runner;
 }
 
 /** LISTEN/NOTIFY channel of a schema's outbox. */

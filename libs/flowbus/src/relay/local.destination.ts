@@ -7,6 +7,7 @@ import { NonRetryableError } from '../errors/non-retryable.error.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { rowsOf } from '../database/run-query.js';
 import { insertInboxBatch } from '../outbox/outbox.queries.js';
+import { PayloadCodec } from '../outbox/payload-codec.js';
 import type { DeliveryMessage } from './destination.interface.js';
 
 /** Deliveries of one subscriber (a saga) run in one transaction, at most this many. */
@@ -40,6 +41,7 @@ export class LocalDestination {
     @Inject(FLOWBUS_DATA_SOURCE) private readonly dataSource: DataSource,
     @Inject(FLOWBUS_RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
     private readonly durable: DurableHandlerRegistry,
+    private readonly codec: PayloadCodec,
   ) {}
 
   deliver(message: DeliveryMessage): Promise<void> {
@@ -51,9 +53,12 @@ export class LocalDestination {
         ),
       );
     }
-    const event = subscriber.eventClass
-      ? (Object.assign(Object.create(subscriber.eventClass.prototype as object) as object, message.payload) as object)
-      : (message.payload as object);
+    let event: object;
+    try {
+      event = this.codec.revive(subscriber.eventClass, message.payload) as object;
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     if (subscriber.invokeMany === undefined) return this.deliverOne(message, subscriber.invoke, event);
     return new Promise<void>((resolve, reject) => {
       if (this.pending.length === 0) queueMicrotask(() => this.flush());

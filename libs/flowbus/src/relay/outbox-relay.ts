@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Pool, QueryResult } from 'pg';
 import type { DataSource } from 'typeorm';
+import { DurableHandlerRegistry } from '../bus/durable-handler-registry.js';
 import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS, RELAY_TIMER } from '../constants.js';
 import { poolOf } from '../database/pg-pool.js';
 import { describeError } from '../errors/handler-failures.error.js';
@@ -63,6 +64,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly signal: RelaySignal,
     private readonly breakers: BreakerRegistry,
     private readonly local: LocalDestination,
+    private readonly durable: DurableHandlerRegistry,
     private readonly listener: NotifyListener,
     private readonly timers: FlowbusTimers,
   ) {
@@ -183,6 +185,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       owner: this.owner,
       limit,
       destinations,
+      local: this.durable.pairs(),
     });
     const client = await this.pool.connect();
     let broken: Error | undefined;

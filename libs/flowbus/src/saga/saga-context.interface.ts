@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import type { EventInstance } from '../bus/event-type.js';
 import type { OutboxMessage } from '../outbox/outbox-message.interface.js';
 
 /** Lifecycle status of a saga instance. */
@@ -24,11 +25,15 @@ export interface SagaContext<S extends object = Record<string, unknown>> {
   /** The step's transaction: write your own rows with it to commit them with the saga. */
   readonly manager: EntityManager;
   /** Durable fan-out of an event through the outbox, committed with the step. */
-  publish(event: object): void;
+  publish(event: EventInstance): void;
   /** Sends a message to a destination through the outbox, keyed by the instance (FIFO). */
   send(destination: string, type: string, payload: unknown, headers?: Record<string, string>): void;
-  /** Schedules `timeout` (replacing an earlier one of its type) after `delay` ms or at a time. */
-  scheduleTimeout(timeout: object, delay: number | { at: Date }): void;
+  /**
+   * Schedules `timeout`, an instance of the `@OnTimeout` class (`new PaymentTimeout(...)`, not the
+   * class), replacing an earlier one of its type, after `delay` ms or at a time.
+   * @throws InvalidEventError at the call for a class or a plain object
+   */
+  scheduleTimeout(timeout: EventInstance, delay: number | { at: Date }): void;
   /** Cancels the pending timeout of this class, if any. */
   cancelTimeout(timeoutClass: abstract new (...args: never[]) => object): void;
   /** Records a message that undoes what this step did; `compensate` sends them in reverse. */

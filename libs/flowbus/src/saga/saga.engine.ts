@@ -10,6 +10,7 @@ import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { CommitWatcher } from '../outbox/commit-watcher.js';
 import { OutboxRows } from '../outbox/outbox-rows.js';
 import { OutboxService } from '../outbox/outbox.service.js';
+import { PayloadCodec } from '../outbox/payload-codec.js';
 import type { SagaDefinition, StepDefinition } from './saga-definition.js';
 import { SagaPersistence } from './saga.persistence.js';
 import { deleteInboxRows, insertInboxBatch } from '../outbox/outbox.queries.js';
@@ -42,8 +43,9 @@ export class SagaEngine {
     rows: OutboxRows,
     commits: CommitWatcher,
     private readonly alarm: TimeoutAlarm,
+    private readonly codec: PayloadCodec,
   ) {
-    this.persistence = new SagaPersistence(options.schema, outbox, rows, commits, options.relay.notify);
+    this.persistence = new SagaPersistence(options.schema, outbox, rows, codec, commits, options.relay.notify);
   }
 
   /**
@@ -160,6 +162,7 @@ export class SagaEngine {
       const items: BatchItem[] = [];
       const itemRows: TimeoutRow[] = [];
       const dropped: TimeoutRow[] = [];
+      const failures = new Map<TimeoutRow, Error>();
       for (const row of rows) {
         if (tokens.get(row.id) !== row.token) continue;
         const handler = saga.timeouts.get(row.timeout_type);
@@ -170,7 +173,14 @@ export class SagaEngine {
           dropped.push(row);
           continue;
         }
-        const input = Object.assign(Object.create(handler.timeoutClass.prototype as object) as object, row.payload);
+        let input: object;
+        try {
+          input = this.codec.revive(handler.timeoutClass, row.payload) as object;
+        } catch (error) {
+          // This timeout alone fails (it stays, leased, and is tried again); the others fire.
+          failures.set(row, error as Error);
+          continue;
+        }
         items.push({ handler, input, correlationId: row.correlation_id });
         itemRows.push(row);
       }
@@ -185,7 +195,6 @@ export class SagaEngine {
         );
         await rowsOf(manager, q);
       };
-      const failures = new Map<TimeoutRow, Error>();
       if (items.length === 0) {
         await deleteFired([]);
       } else {
@@ -212,7 +221,9 @@ export class SagaEngine {
   ): Promise<(Error | undefined)[]> {
     const client = (await manager.queryRunner!.connect()) as PoolClient;
     const now = this.options.clock.now();
-    const batch = new StepBatch(saga, manager, client, now, this.logger);
+    const batch = new StepBatch(saga, manager, client, now, this.logger, (ctx) =>
+      this.persistence.prepare(ctx, manager),
+    );
     const errors = await batch.run(items, loaded);
     await beforeSave?.(errors);
     await this.persistence.saveBatch(saga.name, batch, manager, new Date(now));

@@ -4,7 +4,8 @@ import { rowsOf } from '../database/run-query.js';
 import { TransactionConflict } from '../database/transaction-conflict.js';
 import type { CommitWatcher } from '../outbox/commit-watcher.js';
 import type { OutboxRows } from '../outbox/outbox-rows.js';
-import { insertMessages } from '../outbox/outbox.queries.js';
+import { insertMessages, type OutboxInsertRow } from '../outbox/outbox.queries.js';
+import type { PayloadCodec } from '../outbox/payload-codec.js';
 import { notifyChannel, type OutboxService } from '../outbox/outbox.service.js';
 import type { StepContext } from './step-context.js';
 import type { OutboxMessage } from '../outbox/outbox-message.interface.js';
@@ -35,10 +36,26 @@ export class SagaPersistence {
     private readonly schema: string,
     private readonly outbox: OutboxService,
     private readonly rows: OutboxRows,
+    private readonly codec: PayloadCodec,
     private readonly commits: CommitWatcher,
     /** `relay.notify`: wake relays in other instances at commit. */
     private readonly notify: boolean,
   ) {}
+
+  /**
+   * Builds (and so checks) the outbox rows of what a step published and sent, into
+   * `ctx.outboxRows`. Compensations the step recorded are checked too, now: a compensation for a
+   * type nobody subscribes to would otherwise only fail when the saga compensates.
+   */
+  async prepare(ctx: StepContext<object>, manager: EntityManager): Promise<void> {
+    if (!ctx.compensating && ctx.compensations.length > ctx.savedCompensations) {
+      await this.rows.forMessages(ctx.compensations.slice(ctx.savedCompensations), manager);
+    }
+    const messages = ctx.outgoing();
+    const events = ctx.published.length > 0 ? await this.rows.forEvents(ctx.published, {}, manager) : [];
+    const sent = messages.length > 0 ? await this.rows.forMessages(messages, manager) : [];
+    ctx.outboxRows = events.length === 0 ? sent : sent.length === 0 ? events : [...events, ...sent];
+  }
 
   /**
    * Writes what a batch of steps recorded in one statement (combineWrites), a CTE per kind of
@@ -64,6 +81,7 @@ export class SagaPersistence {
     const cancelled = new Map<string, { correlationId: string; type: string }>();
     const events: object[] = [];
     const messages: OutboxMessage[] = [];
+    const rows: OutboxInsertRow[] = [];
     for (const ctx of batch.applied) {
       const id = ctx.correlationId;
       if (ctx.finished) {
@@ -80,13 +98,14 @@ export class SagaPersistence {
           scheduled.set(`${id}\u0000${t.type}`, {
             correlationId: id,
             type: t.type,
-            payload: JSON.stringify(t.payload),
+            payload: this.codec.stringify(t.payload) ?? '{}',
             dueAt: t.dueAt,
           });
         }
       }
       events.push(...ctx.published);
-      addMessages(messages, ctx);
+      messages.push(...ctx.outgoing());
+      rows.push(...ctx.outboxRows);
     }
     // The CTEs see one snapshot, so no two of them may touch one row: a key is either dropped,
     // cancelled or scheduled here, never two of these.
@@ -115,7 +134,6 @@ export class SagaPersistence {
       });
       parts.push({ name: 'scheduled', query, counted: false });
     }
-    const rows = [...(events.length > 0 ? this.rows.forEvents(events) : []), ...this.rows.forMessages(messages)];
     const inline = rows.length > 0 && rows.length <= MAX_INLINE_OUTBOX_ROWS;
     if (inline) parts.push({ name: 'outbox', query: insertMessages(this.schema, rows, now), counted: false });
 
@@ -132,14 +150,5 @@ export class SagaPersistence {
       if (events.length > 0) await this.outbox.publish(manager, events);
       if (messages.length > 0) await this.outbox.enqueue(manager, messages);
     }
-  }
-}
-
-/** The messages a step sends: its own, then its compensations when it compensates. */
-function addMessages(messages: OutboxMessage[], ctx: StepContext<object>): void {
-  messages.push(...ctx.sent);
-  if (ctx.compensating) {
-    // Reverse order of recording; one key per instance keeps them in that order on delivery.
-    for (let i = ctx.compensations.length - 1; i >= 0; i--) messages.push({ ...ctx.compensations[i]!, key: ctx.key });
   }
 }

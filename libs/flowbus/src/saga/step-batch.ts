@@ -45,6 +45,12 @@ export class StepBatch {
     private readonly client: PoolClient,
     private readonly now: number,
     private readonly logger: Logger,
+    /**
+     * Builds the outbox rows of what a step published and sent into `ctx.outboxRows`, right after
+     * the step returned: a message nobody subscribes to fails that step alone (NoSubscriberError),
+     * not the batch's save.
+     */
+    private readonly prepare: (ctx: StepContext<object>) => Promise<void>,
   ) {}
 
   /**
@@ -127,6 +133,7 @@ export class StepBatch {
     let state = '';
     try {
       await handler.method.call(saga.instance, item.input, ctx);
+      await this.prepare(ctx);
       state = JSON.stringify(ctx.state ?? {});
     } catch (error) {
       failure = { error };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { EntityManager } from 'typeorm';
+import { InvalidEventError } from '../errors/invalid-event.error.js';
 import { SagaStateError } from '../errors/saga-state.error.js';
 import { StepContext } from './step-context.js';
 
@@ -51,7 +52,18 @@ describe('StepContext', () => {
   it('refuses an invalid due time and a plain-object event', () => {
     const ctx = context();
     expect(() => ctx.scheduleTimeout(new PaymentTimeout('o-1'), { at: new Date('nope') })).toThrow(SagaStateError);
-    expect(() => ctx.publish({ orderId: 'x' })).toThrow('class instances');
+    expect(() => ctx.publish({ orderId: 'x' } as object)).toThrow('class instances');
+  });
+
+  it('refuses a class where an instance is meant, at the call, naming it', () => {
+    const ctx = context();
+    const asAny = PaymentTimeout as unknown as object;
+    expect(() => ctx.scheduleTimeout(asAny, 100)).toThrow(InvalidEventError);
+    expect(() => ctx.scheduleTimeout(asAny, 100)).toThrow(
+      'scheduleTimeout(PaymentTimeout) got the class itself: pass an instance (scheduleTimeout(new PaymentTimeout(...)))',
+    );
+    expect(() => ctx.publish(asAny)).toThrow('publish(PaymentTimeout) got the class itself');
+    expect(ctx.scheduled.size).toBe(0);
   });
 
   it('compensate() is seen as compensating in the step and saved as compensated, keeping earlier compensations', () => {

@@ -1,7 +1,8 @@
 import type { EntityManager } from 'typeorm';
-import { eventTypeOf, eventTypeOfInstance } from '../bus/event-type.js';
+import { eventTypeOf, eventTypeOfInstance, type EventInstance } from '../bus/event-type.js';
 import { SagaStateError } from '../errors/saga-state.error.js';
 import type { OutboxMessage } from '../outbox/outbox-message.interface.js';
+import type { OutboxInsertRow } from '../outbox/outbox.queries.js';
 import type { CompensationMessage, SagaContext, SagaStatus } from './saga-context.interface.js';
 
 /** A timeout the step scheduled. */
@@ -25,7 +26,11 @@ export class StepContext<S extends object> implements SagaContext<S> {
   readonly scheduled = new Map<string, ScheduledTimeout>();
   readonly cancelled = new Set<string>();
   readonly compensations: CompensationMessage[];
+  /** How many of `compensations` earlier steps recorded. */
+  readonly savedCompensations: number;
   compensating = false;
+  /** The outbox rows of what the step published and sent, built (and checked) when it returned. */
+  outboxRows: OutboxInsertRow[] = [];
 
   /**
    * @param manager the step's transaction, or a function returning it: steps run in a batch get
@@ -41,6 +46,7 @@ export class StepContext<S extends object> implements SagaContext<S> {
   ) {
     this.state = saved.state;
     this.compensations = [...saved.compensations];
+    this.savedCompensations = saved.compensations.length;
     this.reason = saved.reason;
   }
 
@@ -57,8 +63,8 @@ export class StepContext<S extends object> implements SagaContext<S> {
     return this.status !== 'running';
   }
 
-  publish(event: object): void {
-    eventTypeOfInstance(event); // a plain object fails here, in the step, not at commit
+  publish(event: EventInstance): void {
+    eventTypeOfInstance(event, 'publish'); // a plain object or a class fails here, in the step, not at commit
     this.published.push(event);
   }
 
@@ -66,9 +72,10 @@ export class StepContext<S extends object> implements SagaContext<S> {
     this.sent.push({ destination, type, payload, headers, key: this.key });
   }
 
-  scheduleTimeout(timeout: object, delay: number | { at: Date }): void {
+  scheduleTimeout(timeout: EventInstance, delay: number | { at: Date }): void {
     this.assertRunning('scheduleTimeout');
-    const type = eventTypeOfInstance(timeout);
+    // A class or a plain object fails here, at the call, rather than as a NULL payload at commit.
+    const type = eventTypeOfInstance(timeout, 'scheduleTimeout');
     const dueAt = typeof delay === 'number' ? new Date(this.now + delay) : delay.at;
     if (!(dueAt instanceof Date) || Number.isNaN(dueAt.getTime())) {
       throw new SagaStateError(`scheduleTimeout(${type}): delay must be milliseconds or { at: Date }`);
@@ -99,6 +106,16 @@ export class StepContext<S extends object> implements SagaContext<S> {
 
   fail(reason: string): void {
     this.finish('failed', reason);
+  }
+
+  /** The messages the step sends: its own, then its compensations (in reverse) when it compensates. */
+  outgoing(): OutboxMessage[] {
+    if (!this.compensating) return this.sent;
+    const messages = [...this.sent];
+    // Reverse order of recording; one key per instance keeps them in that order on delivery.
+    for (let i = this.compensations.length - 1; i >= 0; i--)
+      messages.push({ ...this.compensations[i]!, key: this.key });
+    return messages;
   }
 
   /** Status written to the database: compensation messages are sent in this very transaction. */

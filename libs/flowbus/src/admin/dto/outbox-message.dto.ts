@@ -28,6 +28,12 @@ export class OutboxMessageDto {
   @ApiProperty({ enum: OUTBOX_STATUSES })
   status!: OutboxStatus;
 
+  @ApiProperty({
+    description:
+      'An undelivered `local` message for a durable subscriber this app does not have: this app leaves it pending for an app that has it',
+  })
+  noSubscriberHere!: boolean;
+
   @ApiProperty({ description: 'Failed deliveries so far' })
   attempts!: number;
 

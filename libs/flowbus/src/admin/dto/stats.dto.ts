@@ -12,6 +12,12 @@ export class DestinationCountsDto {
 
   @ApiProperty({ description: 'Delivered, not yet removed by retention' })
   delivered!: number;
+
+  @ApiProperty({
+    description:
+      'Undelivered `local` messages for a durable subscriber this app does not have: they wait for an app that has it',
+  })
+  noSubscriberHere!: number;
 }
 
 export class OutboxStatsDto {
@@ -23,6 +29,12 @@ export class OutboxStatsDto {
 
   @ApiProperty()
   delivered!: number;
+
+  @ApiProperty({
+    description:
+      'Undelivered `local` messages for a durable subscriber this app does not have (another app, or a renamed subscriber): they stay pending, never dead-lettered for it',
+  })
+  noSubscriberHere!: number;
 
   @ApiProperty({
     type: Number,
