@@ -12,6 +12,7 @@ import type { Pool, QueryResult } from 'pg';
 import type { DataSource } from 'typeorm';
 import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS, RELAY_TIMER } from '../constants.js';
 import { poolOf } from '../database/pg-pool.js';
+import { withPooledClient } from '../database/pooled-client.js';
 import { describeError } from '../errors/handler-failures.error.js';
 import { NonRetryableError } from '../errors/non-retryable.error.js';
 import { LOCAL_DESTINATION } from '../options/resolve-options.js';
@@ -183,9 +184,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       limit,
       destinations,
     });
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
+    return withPooledClient(this.pool, async (client) => {
       let rows: ClaimedRow[];
       if (this.pinnedPlan) {
         // Several statements in one message: node-postgres returns a result per statement.
@@ -205,14 +204,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         this.pinnedPlan = JSON.stringify(plan).includes('"Node Type":"Sort"');
       }
       return rows;
-    } catch (error) {
-      // As pool.query does, a connection that saw an error is discarded, not given back (which also
-      // ends an open claim transaction).
-      broken = error as Error;
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 
   private deliver(row: ClaimedRow): void {
