@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { OutboxService, type FlowbusOptions } from 'nestjs-flowbus';
+import { OutboxService, type DeliveryMessage, type Destination, type FlowbusOptions } from 'nestjs-flowbus';
 import { waitFor } from 'nestjs-flowbus/testing';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
-import { createFlowbusApp } from './support/app.js';
+import { createFlowbusApp, gate } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { RecordingDestination } from './support/recording-destination.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
@@ -101,5 +101,65 @@ describe('database connections cut (failover)', () => {
       await waitFor(() => sink.ids().includes(id!), { message: 'a delivery after the database is back' });
     });
     expect(unhandled).toEqual([]);
+  });
+});
+
+describe('delivery outcomes during a database outage', () => {
+  it('keeps the outcomes of deliveries made while the database is unreachable and writes them once it is back', async () => {
+    const release = gate();
+    const received: string[] = [];
+    let started = 0;
+    const sink: Destination = {
+      maxAttempts: 5,
+      async deliver(message: DeliveryMessage) {
+        started++;
+        await release.promise;
+        received.push(message.id);
+        if ((message.payload as { fail?: boolean }).fail) throw new Error('503 from downstream');
+      },
+    };
+    const app = await proxiedApp({ destinations: { sink }, relay: { pollIntervalMs: 50, leaseMs: 60_000 } });
+    const outbox = app.get(OutboxService);
+    const ids = await outbox.transaction((m) =>
+      outbox.enqueue(m, [
+        ...Array.from({ length: 20 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })),
+        { destination: 'sink', type: 'T', payload: { fail: true } },
+      ]),
+    );
+    const failing = ids[20]!;
+    await waitFor(() => started === ids.length, { message: 'every delivery in flight' });
+    const unhandled = await unhandledDuring(async () => {
+      proxy.refuse();
+      proxy.cut();
+      release.open();
+      await waitFor(() => received.length === ids.length, { message: 'every delivery done' });
+      // The relay tried to write the outcomes (and to claim) meanwhile, and could not.
+      const refused = proxy.refused;
+      await waitFor(() => proxy.refused >= refused + 5, { message: 'connections refused after the deliveries' });
+      proxy.accept();
+      // Well before the 60 s lease: the kept outcomes are written as soon as the database is back.
+      await waitFor(
+        async () =>
+          (
+            await ds.query(
+              `SELECT count(*)::int AS n FROM flowbus_outbox WHERE delivered_at IS NOT NULL OR attempts = 1`,
+            )
+          )[0].n === ids.length,
+        { timeoutMs: 5000, message: 'every outcome written' },
+      );
+    });
+    expect(unhandled).toEqual([]);
+    const failed = (await ds.query('SELECT * FROM flowbus_outbox WHERE id = $1', [failing]))[0];
+    expect(failed).toMatchObject({
+      attempts: 1,
+      delivered_at: null,
+      lock_owner: null,
+      last_error: 'Error: 503 from downstream',
+    });
+    const leased = await ds.query('SELECT count(*)::int AS n FROM flowbus_outbox WHERE lock_owner IS NOT NULL');
+    expect(leased[0].n).toBe(0);
+    // Nothing delivered twice.
+    expect(new Set(received).size).toBe(received.length);
+    expect(received.length).toBe(ids.length);
   });
 });

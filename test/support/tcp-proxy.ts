@@ -17,14 +17,18 @@ export interface TcpProxy {
   accept(): void;
   /** Connections open through the proxy now. */
   readonly open: number;
+  /** Connections refused so far. */
+  readonly refused: number;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const pairs = new Set<[Socket, Socket]>();
   let refusing = false;
+  let refused = 0;
   const server: Server = createServer((inbound) => {
     if (refusing) {
+      refused++;
       inbound.destroy();
       return;
     }
@@ -71,6 +75,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     },
     get open() {
       return pairs.size;
+    },
+    get refused() {
+      return refused;
     },
     async close() {
       cut();
