@@ -43,13 +43,20 @@ export async function pendingRows(url: string): Promise<number> {
   );
 }
 
-/** Polls until nothing is left to deliver, or throws after `timeoutMs`. */
-export async function settle(url: string, timeoutMs: number): Promise<number> {
+/**
+ * Polls until nothing is left to deliver; gives up after `timeoutMs` or as soon as `hopeless()`
+ * (no relay left alive). Returns how long it waited and whether everything was delivered.
+ */
+export async function settle(
+  url: string,
+  timeoutMs: number,
+  hopeless: () => boolean = () => false,
+): Promise<{ settled: boolean; settleMs: number }> {
   const started = Date.now();
   for (;;) {
     const pending = await pendingRows(url).catch(() => -1);
-    if (pending === 0) return Date.now() - started;
-    if (Date.now() - started > timeoutMs) throw new Error(`${pending} row(s) still pending after ${timeoutMs} ms`);
+    if (pending === 0) return { settled: true, settleMs: Date.now() - started };
+    if (Date.now() - started > timeoutMs || hopeless()) return { settled: false, settleMs: Date.now() - started };
     await new Promise((r) => setTimeout(r, 250));
   }
 }

@@ -28,10 +28,23 @@ export async function closeStage(stage: Stage | undefined): Promise<void> {
   await stage.pg.stop();
 }
 
-/** Waits until nothing is pending, then balances the books of an outbox scenario. */
-export async function closeBooks(stage: Stage, rows: number, settleTimeoutMs: number): Promise<OutboxBooks> {
-  await settle(stage.databaseUrl, settleTimeoutMs);
-  return outboxBooks(stage.databaseUrl, stage.sink, rows);
+export interface ClosedBooks extends OutboxBooks {
+  settled: boolean;
+  settleMs: number;
+  /** Processes that died on their own (they fail the scenario), with their last output. */
+  unexpectedDeaths: string[];
+}
+
+/**
+ * Waits until nothing is pending (or no relay is left alive, or `settleTimeoutMs`), then balances
+ * the books of an outbox scenario.
+ */
+export async function closeBooks(stage: Stage, rows: number, settleTimeoutMs: number): Promise<ClosedBooks> {
+  const noRelayLeft = () => !stage.processes.all.some((p) => p.alive && p.name.startsWith('relay'));
+  const { settled, settleMs } = await settle(stage.databaseUrl, settleTimeoutMs, noRelayLeft);
+  const books = await outboxBooks(stage.databaseUrl, stage.sink, rows);
+  const unexpectedDeaths = stage.processes.unexpectedDeaths().map((d) => d.split('\n').slice(0, 4).join(' | '));
+  return { ...books, settled, settleMs, unexpectedDeaths };
 }
 
 /** The assertions every outbox scenario shares (after its own figures are recorded). */
