@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
+import { isTransientDatabaseError } from '../database/transient-error.js';
 import { describeError } from '../errors/handler-failures.error.js';
 import { NonRetryableError } from '../errors/non-retryable.error.js';
 import type { Clock } from '../options/clock.js';
@@ -8,6 +9,9 @@ import { markDelivered, markFailed, moveToDeadLetter, release, type ClaimedRow }
 import { backoffDelay } from './backoff.js';
 import { BREAKER_OPEN } from './breaker.registry.js';
 import { errorEntry } from './error-entry.js';
+
+/** Longest pause between two attempts to write outcomes while the database is unreachable. */
+const MAX_RETRY_PAUSE_MS = 1000;
 
 interface Failure {
   row: ClaimedRow;
@@ -31,6 +35,9 @@ export class DeliveryOutcomes {
   private deliveredKeyed = false;
   private failed: Failure[] = [];
   private writing: Promise<void> | undefined;
+  /** Ends the pause before the next write attempt after a failed one (see abandon). */
+  private retryPause: (() => void) | undefined;
+  private abandoned = false;
 
   constructor(
     private readonly pool: Pool,
@@ -52,9 +59,44 @@ export class DeliveryOutcomes {
     this.schedule();
   }
 
-  /** Resolves once every outcome recorded so far is written. */
-  async flushed(): Promise<void> {
-    while (this.writing) await this.writing;
+  /**
+   * Resolves once every outcome recorded so far is written: `true`, or `false` when `timeoutMs`
+   * passed first (the database is unreachable; the outcomes are still kept and retried).
+   */
+  async flushed(timeoutMs = Infinity): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.writing) {
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      if (!Number.isFinite(left)) {
+        await this.writing;
+        continue;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, left)));
+      await Promise.race([this.writing, limit]);
+      clearTimeout(timer);
+    }
+    return true;
+  }
+
+  /**
+   * Stops retrying (shutdown with the database still unreachable): the outcomes not written are
+   * dropped, their rows stay leased and are delivered again once the lease expires. Returns their ids.
+   */
+  abandon(): string[] {
+    this.abandoned = true;
+    this.retryPause?.();
+    const ids = [...this.delivered, ...this.failed.map((f) => f.row.id)];
+    this.delivered = [];
+    this.deliveredKeyed = false;
+    this.failed = [];
+    if (ids.length > 0) {
+      this.logger.error(
+        `Dropped ${ids.length} delivery outcome(s) that could not be written; their rows are delivered again once their lease expires`,
+      );
+    }
+    return ids;
   }
 
   /** Gives rows back without counting an attempt. */
@@ -65,7 +107,7 @@ export class DeliveryOutcomes {
   }
 
   private schedule(): void {
-    if (this.writing) return;
+    if (this.writing || this.abandoned) return;
     this.writing = this.writeAll().finally(() => {
       this.writing = undefined;
       if (this.delivered.length > 0 || this.failed.length > 0) this.schedule();
@@ -75,23 +117,58 @@ export class DeliveryOutcomes {
   private async writeAll(): Promise<void> {
     // Let deliveries settling in the same turn of the event loop join this batch.
     await new Promise((resolve) => setImmediate(resolve));
-    while (this.delivered.length > 0 || this.failed.length > 0) {
-      const delivered = this.delivered;
-      const keyed = this.deliveredKeyed;
+    let errors = 0;
+    while ((this.delivered.length > 0 || this.failed.length > 0) && !this.abandoned) {
+      let delivered = this.delivered;
+      let keyed = this.deliveredKeyed;
       const failed = this.failed;
       this.delivered = [];
       this.deliveredKeyed = false;
       this.failed = [];
       try {
-        if (delivered.length > 0) await this.markDelivered(delivered);
-        for (const f of failed) await this.markFailed(f);
+        if (delivered.length > 0) {
+          await this.markDelivered(delivered);
+          this.written(delivered, keyed);
+          delivered = [];
+          keyed = false;
+        }
+        while (failed.length > 0) {
+          await this.markFailed(failed[0]!);
+          this.written([failed.shift()!.row.id], false);
+        }
+        errors = 0;
       } catch (error) {
-        // The rows stay leased; when the lease expires they are claimed and delivered again.
+        if (!isTransientDatabaseError(error)) {
+          // Refused by the database itself: writing it again would fail again. The rows stay leased
+          // and are delivered again once their lease expires.
+          const dropped = delivered.length > 0 ? delivered : [failed.shift()!.row.id];
+          this.logger.error(`Could not record ${dropped.length} delivery outcome(s): ${describeError(error)}`);
+          this.written(dropped, delivered.length > 0 && keyed);
+          this.failed = failed.concat(this.failed);
+          continue;
+        }
+        // The database is unreachable. The deliveries happened: keep their
+        // outcomes and write them once it is back, rather than let the rows wait out their lease and
+        // be delivered again. Every write is fenced by the lease owner and idempotent, so retrying
+        // one whose commit was not acknowledged changes nothing.
+        this.delivered = delivered.concat(this.delivered);
+        this.deliveredKeyed ||= keyed;
+        this.failed = failed.concat(this.failed);
+        errors++;
+        const pause = Math.min(MAX_RETRY_PAUSE_MS, 50 * 2 ** errors);
         this.logger.error(
-          `Could not record ${delivered.length + failed.length} delivery outcome(s): ${describeError(error)}`,
+          `Could not record ${delivered.length + failed.length} delivery outcome(s) (${describeError(error)}); ` +
+            `keeping them, retrying in ${pause} ms`,
         );
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, pause);
+          this.retryPause = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.retryPause = undefined;
       }
-      this.written(failed.length > 0 ? [...delivered, ...failed.map((f) => f.row.id)] : delivered, keyed);
     }
   }
 

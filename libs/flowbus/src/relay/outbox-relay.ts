@@ -12,6 +12,7 @@ import type { Pool, QueryResult } from 'pg';
 import type { DataSource } from 'typeorm';
 import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS, RELAY_TIMER } from '../constants.js';
 import { poolOf } from '../database/pg-pool.js';
+import { withPooledClient } from '../database/pooled-client.js';
 import { describeError } from '../errors/handler-failures.error.js';
 import { NonRetryableError } from '../errors/non-retryable.error.js';
 import { LOCAL_DESTINATION } from '../options/resolve-options.js';
@@ -25,7 +26,6 @@ import { LocalDestination } from './local.destination.js';
 import { NotifyListener } from './notify-listener.js';
 import { RelaySignal } from './relay-signal.js';
 
-const MAX_ERROR_PAUSE_MS = 30_000;
 /**
  * While claims come back full (a backlog), the relay asks PostgreSQL this often how it would plan
  * the claim, and pins the plan while it would sort the due set (see pinnedClaim).
@@ -98,8 +98,12 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     await this.listener.stop();
     await this.running;
     this.running = undefined;
-    await this.whenIdle(this.options.relay.shutdownTimeoutMs);
-    await this.outcomes.flushed();
+    const { shutdownTimeoutMs } = this.options.relay;
+    // Outcomes still unwritten (the database is unreachable) get their own grace period, then are
+    // given up: their rows are delivered again once their lease expires.
+    if (!(await this.whenIdle(shutdownTimeoutMs)) && !(await this.outcomes.flushed(shutdownTimeoutMs))) {
+      this.outcomes.abandon();
+    }
     const unfinished = [...this.holding];
     try {
       await this.outcomes.release(unfinished);
@@ -117,6 +121,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 
   /** Resolves when no delivery is in flight and every outcome is written (tests, shutdown). */
   async whenIdle(timeoutMs = Infinity): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
     if (this.inFlight > 0) {
       const idle = new Promise<boolean>((resolve) => this.idle.push(() => resolve(true)));
       const limit = Number.isFinite(timeoutMs)
@@ -124,8 +129,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         : idle;
       if (!(await Promise.race([idle, limit]))) return false;
     }
-    await this.outcomes.flushed();
-    return true;
+    return this.outcomes.flushed(deadline - performance.now());
   }
 
   private async loop(): Promise<void> {
@@ -151,8 +155,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         if (!backlog) await this.signal.wait(this.abort.signal);
       } catch (error) {
         errors++;
-        const pause = Math.min(MAX_ERROR_PAUSE_MS, 100 * 2 ** errors);
-        this.logger.error(`Claim failed (${describeError(error)}); retrying in ${pause} ms`);
+        // The fallback poll wakes the loop anyway, so the pause never exceeds pollIntervalMs: the
+        // relay resumes within a poll of the database coming back.
+        const pause = Math.min(this.options.relay.pollIntervalMs, 100 * 2 ** Math.min(errors, 20));
+        this.logger.error(`Claim failed (${describeError(error)}); retrying within ${pause} ms`);
         await this.signal.wait(this.abort.signal, pause);
       }
     }
@@ -183,9 +189,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       limit,
       destinations,
     });
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
+    return withPooledClient(this.pool, async (client) => {
       let rows: ClaimedRow[];
       if (this.pinnedPlan) {
         // Several statements in one message: node-postgres returns a result per statement.
@@ -205,14 +209,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         this.pinnedPlan = JSON.stringify(plan).includes('"Node Type":"Sort"');
       }
       return rows;
-    } catch (error) {
-      // As pool.query does, a connection that saw an error is discarded, not given back (which also
-      // ends an open claim transaction).
-      broken = error as Error;
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 
   private deliver(row: ClaimedRow): void {

@@ -140,20 +140,23 @@ export class SagaEngine {
   async fireTimeouts(saga: SagaDefinition, rows: readonly TimeoutRow[]): Promise<(Error | undefined)[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.fireTimeoutsOnce(saga, rows, attempt > 1);
+        return await this.fireTimeoutsOnce(saga, rows);
       } catch (error) {
         if (!(error instanceof TransactionConflict) || attempt >= MAX_CONFLICT_ATTEMPTS) throw error;
       }
     }
   }
 
-  private fireTimeoutsOnce(
-    saga: SagaDefinition,
-    rows: readonly TimeoutRow[],
-    lock: boolean,
-  ): Promise<(Error | undefined)[]> {
+  private fireTimeoutsOnce(saga: SagaDefinition, rows: readonly TimeoutRow[]): Promise<(Error | undefined)[]> {
     const schema = this.options.schema;
     return this.dataSource.transaction(async (manager) => {
+      // One lock order everywhere: the saga instance, then its timeouts. A step saves its instance
+      // and then deletes or replaces its timeouts (saveBatch); locking the timeouts first here
+      // deadlocked every finishing step that landed as its timeout fired. With the instances
+      // locked first, the two queue and whichever comes second sees the other's result (a fired
+      // timeout's row gone, or a finished instance whose timeout is dropped).
+      const correlationIds = [...new Set(rows.map((r) => r.correlation_id))];
+      const instances = await rowsOf<SagaRow>(manager, loadSagas(schema, saga.name, correlationIds, true));
       const ids = rows.map((r) => r.id);
       const locked = await rowsOf<{ id: string; token: string }>(manager, lockTimeouts(schema, ids));
       const tokens = new Map(locked.map((r) => [r.id, r.token]));
@@ -189,9 +192,7 @@ export class SagaEngine {
       if (items.length === 0) {
         await deleteFired([]);
       } else {
-        const ids = [...new Set(items.map((i) => i.correlationId))];
-        const loaded = await rowsOf<SagaRow>(manager, loadSagas(schema, saga.name, ids, lock));
-        const errors = await this.runBatch(saga, items, manager, loaded, deleteFired);
+        const errors = await this.runBatch(saga, items, manager, instances, deleteFired);
         errors.forEach((e, k) => e && failures.set(itemRows[k]!, e));
       }
       return rows.map((r) => failures.get(r));

@@ -91,6 +91,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     dataDir,
     async createDatabase(name: string) {
       const client = server.getPgClient();
+      // A connection cut mid-query rejects that query; without a listener pg would also throw
+      // its 'error' event at the process.
+      client.on('error', () => undefined);
       await client.connect();
       try {
         const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
