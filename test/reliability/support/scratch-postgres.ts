@@ -34,8 +34,9 @@ export class ScratchPostgres {
     const conf = [
       "listen_addresses = '127.0.0.1'",
       'max_connections = 200',
+      // A crash of the server (stop -m immediate) keeps the OS cache, so fsync may be off; an
+      // acknowledged commit must survive it, so synchronous_commit stays on.
       'fsync = off',
-      'synchronous_commit = off',
       'full_page_writes = off',
       "unix_socket_directories = ''",
     ].join('\n');
