@@ -92,6 +92,11 @@ export class FixtureProcess {
     return undefined;
   }
 
+  /** Sends a message to the fixture (IPC). */
+  send(message: object): void {
+    this.child.send(message);
+  }
+
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     this.killedOnPurpose = true;
     if (this.alive) this.child.kill(signal);
