@@ -8,6 +8,7 @@ export default {
   displayName: 'reliability',
   testMatch: ['<rootDir>/test/reliability/**/*.reliability-spec.ts'],
   globalSetup: '<rootDir>/test/reliability/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/reliability/support/global-teardown.ts',
   testTimeout: 600_000,
   maxWorkers: 1,
 };

@@ -68,7 +68,8 @@ it(`poison and slow: ${ROWS} keyed rows, 1% poison, 1% failing, 1% slow (${SLOW_
   const firstAt = s.sink.delivered[0]!.at;
   const clean = s.sink.delivered.filter((d) => !specialKey(d.key));
   let cleanLongestGapMs = 0;
-  for (let i = 1; i < clean.length; i++) cleanLongestGapMs = Math.max(cleanLongestGapMs, clean[i]!.at - clean[i - 1]!.at);
+  for (let i = 1; i < clean.length; i++)
+    cleanLongestGapMs = Math.max(cleanLongestGapMs, clean[i]!.at - clean[i - 1]!.at);
   const cleanDoneMs = clean.at(-1)!.at - firstAt;
   const specialDoneMs = Math.max(...s.sink.delivered.filter((d) => specialKey(d.key)).map((d) => d.at)) - firstAt;
 

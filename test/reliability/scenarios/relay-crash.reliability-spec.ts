@@ -37,9 +37,7 @@ it(`relay crash: ${ROWS} rows, 3 relays, ${KILLS} SIGKILLs`, async () => {
   };
   // The first start runs the migrations; the others start once the schema exists.
   const relays: FixtureProcess[] = [await s.processes.start('relay', 'relay-1', relayConfig)];
-  relays.push(
-    ...(await Promise.all([2, 3].map((i) => s.processes.start('relay', `relay-${i}`, relayConfig)))),
-  );
+  relays.push(...(await Promise.all([2, 3].map((i) => s.processes.start('relay', `relay-${i}`, relayConfig)))));
   const producer = await s.processes.start('producer', 'producer', producerConfig);
   const started = Date.now();
 

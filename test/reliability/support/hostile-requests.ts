@@ -42,7 +42,9 @@ const ODD = [
   '%F0%9F%92%A5',
   '\u202e\u0301\ufeff',
   '💥'.repeat(200),
-  '\ud800',
+  '%ED%A0%80',
+  '%C0%AF',
+  '%FF',
   'x'.repeat(10_000),
   '../../../../etc/passwd',
   '%2e%2e%2f%2e%2e%2f',
@@ -189,7 +191,8 @@ export function hostileRequests(token: string): HostileRequest[] {
 
   // Odd parameters: in every filter, cursor and limit, and as path ids and saga names.
   for (const value of ODD) {
-    const q = encodeURIComponent(value);
+    // Values starting with % are sent as they are (already encoded, some on purpose invalid UTF-8).
+    const q = value.startsWith('%') ? value : encodeURIComponent(value);
     for (const list of ['outbox', 'dead-letters', 'sagas']) {
       for (const field of ['status', 'destination', 'type', 'name', 'cursor', 'limit']) {
         out.push({ family: 'params', method: 'GET', path: `${list}?${field}=${q}`, headers: auth, anonymous: false });
@@ -210,18 +213,45 @@ export function hostileRequests(token: string): HostileRequest[] {
   }
 
   // Cursors and limits that are not what the API handed out.
-  const cursors = ['', 'abc', '0', '-1', 'eyJ4IjoxfQ', 'eyJzZXEiOiIxOyBEUk9QIFRBQkxFIHgifQ', '%FF%FE', 'a'.repeat(5000)];
+  const cursors = [
+    '',
+    'abc',
+    '0',
+    '-1',
+    'eyJ4IjoxfQ',
+    'eyJzZXEiOiIxOyBEUk9QIFRBQkxFIHgifQ',
+    '%FF%FE',
+    'a'.repeat(5000),
+  ];
   const limits = ['0', '-5', '1.5', '1e3', '99999999999999999999', 'abc', '', '201', '1001', '0x10', ' 5'];
   for (const list of ['outbox', 'dead-letters', 'sagas']) {
     for (const c of cursors) {
-      out.push({ family: 'paging', method: 'GET', path: `${list}?cursor=${encodeURIComponent(c)}`, headers: auth, anonymous: false });
+      out.push({
+        family: 'paging',
+        method: 'GET',
+        path: `${list}?cursor=${encodeURIComponent(c)}`,
+        headers: auth,
+        anonymous: false,
+      });
     }
     for (const l of limits) {
-      out.push({ family: 'paging', method: 'GET', path: `${list}?limit=${encodeURIComponent(l)}`, headers: auth, anonymous: false });
+      out.push({
+        family: 'paging',
+        method: 'GET',
+        path: `${list}?limit=${encodeURIComponent(l)}`,
+        headers: auth,
+        anonymous: false,
+      });
     }
     out.push({ family: 'paging', method: 'GET', path: `${list}?limit=1&limit=2`, headers: auth, anonymous: false });
     out.push({ family: 'paging', method: 'GET', path: `${list}?cursor=a&cursor=b`, headers: auth, anonymous: false });
-    out.push({ family: 'paging', method: 'GET', path: `${list}?status[]=x&type[a]=b`, headers: auth, anonymous: false });
+    out.push({
+      family: 'paging',
+      method: 'GET',
+      path: `${list}?status[]=x&type[a]=b`,
+      headers: auth,
+      anonymous: false,
+    });
   }
   return out;
 }

@@ -72,16 +72,21 @@ export class FixtureProcess {
       };
       const listener = (e: FixtureEvent) => e.event === event && done(() => resolve(e));
       const timer = setTimeout(
-        () => done(() => reject(
+        () =>
+          done(() =>
+            reject(
               new Error(
                 `${this.name}: no "${event}" within ${timeoutMs} ms; last event ${JSON.stringify(this.events.at(-1))}\n${this.tail}`,
               ),
-            )),
+            ),
+          ),
         timeoutMs,
       );
       this.listeners.add(listener);
       void this.exited.then(() =>
-        done(() => reject(new Error(`${this.name} exited (${JSON.stringify(this.exit)}) before "${event}"\n${this.tail}`))),
+        done(() =>
+          reject(new Error(`${this.name} exited (${JSON.stringify(this.exit)}) before "${event}"\n${this.tail}`)),
+        ),
       );
     });
   }
