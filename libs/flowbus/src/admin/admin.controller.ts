@@ -44,6 +44,7 @@ import { ListSagasQuery } from './dto/list-sagas.query.js';
 import { OutboxMessageDetailDto, OutboxPageDto } from './dto/outbox-message.dto.js';
 import { SagaDetailDto, SagaPageDto } from './dto/saga.dto.js';
 import { BreakerDto, StatsDto } from './dto/stats.dto.js';
+import { InputShapePipe } from './input-shape.pipe.js';
 import { MessageIdPipe } from './message-id.pipe.js';
 import { TextParamPipe } from './text-param.pipe.js';
 
@@ -60,7 +61,7 @@ const ID = { name: 'id', format: 'uuid', description: 'Message id' };
 @ApiUnauthorizedResponse({ description: 'Missing or wrong bearer token' })
 @ApiForbiddenResponse({ description: 'Refused by admin.guard' })
 @UseFilters(AdminExceptionFilter)
-@UsePipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }))
+@UsePipes(new InputShapePipe(), new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }))
 export class AdminController {
   constructor(private readonly admin: AdminService) {}
 

@@ -45,8 +45,27 @@ export interface CircuitBreakerOptions {
   timeoutMs?: number;
   /** Failure percentage over the rolling window that opens the breaker. @default 50 */
   errorThresholdPercentage?: number;
-  /** How long the breaker stays open before letting one probe through (half-open). @default 30000 */
+  /**
+   * Longest time the breaker stays open before letting one probe through (half-open). The pause
+   * starts at `initialResetTimeoutMs` and grows with the outage (see `resetTimeoutRatio`) up to this.
+   * @default 30000
+   */
   resetTimeoutMs?: number;
+  /** Pause before the first probe after the breaker opens; at most `resetTimeoutMs`. @default 1000 */
+  initialResetTimeoutMs?: number;
+  /**
+   * After a failed probe, the next pause is this fraction of the time the destination has been
+   * down so far (clamped to `initialResetTimeoutMs`..`resetTimeoutMs`): a 20 s outage is probed
+   * every 2 s at its end, so deliveries resume within about a tenth of the outage.
+   * @default 0.1
+   */
+  resetTimeoutRatio?: number;
+  /**
+   * Failures in a row that open the breaker, once `volumeThreshold` deliveries are in the window.
+   * Opens it at once when a busy destination goes down, whatever its successes before.
+   * @default 10
+   */
+  consecutiveFailures?: number;
   /** Minimum deliveries in the window before the breaker may open. @default 5 */
   volumeThreshold?: number;
   /** Length of the rolling statistics window. @default 10000 */

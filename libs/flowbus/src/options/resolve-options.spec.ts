@@ -60,9 +60,14 @@ describe('resolveOptions', () => {
     expect(billing.backoff).toEqual({ initialMs: 50, factor: 3, maxMs: 300_000, jitter: 'full' });
     expect(billing.circuitBreaker).toMatchObject({
       resetTimeoutMs: 5000,
+      initialResetTimeoutMs: 1000,
+      resetTimeoutRatio: 0.1,
+      consecutiveFailures: 10,
       volumeThreshold: 2,
       errorThresholdPercentage: 50,
     });
+    // The first pause never exceeds the longest one.
+    expect(resolveOptions({ circuitBreaker: { resetTimeoutMs: 400 } }).circuitBreaker.initialResetTimeoutMs).toBe(400);
     expect(
       resolveOptions({ destinations: { x: { ...sink, circuitBreaker: false } } }).destinations.get('x')!.circuitBreaker,
     ).toBe(false);
@@ -109,6 +114,17 @@ describe('resolveOptions', () => {
       { circuitBreaker: { errorThresholdPercentage: 150 } },
       'circuitBreaker.errorThresholdPercentage',
       'must be <= 100',
+    ],
+    [
+      { circuitBreaker: { initialResetTimeoutMs: 5000, resetTimeoutMs: 1000 } },
+      'circuitBreaker.initialResetTimeoutMs',
+      'must be <= circuitBreaker.resetTimeoutMs (1000)',
+    ],
+    [{ circuitBreaker: { consecutiveFailures: 0 } }, 'circuitBreaker.consecutiveFailures', 'must be >= 1'],
+    [
+      { destinations: { billing: { ...sink, circuitBreaker: { resetTimeoutRatio: -1 } } } },
+      'destinations.billing.circuitBreaker.resetTimeoutRatio',
+      'must be >= 0',
     ],
     [{ timeouts: { pollIntervalMs: 1 } }, 'timeouts.pollIntervalMs', 'must be >= 10'],
     [{ admin: { enabled: true } }, 'admin', 'without "guard" or "token"'],

@@ -132,6 +132,9 @@ const DEFAULT_BREAKER: ResolvedBreaker = {
   timeoutMs: 10_000,
   errorThresholdPercentage: 50,
   resetTimeoutMs: 30_000,
+  initialResetTimeoutMs: 1000,
+  resetTimeoutRatio: 0.1,
+  consecutiveFailures: 10,
   volumeThreshold: 5,
   rollingCountTimeoutMs: 10_000,
 };
@@ -158,9 +161,25 @@ function resolveBreaker(value: unknown, field: string, base: ResolvedBreaker): R
     'timeoutMs',
     'errorThresholdPercentage',
     'resetTimeoutMs',
+    'initialResetTimeoutMs',
+    'resetTimeoutRatio',
+    'consecutiveFailures',
     'volumeThreshold',
     'rollingCountTimeoutMs',
   ]);
+  const resetTimeoutMs = num(c.resetTimeoutMs, `${field}.resetTimeoutMs`, base.resetTimeoutMs, ms);
+  const initialResetTimeoutMs = num(
+    c.initialResetTimeoutMs,
+    `${field}.initialResetTimeoutMs`,
+    Math.min(base.initialResetTimeoutMs, resetTimeoutMs),
+    ms,
+  );
+  if (initialResetTimeoutMs > resetTimeoutMs) {
+    throw new InvalidOptionsError(
+      `${field}.initialResetTimeoutMs`,
+      `must be <= ${field}.resetTimeoutMs (${resetTimeoutMs}), got ${initialResetTimeoutMs}`,
+    );
+  }
   return {
     timeoutMs: num(c.timeoutMs, `${field}.timeoutMs`, base.timeoutMs, ms),
     errorThresholdPercentage: num(
@@ -169,7 +188,16 @@ function resolveBreaker(value: unknown, field: string, base: ResolvedBreaker): R
       base.errorThresholdPercentage,
       { min: 1, max: 100 },
     ),
-    resetTimeoutMs: num(c.resetTimeoutMs, `${field}.resetTimeoutMs`, base.resetTimeoutMs, ms),
+    resetTimeoutMs,
+    initialResetTimeoutMs,
+    resetTimeoutRatio: num(c.resetTimeoutRatio, `${field}.resetTimeoutRatio`, base.resetTimeoutRatio, {
+      min: 0,
+      max: 10,
+    }),
+    consecutiveFailures: num(c.consecutiveFailures, `${field}.consecutiveFailures`, base.consecutiveFailures, {
+      min: 1,
+      integer: true,
+    }),
     volumeThreshold: num(c.volumeThreshold, `${field}.volumeThreshold`, base.volumeThreshold, {
       min: 0,
       integer: true,

@@ -14,6 +14,9 @@ export interface ResolvedBreaker {
   timeoutMs: number;
   errorThresholdPercentage: number;
   resetTimeoutMs: number;
+  initialResetTimeoutMs: number;
+  resetTimeoutRatio: number;
+  consecutiveFailures: number;
   volumeThreshold: number;
   rollingCountTimeoutMs: number;
 }

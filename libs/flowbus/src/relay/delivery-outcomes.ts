@@ -1,13 +1,13 @@
 import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { isTransientDatabaseError } from '../database/transient-error.js';
+import { BreakerOpenError } from '../errors/breaker-open.error.js';
 import { describeError } from '../errors/handler-failures.error.js';
 import { NonRetryableError } from '../errors/non-retryable.error.js';
 import type { Clock } from '../options/clock.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { markDelivered, markFailed, moveToDeadLetter, release, type ClaimedRow } from '../outbox/outbox.queries.js';
 import { backoffDelay } from './backoff.js';
-import { BREAKER_OPEN } from './breaker.registry.js';
 import { errorEntry } from './error-entry.js';
 
 /** Longest pause between two attempts to write outcomes while the database is unreachable. */
@@ -184,8 +184,9 @@ export class DeliveryOutcomes {
 
   private async markFailed({ row, error }: Failure): Promise<void> {
     const now = new Date(this.clock.now());
-    if ((error as { code?: unknown } | null)?.code === BREAKER_OPEN) {
-      // Refused by a breaker that opened meanwhile: not an attempt. Claims skip the destination now.
+    if (error instanceof BreakerOpenError) {
+      // Refused by a breaker that opened meanwhile, or failed after it opened (in flight as the
+      // destination went down): not an attempt. Claims skip the destination now.
       await this.release([row.id]);
       return;
     }

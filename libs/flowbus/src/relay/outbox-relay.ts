@@ -224,8 +224,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private send(message: DeliveryMessage): Promise<void> {
     try {
       if (message.destination === LOCAL_DESTINATION) return this.local.deliver(message);
-      const breaker = this.breakers.breakerOf(message.destination);
-      if (breaker) return breaker.fire(message);
+      if (this.breakers.has(message.destination)) return this.breakers.fire(message.destination, message);
       const destination = this.options.destinations.get(message.destination)?.destination;
       if (!destination) throw new NonRetryableError(`Destination "${message.destination}" is not configured`);
       return Promise.resolve(destination.deliver(message));

@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { BreakerRegistry, httpDestination, OutboxService } from 'nestjs-flowbus';
+import { waitFor } from 'nestjs-flowbus/testing';
+import type { DataSource } from 'typeorm';
+import { createFlowbusApp } from './support/app.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+
+/**
+ * A busy HTTP destination goes down and comes back, at a smaller scale than in production
+ * (a 2 s busy period, a 4 s outage): the breaker must open after a handful of failures, not after
+ * as many as there were successes, and probe often enough to resume soon after the destination
+ * is back.
+ */
+
+/** An HTTP sink that can be taken down (listening socket and open connections closed) and back up. */
+class Sink {
+  private server: Server | undefined;
+  port = 0;
+  readonly delivered = new Map<string, number>();
+  firstAfterUp: number | undefined;
+  upAt = 0;
+
+  async up(): Promise<void> {
+    const server = createServer((req, res) => {
+      const id = String(req.headers['x-flowbus-message-id']);
+      req.resume();
+      req.on('end', () => {
+        this.delivered.set(id, (this.delivered.get(id) ?? 0) + 1);
+        this.firstAfterUp ??= performance.now();
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
+    this.port = (server.address() as AddressInfo).port;
+    this.server = server;
+    this.upAt = performance.now();
+    this.firstAfterUp = undefined;
+  }
+
+  async down(): Promise<void> {
+    const server = this.server!;
+    this.server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+  }
+}
+
+let db: TestDatabase;
+let ds: DataSource;
+let app: INestApplication;
+const sink = new Sink();
+let stopProducer: () => Promise<void> = async () => undefined;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  ds = await db.dataSource();
+  await sink.up();
+  app = await createFlowbusApp({
+    dataSource: ds,
+    options: {
+      destinations: { sink: httpDestination({ url: `http://127.0.0.1:${sink.port}/in`, timeoutMs: 5000 }) },
+      relay: { pollIntervalMs: 100, maxAttempts: 1000, backoff: { initialMs: 100, maxMs: 1000 } },
+      circuitBreaker: { initialResetTimeoutMs: 200, resetTimeoutRatio: 0.1 },
+    },
+  });
+});
+
+afterAll(async () => {
+  await stopProducer();
+  await app.close();
+  await sink.down().catch(() => undefined);
+  await ds.destroy();
+  await db.drop();
+});
+
+const attemptsBurnt = async (): Promise<number> =>
+  Number(
+    (
+      await ds.query(
+        `SELECT (SELECT coalesce(sum(attempts), 0) FROM flowbus_outbox)
+              + (SELECT coalesce(sum(attempts), 0) FROM flowbus_dead_letter) AS n`,
+      )
+    )[0].n,
+  );
+
+describe('a busy HTTP destination goes down for a while', () => {
+  it('opens the breaker after a few failures, burns few attempts and resumes soon after it is back', async () => {
+    const outbox = app.get(OutboxService);
+    const breakers = app.get(BreakerRegistry);
+    const state = () => breakers.snapshots().find((b) => b.destination === 'sink')!.state;
+    let producing = true;
+    let enqueued = 0;
+    const producer = (async () => {
+      while (producing) {
+        const rows = Array.from({ length: 10 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } }));
+        await outbox.transaction((m) => outbox.enqueue(m, rows));
+        enqueued += rows.length;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    stopProducer = async () => {
+      producing = false;
+      await producer;
+    };
+    // Busy: the sink takes everything for 2 s.
+    const busyUntil = performance.now() + 2000;
+    await waitFor(() => performance.now() >= busyUntil, { timeoutMs: 5000 });
+    expect(sink.delivered.size).toBeGreaterThan(50);
+    expect(state()).toBe('closed');
+
+    await sink.down();
+    await waitFor(() => state() !== 'closed', { message: 'the breaker to open' });
+    const downUntil = performance.now() + 4000;
+    await waitFor(() => performance.now() >= downUntil, { timeoutMs: 8000 });
+    const burnt = await attemptsBurnt();
+    expect(burnt).toBeLessThanOrEqual(50);
+
+    await sink.up();
+    await waitFor(() => sink.firstAfterUp !== undefined, { message: 'a delivery after the sink is back' });
+    const resumeMs = sink.firstAfterUp! - sink.upAt;
+    await stopProducer();
+    await waitFor(() => sink.delivered.size === enqueued, { timeoutMs: 30_000, message: 'every row delivered' });
+
+    expect(resumeMs).toBeLessThanOrEqual(2000);
+    expect(state()).toBe('closed');
+    const dead = await ds.query('SELECT count(*)::int AS n FROM flowbus_dead_letter');
+    expect(dead[0].n).toBe(0);
+  });
+});
