@@ -11,9 +11,9 @@ import { closeBooks, closeStage, expectBalancedBooks, openStage, sleep, type Sta
  * few attempts on the dead destination (target ≤ 50) and resume within 2 s of its return.
  */
 const RATE = sized(100, 200);
-const BUSY_MS = sized(12_000, 60_000);
-const OUTAGE_MS = sized(6000, 20_000);
-const AFTER_MS = sized(4000, 10_000);
+const BUSY_MS = sized(6000, 60_000);
+const OUTAGE_MS = sized(4000, 20_000);
+const AFTER_MS = sized(3000, 10_000);
 const ROWS = Math.round((RATE * (BUSY_MS + OUTAGE_MS + AFTER_MS)) / 1000);
 const MAX_BURNT = 50;
 const RESUME_BOUND_MS = 2000;

@@ -10,8 +10,8 @@ import { closeBooks, closeStage, expectBalancedBooks, openStage, sleep, type Sta
  * SIGKILLed every ~2 s and replaced. The killed relay's leases expire and its rows are delivered by
  * the others: nothing lost, duplicates (deliveries in flight at the kill) counted.
  */
-const ROWS = sized(3000, 20_000);
-const RATE = sized(600, 1000);
+const ROWS = sized(2000, 20_000);
+const RATE = sized(500, 1000);
 const KILLS = sized(3, 10);
 const KILL_EVERY_MS = sized(1500, 2000);
 const LEASE_MS = sized(3000, 30_000);
