@@ -47,6 +47,8 @@ it(`relay crash: ${ROWS} rows, 3 relays, ${KILLS} SIGKILLs`, async () => {
   const restarts: Promise<number>[] = [];
   while (kills < KILLS) {
     await sleep(KILL_EVERY_MS * (0.75 + Math.random() / 2));
+    // On a busy machine a replacement may take longer to boot than the kill interval: wait for one.
+    while (!relays.some((r) => r.alive)) await sleep(50);
     const running = relays.filter((r) => r.alive);
     const victim = running[Math.floor(Math.random() * running.length)]!;
     victim.kill('SIGKILL');

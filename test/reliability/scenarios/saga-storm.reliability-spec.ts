@@ -88,6 +88,10 @@ it(`saga storm: ${SAGAS} sagas, ${DUPLICATE_SHARE * 100}% duplicated events, a w
       deadlocksInHistory: Number(
         (await one(`SELECT count(*)::int AS n FROM flowbus_outbox WHERE errors::text LIKE '%deadlock detected%'`)).n,
       ),
+      deadlockSample: (
+        await c.query(`SELECT type, subscriber, e->>'message' AS error FROM flowbus_outbox, jsonb_array_elements(errors) e
+                       WHERE e::text LIKE '%deadlock detected%' LIMIT 3`)
+      ).rows,
       failedAttempts: Number(
         (await one(`SELECT COALESCE(sum(jsonb_array_length(errors)), 0)::int AS n FROM flowbus_outbox`)).n,
       ),
