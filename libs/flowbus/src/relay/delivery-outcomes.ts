@@ -82,9 +82,9 @@ export class DeliveryOutcomes {
 
   /**
    * Stops retrying (shutdown with the database still unreachable): the outcomes not written are
-   * dropped, their rows stay leased and are delivered again once the lease expires. Returns their ids.
+   * dropped, their rows stay leased and are delivered again once the lease expires.
    */
-  abandon(): string[] {
+  abandon(): void {
     this.abandoned = true;
     this.retryPause?.();
     const ids = [...this.delivered, ...this.failed.map((f) => f.row.id)];
@@ -96,7 +96,6 @@ export class DeliveryOutcomes {
         `Dropped ${ids.length} delivery outcome(s) that could not be written; their rows are delivered again once their lease expires`,
       );
     }
-    return ids;
   }
 
   /** Gives rows back without counting an attempt. */
@@ -147,10 +146,10 @@ export class DeliveryOutcomes {
           this.failed = failed.concat(this.failed);
           continue;
         }
-        // The database is unreachable. The deliveries happened: keep their
-        // outcomes and write them once it is back, rather than let the rows wait out their lease and
-        // be delivered again. Every write is fenced by the lease owner and idempotent, so retrying
-        // one whose commit was not acknowledged changes nothing.
+        // The database is unreachable. The deliveries happened: keep their outcomes and write them
+        // once it is back, rather than let the rows wait out their lease and be delivered again.
+        // Every write is fenced by the lease owner and clears it, so retrying one whose commit was
+        // not acknowledged finds no row to change.
         this.delivered = delivered.concat(this.delivered);
         this.deliveredKeyed ||= keyed;
         this.failed = failed.concat(this.failed);
