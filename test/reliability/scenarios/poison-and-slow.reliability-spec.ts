@@ -12,8 +12,8 @@ import { closeBooks, closeStage, expectBalancedBooks, openStage, type Stage } fr
  * keys flow without stalling; a slow or poison row holds back only its own key (per-key FIFO at the
  * sink); dead letters carry their whole error history.
  */
-const ROWS = sized(2000, 10_000);
-const KEYS = sized(20, 100);
+const ROWS = sized(1000, 10_000);
+const KEYS = sized(10, 100);
 const SLOW_MS = sized(2000, 5000);
 const MAX_ATTEMPTS = 3;
 const PLAN: MessagePlan = {
