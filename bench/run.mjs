@@ -4,7 +4,9 @@
 // bench/RESULTS.md, leaving the rest of the file alone.
 //
 // Add a bench: write bench/<name>.bench.ts that prints its figures and, when BENCH_REPORT is
-// set, writes its markdown section to that file; then add an entry below.
+// set, writes its markdown section to that file; then add an entry below. A report whose first
+// line is `<!-- section: <name>-<label> -->` goes to a section of that name instead (placed
+// before the bench's own section when new), e.g. the relay bench's recorded BEFORE baseline.
 // Flags: --no-build (reuse the last build); any other argument is passed to the bench files.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -64,7 +66,11 @@ try {
     if (bench.database) env.BENCH_DATABASE_URL = await databaseFor(bench.name);
     try {
       await run(process.execPath, [join(benchDir, 'out', bench.file), ...flags], env);
-      await writeSection(bench.name, await readFile(env.BENCH_REPORT, 'utf8'));
+      const report = await readFile(env.BENCH_REPORT, 'utf8');
+      const named = /^<!-- section: ([\w-]+) -->\n/.exec(report);
+      if (named && !named[1].startsWith(`${bench.name}-`))
+        throw new Error(`section ${named[1]} is not ${bench.name}'s`);
+      await writeSection(named ? named[1] : bench.name, named ? report.slice(named[0].length) : report, bench.name);
       console.log(`bench ${bench.name}: section written to ${resultsFile}`);
     } catch (error) {
       failed = true;
@@ -88,17 +94,20 @@ async function databaseFor(name) {
   return postgres.createDatabase(`flowbus_bench_${name}`);
 }
 
-async function writeSection(name, body) {
+async function writeSection(name, body, owner = name) {
   const start = `<!-- ${name}:start -->`;
   const end = `<!-- ${name}:end -->`;
   const section = `${start}\n${body.trim()}\n${end}`;
   const current = existsSync(resultsFile) ? await readFile(resultsFile, 'utf8') : HEADER;
   const from = current.indexOf(start);
   const to = current.indexOf(end);
+  const ownerAt = owner === name ? -1 : current.indexOf(`<!-- ${owner}:start -->`);
   const next =
     from >= 0 && to > from
       ? current.slice(0, from) + section + current.slice(to + end.length)
-      : `${current.trimEnd()}\n\n${section}\n`;
+      : ownerAt >= 0
+        ? `${current.slice(0, ownerAt)}${section}\n\n${current.slice(ownerAt)}`
+        : `${current.trimEnd()}\n\n${section}\n`;
   await writeFile(resultsFile, next);
 }
 

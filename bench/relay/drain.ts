@@ -4,6 +4,7 @@ import { monotonicUs, sleep } from '../support/monotonic.js';
 import { tell, WorkerProcess, type Message } from '../support/worker-process.js';
 import { contenderFor } from './contenders/contenders.js';
 import type { DrainContender } from './contenders/contender.interface.js';
+import { walBytesSince, walLsn } from './flowbus-schema.js';
 import type { DrainConfig } from './plan.js';
 
 /** One measured drain. */
@@ -18,6 +19,11 @@ export interface DrainRound {
   readonly othersCores?: number;
   /** Rounds run to get a quiet one (see `measureQuietly`). */
   readonly attempts: number;
+  /**
+   * WAL the server wrote from the seeding commit to the end of the round, per job
+   * (`pg_wal_lsn_diff` of `pg_current_wal_lsn()` read around the drain).
+   */
+  readonly walBytesPerJob: number;
 }
 
 interface Progress extends Message {
@@ -26,6 +32,11 @@ interface Progress extends Message {
   readonly firstAt: number;
   /** CPU µs the process used since the round was reset (in `paused` only). */
   readonly cpuUs?: number;
+}
+
+interface Settled extends Message {
+  /** Monotonic µs at which the consumer saw its last job acknowledged. */
+  readonly at: number;
 }
 
 /** Progress messages cost the consumer a syscall each: a few per drain are enough. */
@@ -51,6 +62,7 @@ export async function drainPass(p: {
   roots: () => number[];
 }): Promise<DrainRound> {
   const contender = contenderFor(p.config.spec, p.url);
+  await contender.prepare?.(p.db);
   const children = Array.from({ length: p.config.processes }, (_, i) =>
     WorkerProcess.start(p.self, {
       args: ['--child', JSON.stringify({ kind: 'drain', config: p.config })],
@@ -78,6 +90,7 @@ async function round(
   await Promise.all(children.map((c) => c.ask({ type: 'reset' }, 'reset-ok')));
   await contender.reset(db);
   await contender.seed(db, rows);
+  const lsn = await walLsn(db);
   await Promise.all(children.map((c) => c.ask({ type: 'go' }, 'go-ok')));
   const handled = () => children.reduce((n, c) => n + (c.latest<Progress>('progress')?.handled ?? 0), 0);
   const deadline = Date.now() + 180_000;
@@ -85,17 +98,31 @@ async function round(
     if (Date.now() > deadline) throw new Error(`drain stalled: ${handled()} of ${rows} handled`);
     await sleep(2);
   }
-  // Nearly done: look for the last acknowledgement in the database, round trip after round trip.
-  while ((await contender.remaining(db)) > 0) {
-    if (Date.now() > deadline) throw new Error(`drain stalled: ${handled()} of ${rows} handled`);
+  let end: number;
+  if (contender.remaining) {
+    // Nearly done: look for the last acknowledgement in the database, round trip after round trip.
+    while ((await contender.remaining(db)) > 0) {
+      if (Date.now() > deadline) throw new Error(`drain stalled: ${handled()} of ${rows} handled`);
+    }
+    end = monotonicUs();
+  } else {
+    // The library's tables are its own: each consumer says when all it took is acknowledged.
+    const settled = await Promise.all(children.map((c) => c.ask<Settled>({ type: 'settle' }, 'settled', 180_000)));
+    end = Math.max(...settled.map((s) => s.at));
   }
-  const end = monotonicUs();
+  const walBytes = await walBytesSince(db, lsn);
   const finals = await Promise.all(children.map((c) => c.ask<Progress>({ type: 'pause' }, 'paused')));
   const start = Math.min(...finals.filter((f) => f.firstAt > 0).map((f) => f.firstAt));
   const seconds = (end - start) / 1e6;
   const total = finals.reduce((n, f) => n + f.handled, 0);
   const cpuUs = finals.reduce((n, f) => n + (f.cpuUs ?? 0), 0);
-  return { rowsPerSec: rows / seconds, seconds, duplicates: total - rows, cpuUsPerJob: cpuUs / rows };
+  return {
+    rowsPerSec: rows / seconds,
+    seconds,
+    duplicates: total - rows,
+    cpuUsPerJob: cpuUs / rows,
+    walBytesPerJob: walBytes / rows,
+  };
 }
 
 /** Child side: one consumer process of a drain configuration. */
@@ -123,6 +150,10 @@ export async function drainChild(config: DrainConfig, url: string): Promise<(m: 
         cpuAtReset = process.cpuUsage();
         report('progress');
         tell({ type: 'reset-ok' });
+        return;
+      case 'settle':
+        if (!consumer.settle) throw new Error(`${config.id}: its consumer cannot settle`);
+        tell({ type: 'settled', at: await consumer.settle() });
         return;
       case 'go':
         await consumer.go();

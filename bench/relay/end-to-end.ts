@@ -1,5 +1,7 @@
 import { OutboxService } from 'nestjs-flowbus';
 import { startFlowbusApp } from '../support/flowbus-app.js';
+import { connectClient } from '../support/pg-client.js';
+import { resetSchema } from './flowbus-schema.js';
 import { noopDestination, orderMessage } from './noop-destination.js';
 
 /** Producers writing while the relay of the same app delivers. */
@@ -18,18 +20,17 @@ export const END_TO_END_CONFIGS: readonly EndToEndConfig[] = [
 export interface EndToEndResult {
   readonly producedPerSec: number;
   readonly deliveredPerSec: number;
-  /** Rows written but not yet delivered when the window closed (counted in the database). */
+  /** Rows written but not yet delivered when the window closed (written − delivered since start). */
   readonly backlog: number;
 }
 
 const SCHEMA = 'bench_relay_e2e';
-/** The relay settings of the headline drain (batch 100, concurrency 200: the defaults). */
-export const END_TO_END_RELAY = { batchSize: 100, concurrency: 200 } as const;
 
 /**
- * Child: one app with `clients` producer loops (each transaction enqueues `rowsPerTx` messages in
- * one multi-row INSERT) and its own relay, woken in-process after every commit. Produced and
- * delivered rows are counted over the same window after a warm-up.
+ * Child: one app, on a freshly dropped schema (no statistics yet), with `clients` producer loops
+ * (each transaction enqueues `rowsPerTx` messages with one `OutboxService.enqueue` call) and its
+ * own relay at the library's default settings, woken in-process after every commit. Produced and
+ * delivered rows are counted in the process over the same window after a warm-up.
  */
 export async function endToEndChild(
   c: EndToEndConfig,
@@ -37,6 +38,9 @@ export async function endToEndChild(
   warmupMs: number,
   durationMs: number,
 ): Promise<EndToEndResult> {
+  const db = await connectClient(url);
+  await resetSchema(db, SCHEMA);
+  await db.end();
   let delivered = 0;
   let produced = 0;
   const flowbus = await startFlowbusApp({
@@ -44,10 +48,9 @@ export async function endToEndChild(
     options: {
       schema: SCHEMA,
       destinations: { noop: noopDestination(() => delivered++) },
-      relay: END_TO_END_RELAY,
+      timeouts: { enabled: false },
     },
   });
-  await flowbus.dataSource.query(`TRUNCATE ${SCHEMA}.flowbus_outbox`);
   const outbox = flowbus.app.get(OutboxService);
   let n = 0;
   let stop = false;
@@ -63,9 +66,6 @@ export async function endToEndChild(
   const start = { at: performance.now(), produced, delivered };
   await new Promise((r) => setTimeout(r, durationMs));
   const end = { at: performance.now(), produced, delivered };
-  const [row] = (await flowbus.dataSource.query(
-    `SELECT count(*)::int AS n FROM ${SCHEMA}.flowbus_outbox WHERE delivered_at IS NULL`,
-  )) as { n: number }[];
   stop = true;
   await Promise.all(producers);
   await flowbus.close();
@@ -73,6 +73,6 @@ export async function endToEndChild(
   return {
     producedPerSec: (end.produced - start.produced) / seconds,
     deliveredPerSec: (end.delivered - start.delivered) / seconds,
-    backlog: row!.n,
+    backlog: end.produced - end.delivered,
   };
 }

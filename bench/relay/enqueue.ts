@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { OutboxService } from 'nestjs-flowbus';
 import { startFlowbusApp, type FlowbusApp } from '../support/flowbus-app.js';
 import { connectClient } from '../support/pg-client.js';
+import { createClaimMarkTable } from './contenders/raw-pg.contender.js';
+import { resetSchema } from './flowbus-schema.js';
 import { noopDestination, orderMessage } from './noop-destination.js';
 
 /** One writer of the enqueue bench: who writes the row, with or without NOTIFY. */
@@ -11,7 +13,7 @@ export interface EnqueueWriter {
 }
 
 export const ENQUEUE_WRITERS: readonly EnqueueWriter[] = [
-  { id: 'plain', label: 'plain INSERT of the same row' },
+  { id: 'plain', label: 'plain INSERT of the same row into the bench copy of the 0.1 table' },
   { id: 'outbox', label: 'OutboxService.enqueue, relay.notify false (default)' },
   { id: 'outbox-notify', label: 'OutboxService.enqueue, relay.notify true (pg_notify in the transaction)' },
 ];
@@ -32,8 +34,9 @@ const SLICE_MS = 250;
  * - `outbox`: `outbox.transaction(m => outbox.enqueue(m, msg))` in an app with relay.notify false;
  * - `outbox-notify`: the same in a second app (own DataSource) with relay.notify true, while a
  *   plain connection LISTENs on the channel as a relay in another instance would;
- * - `plain`: `dataSource.transaction(m => m.query(INSERT ...))` of the row enqueue writes (same
- *   table and columns, id made and payload serialised in Node), on the first app's DataSource.
+ * - `plain`: `dataSource.transaction(m => m.query(INSERT ...))` of the row 0.1's enqueue wrote, into
+ *   the bench's copy of the 0.1 table (id made and payload serialised in Node), on the first app's
+ *   DataSource.
  * Neither app runs a relay (`relay.enabled: false`): this is the producer's cost alone.
  */
 export async function enqueueChild(
@@ -49,16 +52,20 @@ export async function enqueueChild(
         schema: SCHEMA,
         destinations: { noop: noopDestination(() => undefined) },
         relay: { enabled: false, notify },
+        timeouts: { enabled: false },
       },
     });
+  const admin = await connectClient(url);
+  await resetSchema(admin, SCHEMA);
+  const plainTable = await createClaimMarkTable(admin);
+  await admin.end();
   const quiet = await start(false);
   const notifying = await start(true);
   const listener = await connectClient(url);
   await listener.query(`LISTEN "flowbus_outbox_${SCHEMA}"`);
-  await quiet.dataSource.query(`TRUNCATE ${SCHEMA}.flowbus_outbox`);
 
   let n = 0;
-  const insert = `INSERT INTO ${SCHEMA}.flowbus_outbox
+  const insert = `INSERT INTO ${plainTable}
     (id, destination, subscriber, type, key, payload, headers, next_attempt_at)
     VALUES ($1::uuid, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::timestamptz)`;
   const viaOutbox = (app: FlowbusApp) => {

@@ -48,6 +48,7 @@ export async function latencyChild(role: LatencyRole, url: string): Promise<(m: 
       schema: LATENCY_SCHEMA,
       destinations: { noop: noopDestination((m) => deliveredAt.set(m.id, monotonicUs())) },
       relay: { enabled: role.relay, listen: role.listen, notify: role.notify },
+      timeouts: { enabled: false },
     },
   });
   const outbox = flowbus.app.get(OutboxService);

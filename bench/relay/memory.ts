@@ -1,7 +1,6 @@
 import { monotonicUs } from '../support/monotonic.js';
 import { startFlowbusApp } from '../support/flowbus-app.js';
 import { tell, type Message } from '../support/worker-process.js';
-import { END_TO_END_RELAY } from './end-to-end.js';
 import { noopDestination } from './noop-destination.js';
 
 export const RSS_SCHEMA = 'bench_relay_rss';
@@ -15,7 +14,7 @@ export interface MemorySamples extends Message {
 }
 
 /**
- * Child: a relay app (headline settings) that samples its own memory every 100 ms from the moment
+ * Child: a relay app (the library's default relay settings, on a schema the parent dropped first) that samples its own memory every 100 ms from the moment
  * `warmupRows` of a drain were delivered until all `rows` were, then reports. Every `wait` message
  * measures one more drain of `rows` in the same process (the parent seeds each backlog), so the
  * second one shows the relay after V8 has sized its heap for this load. With `collect` (the
@@ -41,10 +40,9 @@ export async function memoryChild(url: string, rows: number, warmupRows: number,
           if (delivered === rows) done();
         }),
       },
-      relay: END_TO_END_RELAY,
+      timeouts: { enabled: false },
     },
   });
-  await flowbus.dataSource.query(`TRUNCATE ${RSS_SCHEMA}.flowbus_outbox`);
   const sampler = setInterval(() => {
     if (delivered < warmupRows || delivered >= rows) return;
     gc?.();

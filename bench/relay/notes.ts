@@ -1,5 +1,27 @@
+/** Notes on the issue 12 figures, printed first (and alone in the BEFORE section). */
+export const STORAGE_NOTES: readonly string[] = [
+  'Issue 12 (outbox storage v2) measurements (2026-12-01):',
+  '',
+  '- The bench drives the library only through its public API (`OutboxService.enqueue`/`publish`, durable ' +
+    '`@HandleEvent`, `FlowbusModule` options, `drainOutbox`) and reads nothing of its tables but their ' +
+    '`flowbus_` names (sizes, row counts, ANALYZE), so the same command measures the 0.1 table and the log ' +
+    'design. The claim + mark contender runs on its own copy of the 0.1 table (`bench_claim_mark_outbox`), so it ' +
+    "keeps measuring the old design's ceiling after the library's tables change.",
+  '- The embedded server runs with fsync, synchronous_commit and full_page_writes off (the issue quotes a stock ' +
+    'server with fsync on): absolute rates are higher than there and WAL per row is lower (no full-page images ' +
+    'after checkpoints); the ratios compare contenders on the same server.',
+  '- This machine (2 cores) was shared with four other engineers building and testing during the 2026-12-01 ' +
+    'runs: see "others\' load" in each table and the load averages above; absolute figures are noisy, ratios ' +
+    'measured in the same pass less so.',
+  '- Drain "seconds" for Flowbus end when `drainOutbox` returns in the relay process (it checks the database ' +
+    'after the relay is idle), for the others when the parent sees no unacknowledged job; both include the last ' +
+    'acknowledgement being committed.',
+];
+
 /** Fixed notes printed under the relay section: what the figures need to be read right. */
 export const RELAY_NOTES: readonly string[] = [
+  ...STORAGE_NOTES,
+  '',
   'Library changes made with this bench (2026-11-22, this machine; before → after):',
   '',
   '- Claims no longer fall into a bad plan. When the outbox statistics are missing (a fresh database) or ' +

@@ -2,8 +2,9 @@
 export type DrainSpec =
   | {
       readonly kind: 'flowbus';
-      readonly batch: number;
-      readonly concurrency: number;
+      /** Unset: the library's default `relay.batchSize` (and `concurrency`). */
+      readonly batch?: number;
+      readonly concurrency?: number;
       readonly breaker: boolean;
     }
   | {
@@ -41,14 +42,23 @@ const raw = (batch: number, ack: 'mark' | 'delete', pipelined = true, prepared =
   spec: { kind: 'raw-pg', batch, ack, pipelined, prepared },
 });
 
+/** The relay with every relay option at the library's default: the headline of issue 12. */
+const flowbusDefaults: DrainConfig = {
+  id: 'flowbus-defaults-r1',
+  label: "Flowbus relay, library's default batch and concurrency, 1 relay",
+  processes: 1,
+  spec: { kind: 'flowbus', breaker: true },
+};
+
 /** The headline configurations the targets are checked on. */
 export const HEADLINE = {
-  flowbus: 'flowbus-b100-c200-r1',
+  flowbus: flowbusDefaults.id,
   graphile: 'graphile-c10-lq100',
-  pgBoss: 'pgboss-b100-w50',
+  pgBoss: 'pgboss-b2500-w10',
 } as const;
 
 export const DRAIN_CONFIGS: readonly DrainConfig[] = [
+  flowbusDefaults,
   raw(100, 'mark'),
   raw(100, 'mark', false),
   raw(100, 'mark', true, true),
@@ -70,17 +80,41 @@ export const DRAIN_CONFIGS: readonly DrainConfig[] = [
     spec: { kind: 'graphile-worker', concurrency: 10, localQueue: 100 },
   },
   {
-    id: HEADLINE.pgBoss,
+    id: 'pgboss-b100-w50',
     label: 'pg-boss 10, work({ batchSize: 100 }) × 50 workers, polling 0.5 s',
     processes: 1,
     spec: { kind: 'pg-boss', batchSize: 100, workers: 50 },
   },
   {
-    id: 'pgboss-b2500-w10',
+    id: HEADLINE.pgBoss,
     label: 'pg-boss 10, work({ batchSize: 2500 }) × 10 workers, polling 0.5 s',
     processes: 1,
     spec: { kind: 'pg-boss', batchSize: 2500, workers: 10 },
   },
+];
+
+/**
+ * Drain configurations of a run without --configs: what issue 12 names (the relay at its default
+ * batch, the claim + mark ceiling on the 0.1 table at batches 100 and 500, graphile-worker tuned,
+ * pg-boss with 2,500-job batches) and the relay at batches 100 and 500. `--configs all` runs every one.
+ */
+export const DEFAULT_DRAIN_IDS: readonly string[] = [
+  HEADLINE.flowbus,
+  'raw-b100-mark-pipe',
+  'raw-b100-mark-pipe-prep',
+  'raw-b500-mark-pipe',
+  'flowbus-b100-c200-r1',
+  'flowbus-b500-c1000-r1',
+  HEADLINE.graphile,
+  HEADLINE.pgBoss,
+];
+
+/** Drain configurations of --quick: the ones the targets are checked on. */
+export const QUICK_DRAIN_IDS: readonly string[] = [
+  HEADLINE.flowbus,
+  'raw-b100-mark-pipe',
+  HEADLINE.graphile,
+  HEADLINE.pgBoss,
 ];
 
 /** Sizes and durations of one run. */
@@ -97,6 +131,13 @@ export interface RelayBudget {
   readonly endToEndMs: number;
   readonly latencySamples: number;
   readonly rssRows: number;
+  readonly publishWarmupMs: number;
+  readonly publishMs: number;
+  /** Rows written, delivered and retained per cycle of the size section, and the cycles. */
+  readonly sizeRows: number;
+  readonly sizeCycles: number;
+  /** Longest wait for the quiet machine, over the whole run (see `measureQuietly`). */
+  readonly patienceMs: number;
 }
 
 export const FULL_BUDGET: RelayBudget = {
@@ -109,6 +150,11 @@ export const FULL_BUDGET: RelayBudget = {
   endToEndMs: 3_000,
   latencySamples: 200,
   rssRows: 200_000,
+  publishWarmupMs: 500,
+  publishMs: 3_000,
+  sizeRows: 200_000,
+  sizeCycles: 5,
+  patienceMs: 180_000,
 };
 
 export const QUICK_BUDGET: RelayBudget = {
@@ -121,10 +167,17 @@ export const QUICK_BUDGET: RelayBudget = {
   endToEndMs: 1_000,
   latencySamples: 50,
   rssRows: 40_000,
+  publishWarmupMs: 200,
+  publishMs: 1_000,
+  sizeRows: 20_000,
+  sizeCycles: 5,
+  patienceMs: 10_000,
 };
 
-export const SECTIONS = ['drain', 'enqueue', 'e2e', 'latency', 'rss'] as const;
+export const SECTIONS = ['drain', 'enqueue', 'e2e', 'publish', 'latency', 'size', 'rss'] as const;
 export type Section = (typeof SECTIONS)[number];
+/** Sections of a run without --only: every figure issue 12 names (the WAL figures come with the drains). */
+export const DEFAULT_SECTIONS: readonly Section[] = ['drain', 'e2e', 'publish', 'latency', 'size'];
 
 export function drainConfigById(id: string): DrainConfig {
   const config = DRAIN_CONFIGS.find((c) => c.id === id);

@@ -4,13 +4,15 @@ import { sleep } from '../support/monotonic.js';
 import { percentile } from '../support/percentiles.js';
 import { DEFAULT_QUIET, measureQuietly, type Measured } from '../support/machine-load.js';
 import { runOnce, WorkerProcess } from '../support/worker-process.js';
-import { seedOutbox } from './contenders/outbox-seed.js';
+import { OutboxSeeder, resetSchema } from './flowbus-schema.js';
 import { drainPass, type DrainRound } from './drain.js';
 import { END_TO_END_CONFIGS, type EndToEndResult } from './end-to-end.js';
 import { ENQUEUE_CLIENTS, ENQUEUE_WRITERS, enqueueKey } from './enqueue.js';
 import { LATENCY_MODES, LATENCY_SCHEMA, type LatencyRole } from './latency.js';
 import { RSS_SCHEMA, type MemorySamples } from './memory.js';
 import type { DrainConfig, RelayBudget } from './plan.js';
+import { PUBLISH_CLIENTS, type PublishRates } from './publish.js';
+import { afterRetention, SIZE_SCHEMA, type SizeCycle } from './size.js';
 
 /** Latency of one pass of one mode, in milliseconds. */
 export interface LatencyRound {
@@ -33,6 +35,10 @@ export interface RelayResults {
   rssWarm?: Measured<MemorySamples>;
   /** The same drain with a full GC before each sample: live memory. */
   rssCollected?: Measured<MemorySamples>;
+  /** Events/s of `OutboxService.publish` with 5 durable subscribers and of the hand-written 0.1 fan-out, by client count. */
+  readonly publish: Map<string, Measured<PublishRates>[]>;
+  /** Cycles of writing, delivering and retaining (one pass). */
+  size?: SizeCycle[];
 }
 
 /** What every section needs from the parent. */
@@ -127,6 +133,7 @@ export async function runLatency(ctx: RunContext, results: RelayResults) {
     });
   for (let pass = 0; pass < ctx.budget.passes; pass++) {
     for (const mode of order(LATENCY_MODES, pass)) {
+      await resetSchema(ctx.db, LATENCY_SCHEMA);
       const relay = start(
         { relay: true, listen: mode.id !== 'poll', notify: false },
         `latency ${mode.id} relay${mode.id === 'same' ? ' + producer' : ''}`,
@@ -137,7 +144,6 @@ export async function runLatency(ctx: RunContext, results: RelayResults) {
         await relay.next('ready');
         if (producer !== relay) await producer.next('ready');
         const m = await measureQuietly(ctx.roots, async () => {
-          await ctx.db.query(`TRUNCATE ${LATENCY_SCHEMA}.flowbus_outbox`);
           const total = WARMUP_MESSAGES + ctx.budget.latencySamples;
           const { stamps } = await producer.ask<{ type: string; stamps: [string, number, number][] }>(
             { type: 'produce', count: total },
@@ -189,10 +195,13 @@ export async function runMemory(ctx: RunContext, results: RelayResults) {
     { collect: true, drain: 'collected' },
   ] as const;
   let child: WorkerProcess | undefined;
+  const seeder = new OutboxSeeder(ctx.url, RSS_SCHEMA);
   try {
     for (const run of runs) {
       if (run.drain !== 'warm') {
         await child?.stop();
+        await seeder.close();
+        await resetSchema(ctx.db, RSS_SCHEMA);
         child = WorkerProcess.start(ctx.self, {
           args: ['--child', JSON.stringify({ kind: 'rss', budget: ctx.budget, collect: run.collect })],
           execArgv: run.collect ? [...ctx.execArgv, '--expose-gc'] : ctx.execArgv,
@@ -205,7 +214,7 @@ export async function runMemory(ctx: RunContext, results: RelayResults) {
       const m = await measureQuietly(
         ctx.roots,
         async () => {
-          await seedOutbox(ctx.db, `${RSS_SCHEMA}.flowbus_outbox`, ctx.budget.rssRows, `flowbus_outbox_${RSS_SCHEMA}`);
+          await seeder.seed(ctx.budget.rssRows);
           return relay.ask<MemorySamples>({ type: 'wait' }, 'samples', 300_000);
         },
         { ...DEFAULT_QUIET, maxAttempts: 1 },
@@ -223,5 +232,55 @@ export async function runMemory(ctx: RunContext, results: RelayResults) {
     }
   } finally {
     await child?.stop();
+    await seeder.close();
   }
+}
+
+export async function runPublish(ctx: RunContext, results: RelayResults) {
+  for (let pass = 0; pass < ctx.budget.passes; pass++) {
+    for (const clients of order(PUBLISH_CLIENTS, pass)) {
+      const m = await measureQuietly(ctx.roots, () =>
+        runOnce<PublishRates>(ctx.self, {
+          args: ['--child', JSON.stringify({ kind: 'publish', clients, budget: ctx.budget })],
+          execArgv: ctx.execArgv,
+          name: `publish, ${clients} client(s)`,
+        }),
+      );
+      push(results.publish, `c${clients}`, m);
+      console.log(
+        `[publish ${pass + 1}/${ctx.budget.passes}] ${clients} client(s): publish ${rate(m.value.publish)} events/s, ` +
+          `hand-written 0.1 fan-out ${rate(m.value.handFanOut)} events/s (others ${others(m)})`,
+      );
+    }
+  }
+}
+
+export async function runSize(ctx: RunContext, results: RelayResults) {
+  await resetSchema(ctx.db, SIZE_SCHEMA);
+  const child = WorkerProcess.start(ctx.self, {
+    args: ['--child', JSON.stringify({ kind: 'size', budget: ctx.budget })],
+    execArgv: ctx.execArgv,
+    name: 'size relay',
+  });
+  const cycles: SizeCycle[] = [];
+  try {
+    await child.next('ready');
+    for (let cycle = 1; cycle <= ctx.budget.sizeCycles; cycle++) {
+      const { seconds } = await child.ask<{ type: string; seconds: number }>(
+        { type: 'cycle', rows: ctx.budget.sizeRows },
+        'delivered',
+        600_000,
+      );
+      const c = await afterRetention(ctx.db, ctx.budget.sizeRows, seconds);
+      cycles.push(c);
+      console.log(
+        `[size ${cycle}/${ctx.budget.sizeCycles}] ${ctx.budget.sizeRows} rows delivered in ${seconds.toFixed(1)} s; ` +
+          `after ${c.retainSeconds.toFixed(1)} s of retention ${c.rowsLeft} rows left, ` +
+          `flowbus_ tables ${(c.bytes / 2 ** 20).toFixed(1)} MiB${c.retained ? '' : ' (retention did not finish)'}`,
+      );
+    }
+  } finally {
+    await child.stop();
+  }
+  results.size = cycles;
 }

@@ -1,5 +1,6 @@
 import { rate } from '../support/format.js';
 import { summarize } from '../support/stats.js';
+import type { Baseline } from './baseline.js';
 import { END_TO_END_CONFIGS } from './end-to-end.js';
 import { DRAIN_CONFIGS, HEADLINE } from './plan.js';
 import type { RelayResults } from './sections.js';
@@ -8,94 +9,203 @@ import type { RelayResults } from './sections.js';
 export interface TargetCheck {
   readonly target: string;
   readonly measured: string;
-  readonly met: boolean;
+  /** Measured ÷ required for "≥" targets, required ÷ measured for "≤" ones: ≥ 1 is met. */
+  readonly score: number;
+  /** The same figure in the recorded 0.1 baseline run, when there is one. */
+  readonly before?: string;
 }
 
 const median = (values: readonly number[] | undefined) => (values?.length ? summarize(values).median : undefined);
 
-/** Median rows/s of the fastest hand-written claim + mark loop at `batch` (the ceiling). */
-export function rawCeiling(r: RelayResults, batch: number): number | undefined {
-  const medians = DRAIN_CONFIGS.filter(
-    (c) => c.spec.kind === 'raw-pg' && c.spec.batch === batch && c.spec.ack === 'mark' && r.drains.has(c.id),
-  ).map((c) => summarize(r.drains.get(c.id)!.map((d) => d.rowsPerSec)).median);
-  return medians.length ? Math.max(...medians) : undefined;
+/** The headline figures of a run, by name: what targets are checked on and the baseline records. */
+export type KeyFigures = Partial<Record<KeyFigure, number>>;
+export type KeyFigure =
+  | 'relayRowsPerSec'
+  | 'ceilingRowsPerSec'
+  | 'graphileRowsPerSec'
+  | 'pgBossRowsPerSec'
+  | 'relayWalPerRow'
+  | 'ceilingWalPerRow'
+  | 'e2eWrittenPerSec'
+  | 'e2eDeliveredPerSec'
+  | 'e2eDeliveredShare'
+  | 'publish1PerSec'
+  | 'publish4PerSec'
+  | 'publish1Relative'
+  | 'publish4Relative'
+  | 'sameP50'
+  | 'sameP99'
+  | 'crossP50'
+  | 'crossP99'
+  | 'sizeFirstBytes'
+  | 'sizeLastBytes'
+  | 'sizeGrowth';
+
+/** Claim + mark configurations on the bench's copy of the 0.1 table. */
+const claimMark = DRAIN_CONFIGS.filter((c) => c.spec.kind === 'raw-pg' && c.spec.ack === 'mark');
+
+/** Id of the fastest claim + mark configuration measured (median rows/s), at `batch` or any batch. */
+export function ceilingId(r: RelayResults, batch?: number): string | undefined {
+  let best: { id: string; rate: number } | undefined;
+  for (const c of claimMark) {
+    if (c.spec.kind !== 'raw-pg' || (batch !== undefined && c.spec.batch !== batch) || !r.drains.has(c.id)) continue;
+    const m = summarize(r.drains.get(c.id)!.map((d) => d.rowsPerSec)).median;
+    if (!best || m > best.rate) best = { id: c.id, rate: m };
+  }
+  return best?.id;
 }
-const pct = (r: number) => `${(r * 100).toFixed(0)}%`;
 
-/** Targets of issue 3 ("Speed"), each checked on medians measured in this run. */
-export function checkTargets(r: RelayResults): TargetCheck[] {
-  const checks: TargetCheck[] = [];
-  const drain = (id: string) => median(r.drains.get(id)?.map((d) => d.rowsPerSec));
-  const flowbus = drain(HEADLINE.flowbus);
-  const compare = (target: string, reference: number | undefined, factor: number, name: string) => {
-    if (flowbus === undefined || reference === undefined) return;
-    const ratio = flowbus / reference;
-    checks.push({
-      target,
-      measured: `${rate(flowbus)} vs ${name} ${rate(reference)} rows/s = ${factor < 1 ? pct(ratio) : `${ratio.toFixed(2)}×`}`,
-      met: ratio >= factor,
-    });
+/** Median rows/s of the fastest claim + mark loop at `batch` (any batch when unset). */
+export function rawCeiling(r: RelayResults, batch?: number): number | undefined {
+  const id = ceilingId(r, batch);
+  return id ? median(r.drains.get(id)!.map((d) => d.rowsPerSec)) : undefined;
+}
+
+export function keyFigures(r: RelayResults): KeyFigures {
+  const f: KeyFigures = {};
+  const set = (k: KeyFigure, v: number | undefined) => {
+    if (v !== undefined && Number.isFinite(v)) f[k] = v;
   };
-  compare(
-    'relay ≥ 75% of the raw-pg ceiling (batch 100, 1 relay; ceiling = fastest hand-written claim + mark loop)',
-    rawCeiling(r, 100),
-    0.75,
-    'raw pg',
-  );
-  compare('relay ≥ 1.7× graphile-worker tuned', drain(HEADLINE.graphile), 1.7, 'graphile-worker');
-  compare('relay ≥ 5× pg-boss tuned (batch 100)', drain(HEADLINE.pgBoss), 5, 'pg-boss');
-
-  for (const clients of [1, 4]) {
-    const plain = median(r.enqueue.get(`plain-c${clients}`)?.map((m) => m.value));
-    const outbox = median(r.enqueue.get(`outbox-c${clients}`)?.map((m) => m.value));
-    if (plain === undefined || outbox === undefined) continue;
-    checks.push({
-      target: `enqueue ≥ 90% of a plain INSERT, ${clients} client${clients > 1 ? 's' : ''} (notify off, the default)`,
-      measured: `${rate(outbox)} vs ${rate(plain)} tx/s = ${pct(outbox / plain)}`,
-      met: outbox / plain >= 0.9,
-    });
+  const drain = (id: string | undefined) => (id ? median(r.drains.get(id)?.map((d) => d.rowsPerSec)) : undefined);
+  const wal = (id: string | undefined) => (id ? median(r.drains.get(id)?.map((d) => d.walBytesPerJob)) : undefined);
+  const ceiling = ceilingId(r);
+  set('relayRowsPerSec', drain(HEADLINE.flowbus));
+  set('ceilingRowsPerSec', drain(ceiling));
+  set('graphileRowsPerSec', drain(HEADLINE.graphile));
+  set('pgBossRowsPerSec', drain(HEADLINE.pgBoss));
+  set('relayWalPerRow', wal(HEADLINE.flowbus));
+  set('ceilingWalPerRow', wal(ceiling));
+  const batched = END_TO_END_CONFIGS.find((c) => c.rowsPerTx === 100)!;
+  const e2e = r.endToEnd.get(batched.id)?.map((m) => m.value);
+  set('e2eWrittenPerSec', median(e2e?.map((e) => e.producedPerSec)));
+  set('e2eDeliveredPerSec', median(e2e?.map((e) => e.deliveredPerSec)));
+  set('e2eDeliveredShare', median(e2e?.map((e) => e.deliveredPerSec / e.producedPerSec)));
+  for (const c of [1, 4] as const) {
+    const rounds = r.publish.get(`c${c}`)?.map((m) => m.value);
+    set(`publish${c}PerSec`, median(rounds?.map((x) => x.publish)));
+    set(`publish${c}Relative`, median(rounds?.map((x) => x.publish / x.handFanOut)));
   }
-
-  const batched = END_TO_END_CONFIGS.find((c) => c.rowsPerTx > 1)!;
-  const e2e = median(r.endToEnd.get(batched.id)?.map((e) => e.value.deliveredPerSec));
-  if (e2e !== undefined) {
-    checks.push({
-      target: 'end to end ≥ 40k rows/s delivered with batched producers',
-      measured: `${rate(e2e)} rows/s (${batched.label})`,
-      met: e2e >= 40_000,
-    });
-  }
-
-  for (const mode of ['same', 'cross']) {
+  for (const mode of ['same', 'cross'] as const) {
     const rounds = r.latency.get(mode)?.map((m) => m.value);
-    if (!rounds) continue;
-    const p50 = median(rounds.map((l) => l.commitP50))!;
-    const p99 = median(rounds.map((l) => l.commitP99))!;
-    const callP50 = median(rounds.map((l) => l.p50))!;
-    const callP99 = median(rounds.map((l) => l.p99))!;
-    checks.push({
-      target: `woken latency p50 ≤ 3 ms and p99 ≤ 20 ms, commit → deliver (${mode === 'same' ? 'same instance' : 'cross-instance NOTIFY'})`,
-      measured:
-        `p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms ` +
-        `(from the enqueue call, transaction included: p50 ${callP50.toFixed(2)} ms, p99 ${callP99.toFixed(2)} ms)`,
-      met: p50 <= 3 && p99 <= 20,
+    set(`${mode}P50`, median(rounds?.map((l) => l.commitP50)));
+    set(`${mode}P99`, median(rounds?.map((l) => l.commitP99)));
+  }
+  if (r.size?.length) {
+    set('sizeFirstBytes', r.size[0]!.bytes);
+    set('sizeLastBytes', r.size.at(-1)!.bytes);
+    set('sizeGrowth', r.size.at(-1)!.bytes / r.size[0]!.bytes);
+  }
+  return f;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+const times = (x: number) => `${x.toFixed(2)}×`;
+const bytes = (x: number) => (x >= 1024 ? `${(x / 1024).toFixed(2)} KiB` : `${x.toFixed(0)} B`);
+const mib = (x: number) => `${(x / 2 ** 20).toFixed(1)} MiB`;
+const msf = (x: number) => `${x.toFixed(2)} ms`;
+
+/** How far a check is from its target, e.g. "met, +12%" or "**missed**, −55%". */
+export function verdict(c: TargetCheck): string {
+  if (Number.isNaN(c.score)) return 'n/a (no 0.1 baseline)';
+  const margin = `${c.score >= 1 ? '+' : '−'}${Math.abs((c.score - 1) * 100).toFixed(0)}%`;
+  return c.score >= 1 ? `met, margin ${margin}` : `**missed** by ${margin.slice(1)}`;
+}
+
+/** Targets of issue 12 ("Speed"), each checked on medians measured in this run. */
+export function checkTargets(r: RelayResults, baseline?: Baseline): TargetCheck[] {
+  const f = keyFigures(r);
+  const b = baseline?.figures ?? {};
+  const checks: TargetCheck[] = [];
+  const add = (c: TargetCheck | undefined) => c && checks.push(c);
+  const has = (...keys: KeyFigure[]) => keys.every((k) => f[k] !== undefined);
+
+  const ratio = (target: string, ref: KeyFigure, factor: number, name: string) => {
+    if (!has('relayRowsPerSec', ref)) return undefined;
+    const x = f.relayRowsPerSec! / f[ref]!;
+    const before = b.relayRowsPerSec !== undefined && b[ref] !== undefined ? b.relayRowsPerSec / b[ref] : undefined;
+    return {
+      target,
+      measured: `${rate(f.relayRowsPerSec!)} vs ${name} ${rate(f[ref]!)} rows/s = ${times(x)}`,
+      score: x / factor,
+      ...(before === undefined ? {} : { before: times(before) }),
+    };
+  };
+  add(
+    ratio(
+      'drain ≥ 2.5× the claim + mark ceiling (fastest claim + mark loop on the copy of the 0.1 table, any batch)',
+      'ceilingRowsPerSec',
+      2.5,
+      'claim + mark',
+    ),
+  );
+  add(ratio('drain ≥ 3× graphile-worker tuned', 'graphileRowsPerSec', 3, 'graphile-worker'));
+  add(ratio('drain ≥ 2× pg-boss with 2,500-job batches', 'pgBossRowsPerSec', 2, 'pg-boss'));
+
+  if (has('e2eDeliveredShare', 'e2eWrittenPerSec', 'e2eDeliveredPerSec')) {
+    add({
+      target: 'end to end, 4 producers × 100-row transactions: delivered ≥ 95% of written',
+      measured: `${rate(f.e2eDeliveredPerSec!)} of ${rate(f.e2eWrittenPerSec!)} rows/s = ${pct(f.e2eDeliveredShare!)}`,
+      score: f.e2eDeliveredShare! / 0.95,
+      ...(b.e2eDeliveredShare === undefined ? {} : { before: pct(b.e2eDeliveredShare) }),
     });
   }
 
-  if (r.rss) {
-    const range = (series: readonly number[]) => {
-      const min = Math.min(...series);
-      const max = Math.max(...series);
-      return { text: `${min.toFixed(0)}–${max.toFixed(0)} MiB, max/min ${(max / min).toFixed(2)}`, ratio: max / min };
-    };
-    const cold = range(r.rss.value.rssMiB);
-    const warm = r.rssWarm ? range(r.rssWarm.value.rssMiB) : undefined;
-    checks.push({
-      target: 'RSS flat (±20%) while draining 200,000 rows',
-      measured: warm
-        ? `${warm.text} (2nd drain in the process, after a warm-up drain; 1st drain from a cold start: ${cold.text})`
-        : `${cold.text} (from a cold start)`,
-      met: (warm ?? cold).ratio <= 1.2,
+  for (const clients of [4, 1] as const) {
+    const key = `publish${clients}PerSec` as const;
+    const rel = `publish${clients}Relative` as const;
+    if (!has(key, rel)) continue;
+    const ref = b[key];
+    const refRel = b[rel];
+    const now = `${rate(f[key]!)} events/s, ${times(f[rel]!)} the hand-written 0.1 fan-out in the same run`;
+    add({
+      target:
+        `publish, 1 event with 5 durable subscribers, ${clients} client${clients > 1 ? 's' : ''}: ≥ 3× the 0.1 ` +
+        'producer rate (checked on the rate relative to the hand-written 0.1 fan-out, which cancels the machine load)',
+      measured:
+        refRel === undefined || ref === undefined
+          ? `${now} (no 0.1 baseline recorded: run with --record-baseline on 0.1)`
+          : `${now} vs 0.1 ${rate(ref)} events/s, ${times(refRel)}: ${times(f[rel]! / refRel)} the 0.1 relative rate ` +
+            `(absolute ${times(f[key]! / ref)})`,
+      score: refRel === undefined ? Number.NaN : f[rel]! / refRel / 3,
+      ...(ref === undefined || refRel === undefined ? {} : { before: `${rate(ref)} events/s, ${times(refRel)}` }),
+    });
+  }
+
+  if (has('relayWalPerRow', 'ceilingWalPerRow')) {
+    const x = f.relayWalPerRow! / f.ceilingWalPerRow!;
+    add({
+      target: 'WAL per delivered row ≤ 10% of claim + mark',
+      measured: `${bytes(f.relayWalPerRow!)} vs claim + mark ${bytes(f.ceilingWalPerRow!)} per row = ${pct(x)}`,
+      score: 0.1 / x,
+      ...(b.relayWalPerRow !== undefined && b.ceilingWalPerRow !== undefined
+        ? { before: `${bytes(b.relayWalPerRow)} = ${pct(b.relayWalPerRow / b.ceilingWalPerRow)}` }
+        : {}),
+    });
+  }
+
+  for (const mode of ['same', 'cross'] as const) {
+    const p50 = f[`${mode}P50`];
+    const p99 = f[`${mode}P99`];
+    if (p50 === undefined || p99 === undefined) continue;
+    const bp50 = b[`${mode}P50`];
+    const bp99 = b[`${mode}P99`];
+    add({
+      target: `woken latency commit → deliver p50 ≤ 3 ms, p99 ≤ 20 ms (${mode === 'same' ? 'same instance' : 'across instances, NOTIFY'})`,
+      measured: `p50 ${msf(p50)}, p99 ${msf(p99)}`,
+      score: Math.min(3 / p50, 20 / p99),
+      ...(bp50 !== undefined && bp99 !== undefined ? { before: `p50 ${msf(bp50)}, p99 ${msf(bp99)}` } : {}),
+    });
+  }
+
+  if (has('sizeGrowth', 'sizeFirstBytes', 'sizeLastBytes')) {
+    const cycles = r.size!.length;
+    add({
+      target: `table + index size after ${cycles} cycles of writing, delivering, retaining within 20% of after the 1st`,
+      measured:
+        `${mib(f.sizeLastBytes!)} vs ${mib(f.sizeFirstBytes!)} = ${times(f.sizeGrowth!)}` +
+        (r.size!.every((c) => c.retained) ? '' : ' (retention did not finish in every cycle: see the size table)'),
+      score: 1.2 / f.sizeGrowth!,
+      ...(b.sizeGrowth === undefined ? {} : { before: times(b.sizeGrowth) }),
     });
   }
   return checks;

@@ -123,6 +123,11 @@ export const DEFAULT_QUIET: QuietPolicy = { quietCores: 0.3, maxWaitMs: 15_000, 
  */
 let patienceMs = 180_000;
 
+/** Sets the time left for waiting and repeating (a quick run should not wait minutes). */
+export function setPatience(ms: number): void {
+  patienceMs = ms;
+}
+
 /** How `measureQuietly` treats a shared machine, for the method line of a report. */
 export const QUIET_METHOD =
   `Shared machine: before each measured round the bench waits (up to ${DEFAULT_QUIET.maxWaitMs / 1000} s) until ` +

@@ -8,7 +8,7 @@ import { rawPgContender } from './raw-pg.contender.js';
 export function contenderFor(spec: DrainSpec, url: string): DrainContender {
   switch (spec.kind) {
     case 'flowbus':
-      return flowbusContender(spec);
+      return flowbusContender(spec, url);
     case 'raw-pg':
       return rawPgContender(spec);
     case 'graphile-worker':

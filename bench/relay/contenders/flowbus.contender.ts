@@ -1,42 +1,54 @@
+import { drainOutbox } from 'nestjs-flowbus/testing';
 import { startFlowbusApp } from '../../support/flowbus-app.js';
+import { monotonicUs } from '../../support/monotonic.js';
+import { OutboxSeeder, resetSchema } from '../flowbus-schema.js';
 import { noopDestination } from '../noop-destination.js';
 import type { DrainContender } from './contender.interface.js';
-import { countUndelivered, seedOutbox } from './outbox-seed.js';
 
-/** Relay settings of one Flowbus drain configuration. */
+/** Relay settings of one Flowbus drain configuration; unset = the library's default. */
 export interface FlowbusDrainParams {
-  readonly batch: number;
-  readonly concurrency: number;
+  readonly batch?: number;
+  readonly concurrency?: number;
   /** Keep the destination's default opossum breaker (true) or turn it off (`circuitBreaker: false`). */
   readonly breaker: boolean;
 }
 
 export const FLOWBUS_DRAIN_SCHEMA = 'bench_relay_drain';
-const OUTBOX = `${FLOWBUS_DRAIN_SCHEMA}.flowbus_outbox`;
 
 /**
  * The Flowbus relay of a Nest app (its own DataSource, pool of 10) delivering to a user
- * `Destination` whose `deliver` resolves at once. Idle relays are woken by the NOTIFY the
- * seeding transaction sends on the outbox channel, as a producer in another instance would.
+ * `Destination` whose `deliver` resolves at once. The backlog is written by a producer app in the
+ * parent with `OutboxService.enqueue` (one transaction, `relay.notify` on), so idle relays are
+ * woken by its NOTIFY as by a producer in another instance. A round ends when `drainOutbox`
+ * returns in every relay process. Every pass starts on a freshly dropped schema; within a pass,
+ * delivered rows stay where the library keeps them (the warm-up's before the measured round).
  */
-export function flowbusContender(p: FlowbusDrainParams): DrainContender {
+export function flowbusContender(p: FlowbusDrainParams, url: string): DrainContender {
+  const seeder = new OutboxSeeder(url, FLOWBUS_DRAIN_SCHEMA);
   return {
-    reset: async (db) => {
-      await db.query(`TRUNCATE ${OUTBOX}`);
-    },
-    seed: (db, n) => seedOutbox(db, OUTBOX, n, `flowbus_outbox_${FLOWBUS_DRAIN_SCHEMA}`),
-    remaining: (db) => countUndelivered(db, OUTBOX),
+    prepare: (db) => resetSchema(db, FLOWBUS_DRAIN_SCHEMA),
+    reset: async () => undefined,
+    seed: (_db, n) => seeder.seed(n),
+    dispose: () => seeder.close(),
     startConsumer: async (url, handled) => {
       const noop = noopDestination(handled, p.breaker);
+      const relay = {
+        ...(p.batch === undefined ? {} : { batchSize: p.batch }),
+        ...(p.concurrency === undefined ? {} : { concurrency: p.concurrency }),
+      };
       const flowbus = await startFlowbusApp({
         databaseUrl: url,
-        options: {
-          schema: FLOWBUS_DRAIN_SCHEMA,
-          destinations: { noop },
-          relay: { batchSize: p.batch, concurrency: p.concurrency },
-        },
+        options: { schema: FLOWBUS_DRAIN_SCHEMA, destinations: { noop }, relay, timeouts: { enabled: false } },
       });
-      return { go: async () => undefined, pause: async () => undefined, close: () => flowbus.close() };
+      return {
+        go: async () => undefined,
+        pause: async () => undefined,
+        settle: async () => {
+          await drainOutbox(flowbus.app, { timeoutMs: 180_000 });
+          return monotonicUs();
+        },
+        close: () => flowbus.close(),
+      };
     },
   };
 }

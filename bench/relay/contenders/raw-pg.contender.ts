@@ -5,8 +5,10 @@ import { countUndelivered, seedOutbox } from './outbox-seed.js';
 /** How the hand-written loop acknowledges a delivered row. */
 export type RawAck = 'mark' | 'delete';
 
+/** The bench's own copy of the 0.1 outbox table, whatever the library's tables become. */
+export const CLAIM_MARK_TABLE = 'bench_claim_mark_outbox';
 const SCHEMA = 'bench_relay_raw';
-const OUTBOX = `${SCHEMA}.outbox`;
+const OUTBOX = `${SCHEMA}.${CLAIM_MARK_TABLE}`;
 const LEASE_MS = 30_000;
 
 /** Shape of the hand-written loop. */
@@ -23,7 +25,46 @@ export interface RawParams {
 }
 
 /**
- * The ceiling: a hand-written `pg` loop over a table with the outbox's columns and indexes.
+ * Creates (if missing) the copy of Flowbus 0.1's `flowbus_outbox`: same columns, defaults and
+ * indexes as its migration 0001 (names prefixed), in the bench's own schema.
+ */
+export async function createClaimMarkTable(db: { query(text: string): Promise<unknown> }): Promise<string> {
+  await db.query(`CREATE SCHEMA IF NOT EXISTS ${SCHEMA}`);
+  await db.query(`
+    CREATE TABLE IF NOT EXISTS ${OUTBOX} (
+      id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+      seq bigint GENERATED ALWAYS AS IDENTITY,
+      destination text NOT NULL,
+      subscriber text NOT NULL DEFAULT '',
+      type text NOT NULL,
+      key text,
+      payload jsonb NOT NULL,
+      headers jsonb NOT NULL DEFAULT '{}'::jsonb,
+      attempts integer NOT NULL DEFAULT 0,
+      errors jsonb NOT NULL DEFAULT '[]'::jsonb,
+      last_error text,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      next_attempt_at timestamptz NOT NULL DEFAULT now(),
+      locked_until timestamptz,
+      lock_owner text,
+      delivered_at timestamptz)`);
+  await db.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${CLAIM_MARK_TABLE}_seq ON ${OUTBOX} (seq)`);
+  await db.query(
+    `CREATE INDEX IF NOT EXISTS ${CLAIM_MARK_TABLE}_due ON ${OUTBOX} (next_attempt_at, seq) WHERE delivered_at IS NULL`,
+  );
+  await db.query(
+    `CREATE INDEX IF NOT EXISTS ${CLAIM_MARK_TABLE}_key_order ON ${OUTBOX} (destination, subscriber, key, seq)
+     WHERE delivered_at IS NULL AND key IS NOT NULL`,
+  );
+  await db.query(
+    `CREATE INDEX IF NOT EXISTS ${CLAIM_MARK_TABLE}_delivered ON ${OUTBOX} (delivered_at) WHERE delivered_at IS NOT NULL`,
+  );
+  return OUTBOX;
+}
+
+/**
+ * The ceiling of the 0.1 design: a hand-written `pg` loop over the bench's own copy of the 0.1
+ * outbox table (`bench_claim_mark_outbox`, see `createClaimMarkTable`).
  * Claim a batch (SKIP LOCKED, lease and owner written), run the no-op handler on every row,
  * mark the batch delivered fenced by the owner (or delete it), until a claim comes back empty.
  * No per-key ordering, retries, breaker, concurrency bound or error handling.
@@ -31,32 +72,7 @@ export interface RawParams {
 export function rawPgContender(p: RawParams): DrainContender {
   return {
     reset: async (db) => {
-      await db.query(`CREATE SCHEMA IF NOT EXISTS ${SCHEMA}`);
-      await db.query(`
-        CREATE TABLE IF NOT EXISTS ${OUTBOX} (
-          id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-          seq bigint GENERATED ALWAYS AS IDENTITY,
-          destination text NOT NULL,
-          subscriber text NOT NULL DEFAULT '',
-          type text NOT NULL,
-          key text,
-          payload jsonb NOT NULL,
-          headers jsonb NOT NULL DEFAULT '{}'::jsonb,
-          attempts integer NOT NULL DEFAULT 0,
-          errors jsonb NOT NULL DEFAULT '[]'::jsonb,
-          last_error text,
-          created_at timestamptz NOT NULL DEFAULT now(),
-          next_attempt_at timestamptz NOT NULL DEFAULT now(),
-          locked_until timestamptz,
-          lock_owner text,
-          delivered_at timestamptz)`);
-      await db.query(`CREATE UNIQUE INDEX IF NOT EXISTS raw_outbox_seq ON ${OUTBOX} (seq)`);
-      await db.query(
-        `CREATE INDEX IF NOT EXISTS raw_outbox_due ON ${OUTBOX} (next_attempt_at, seq) WHERE delivered_at IS NULL`,
-      );
-      await db.query(
-        `CREATE INDEX IF NOT EXISTS raw_outbox_delivered ON ${OUTBOX} (delivered_at) WHERE delivered_at IS NOT NULL`,
-      );
+      await createClaimMarkTable(db);
       await db.query(`TRUNCATE ${OUTBOX}`);
     },
     seed: (db, n) => seedOutbox(db, OUTBOX, n),
