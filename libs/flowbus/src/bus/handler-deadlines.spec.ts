@@ -84,8 +84,10 @@ describe('HandlerDeadlines', () => {
     await sleep(10);
     expect(refedTimers()).toBeGreaterThan(idle);
     deadlines.release(entry);
-    await sleep(10);
-    expect(refedTimers()).toBe(idle);
+    // Other code in this worker may hold a timer for a moment on a busy machine: wait (bounded)
+    // for the count to come back down; a deadline timer still refed would keep it up.
+    for (let waited = 0; refedTimers() > idle && waited < 1000; waited += 10) await sleep(10);
+    expect(refedTimers()).toBeLessThanOrEqual(idle);
   });
 
   it('works again after dispose', async () => {
