@@ -18,10 +18,24 @@ export interface BreakerSnapshot {
 /** Error code opossum gives a call refused by an open breaker. */
 export const BREAKER_OPEN = 'EOPENBREAKER';
 
+/**
+ * A run of failures, from the first failure after a success until its verdict: acquitted by a
+ * delivery in flight that succeeds, or convicted when none is left to (the breaker opens).
+ */
+interface Run {
+  /** Resolves with the verdict: `true` when the breaker opened. */
+  readonly verdict: Promise<boolean>;
+  readonly decide: (opened: boolean) => void;
+}
+
 interface Entry {
   readonly breaker: CircuitBreaker<[DeliveryMessage], void>;
-  /** Failures since the last success. */
-  consecutive: number;
+  /** Deliveries through the breaker not settled yet. */
+  inFlight: number;
+  /** The run of failures under way: the destination is suspect and not claimed. */
+  run: Run | undefined;
+  /** Runs in a row that ended without a success (reset by a success). */
+  failedRuns: number;
   /** When the breaker opened, until it closes again (half-open probes included). */
   openSince: number | undefined;
 }
@@ -31,20 +45,27 @@ interface Entry {
  * that destination's rows; half-open lets exactly one delivery through as a probe. A
  * `NonRetryableError` is the message's fault, not the destination's, so it does not count.
  *
- * On top of opossum's error percentage over its rolling window, a breaker opens after
- * `consecutiveFailures` failures in a row: after a busy period the percentage needs as many
- * failures as there were successes (thousands of attempts burnt) before it trips. Deliveries
- * that fail after it opened (they were in flight) are refused like the ones it blocks, so no
- * attempt is counted for them. The pause before a probe starts at `initialResetTimeoutMs` and
- * grows with the outage (`resetTimeoutRatio` of its length so far) up to `resetTimeoutMs`, so a
- * short outage is probed soon and a long one rarely.
+ * On top of opossum's error percentage over its rolling window, a failure makes the destination
+ * suspect: the relay claims none of its rows until the deliveries already in flight settle. One of
+ * them succeeding acquits it (the failure was the message's, or a blip) and claims resume; when
+ * none is left to succeed, the run of failures counts as one, and `consecutiveFailures` such runs
+ * in a row open the breaker. Only the first failure of a run that opens the breaker costs an
+ * attempt: the others (in flight as the destination went down) and deliveries that fail after it
+ * opened are refused like the ones it blocks. A percentage alone would need as many failures as
+ * there were successes after a busy period, and counting single failures in a row opens it on a
+ * burst of messages that fail while the destination is up. The pause before a probe starts at
+ * `initialResetTimeoutMs` and grows with the outage (`resetTimeoutRatio` of its length so far) up
+ * to `resetTimeoutMs`, so a short outage is probed soon and a long one rarely.
  */
 @Injectable()
 export class BreakerRegistry {
   private readonly logger = new Logger('Flowbus:Breakers');
   private readonly entries = new Map<string, Entry>();
+  private readonly policies = new Map<string, { consecutiveFailures: number; volumeThreshold: number }>();
   /** Messages whose delivery failed while their breaker was open: not an attempt. */
   private readonly echoes = new WeakSet<DeliveryMessage>();
+  /** Messages whose delivery failed during a run it did not start: they wait for its verdict. */
+  private readonly held = new WeakMap<DeliveryMessage, Run>();
 
   constructor(private readonly signal: RelaySignal) {}
 
@@ -68,7 +89,7 @@ export class BreakerRegistry {
     });
     // opossum reads `options.resetTimeout` each time the breaker opens (its typings omit `options`).
     const settings = (breaker as unknown as { options: { resetTimeout: number } }).options;
-    const entry: Entry = { breaker, consecutive: 0, openSince: undefined };
+    const entry: Entry = { breaker, inFlight: 0, run: undefined, failedRuns: 0, openSince: undefined };
     const name = destination.name;
     // Runs before opossum decides on its percentage, so `opened` is the state this failure met.
     breaker.on('failure', (_error, _latency, args) => {
@@ -76,16 +97,19 @@ export class BreakerRegistry {
         this.echoes.add(args[0]);
         return;
       }
-      entry.consecutive++;
-      if (breaker.closed && entry.consecutive >= o.consecutiveFailures && breaker.stats.fires >= o.volumeThreshold) {
-        breaker.open();
-      }
+      // A failed half-open probe reopens the breaker (opossum): an attempt like any other.
+      if (!breaker.closed) return;
+      if (entry.run) this.held.set(args[0], entry.run);
+      else entry.run = newRun();
     });
+    // Also for a NonRetryableError (filtered): the destination answered.
     breaker.on('success', () => {
-      entry.consecutive = 0;
+      entry.failedRuns = 0;
+      this.endRun(entry, false);
     });
     breaker.on('open', () => {
       entry.openSince ??= performance.now();
+      this.endRun(entry, true);
       this.logger.warn(
         `Circuit breaker of destination "${name}" opened: its deliveries are paused for ${settings.resetTimeout} ms`,
       );
@@ -101,12 +125,13 @@ export class BreakerRegistry {
     });
     breaker.on('close', () => {
       entry.openSince = undefined;
-      entry.consecutive = 0;
+      entry.failedRuns = 0;
       settings.resetTimeout = o.initialResetTimeoutMs;
       this.logger.log(`Circuit breaker of destination "${name}" closed: deliveries resume`);
       this.signal.wake();
     });
     this.entries.set(name, entry);
+    this.policies.set(name, o);
   }
 
   /** Whether `destination` delivers through a breaker. */
@@ -121,28 +146,42 @@ export class BreakerRegistry {
 
   /**
    * Delivers through the destination's breaker. Rejects with BreakerOpenError when the breaker
-   * refused the delivery or the delivery failed after the breaker had opened.
+   * refused the delivery, or the delivery failed after the breaker had opened or during a run of
+   * failures that opened it (see the class comment).
    */
   async fire(destination: string, message: DeliveryMessage): Promise<void> {
     const entry = this.entries.get(destination);
     if (!entry) throw new Error(`No circuit breaker for destination "${destination}"`);
+    let failure: { error: unknown } | undefined;
+    entry.inFlight++;
     try {
       await entry.breaker.fire(message);
     } catch (error) {
-      const refused = (error as { code?: unknown } | null)?.code === BREAKER_OPEN;
-      if (refused || this.echoes.has(message)) {
-        this.echoes.delete(message);
-        throw new BreakerOpenError(destination, { cause: error });
-      }
-      throw error;
+      failure = { error };
+    } finally {
+      entry.inFlight--;
+      if (entry.run && entry.inFlight === 0) this.convict(destination, entry);
     }
+    if (!failure) return;
+    const { error } = failure;
+    const run = this.held.get(message);
+    this.held.delete(message);
+    const refused = (error as { code?: unknown } | null)?.code === BREAKER_OPEN;
+    if (refused || this.echoes.has(message) || (run && (await run.verdict))) {
+      this.echoes.delete(message);
+      throw new BreakerOpenError(destination, { cause: error });
+    }
+    throw error;
   }
 
-  /** Destinations whose rows must not be claimed now: open, or half-open with its probe in flight. */
+  /**
+   * Destinations whose rows must not be claimed now: suspect (a run of failures awaits its
+   * verdict), open, or half-open with its probe in flight.
+   */
   blocked(): string[] {
     const names: string[] = [];
-    for (const [name, { breaker: b }] of this.entries)
-      if (b.opened || (b.halfOpen && !b.pendingClose)) names.push(name);
+    for (const [name, { breaker: b, run }] of this.entries)
+      if (run || b.opened || (b.halfOpen && !b.pendingClose)) names.push(name);
     return names;
   }
 
@@ -164,7 +203,43 @@ export class BreakerRegistry {
   }
 
   shutdown(): void {
-    for (const { breaker } of this.entries.values()) breaker.shutdown();
+    for (const entry of this.entries.values()) {
+      this.endRun(entry, false);
+      entry.breaker.shutdown();
+    }
     this.entries.clear();
   }
+
+  /**
+   * Nothing in flight is left to acquit the run: one more failed run, and the breaker opens once
+   * there were `consecutiveFailures` of them in a row (and `volumeThreshold` deliveries in its
+   * window); otherwise the run's failures count as attempts and claims resume.
+   */
+  private convict(destination: string, entry: Entry): void {
+    const policy = this.policies.get(destination)!;
+    entry.failedRuns++;
+    const { breaker } = entry;
+    if (
+      breaker.closed &&
+      entry.failedRuns >= policy.consecutiveFailures &&
+      breaker.stats.fires >= policy.volumeThreshold
+    ) {
+      breaker.open(); // ends the run ('open')
+    }
+    this.endRun(entry, false);
+  }
+
+  private endRun(entry: Entry, opened: boolean): void {
+    const run = entry.run;
+    if (!run) return;
+    entry.run = undefined;
+    run.decide(opened);
+    if (!opened) this.signal.wake();
+  }
+}
+
+function newRun(): Run {
+  let decide!: (opened: boolean) => void;
+  const verdict = new Promise<boolean>((resolve) => (decide = resolve));
+  return { verdict, decide };
 }

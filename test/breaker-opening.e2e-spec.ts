@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { BreakerRegistry, httpDestination, OutboxService } from 'nestjs-flowbus';
+import { waitFor } from 'nestjs-flowbus/testing';
+import type { DataSource } from 'typeorm';
+import { createFlowbusApp } from './support/app.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+
+/**
+ * What opens a breaker, with many deliveries in flight: a destination going down costs one
+ * attempt however many were in flight (they all fail together), and a burst of messages the
+ * destination fails one by one while it answers the others does not open it.
+ */
+
+/** Answers after `delayMs`: 503 to messages whose payload says `fail`, 200 to the others. */
+class Sink {
+  private server: Server | undefined;
+  port = 0;
+  delayMs = 200;
+  readonly delivered = new Set<string>();
+
+  async up(): Promise<void> {
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString();
+        setTimeout(() => {
+          if (body.includes('"fail":true')) return void res.writeHead(503).end();
+          this.delivered.add(String(req.headers['x-flowbus-message-id']));
+          res.writeHead(200).end();
+        }, this.delayMs);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
+    this.port = (server.address() as AddressInfo).port;
+    this.server = server;
+  }
+
+  async down(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+  }
+}
+
+let db: TestDatabase;
+let ds: DataSource;
+let app: INestApplication;
+const sink = new Sink();
+let opened = 0;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  ds = await db.dataSource();
+  await sink.up();
+  app = await createFlowbusApp({
+    dataSource: ds,
+    options: {
+      destinations: { sink: httpDestination({ url: `http://127.0.0.1:${sink.port}/in`, timeoutMs: 5000 }) },
+      relay: { pollIntervalMs: 100, maxAttempts: 1000, backoff: { initialMs: 60_000, maxMs: 60_000 } },
+      // No probe during the test: what is burnt is the opening alone.
+      circuitBreaker: { initialResetTimeoutMs: 60_000, resetTimeoutMs: 60_000 },
+    },
+  });
+  app
+    .get(BreakerRegistry)
+    .breakerOf('sink')!
+    .on('open', () => opened++);
+});
+
+afterAll(async () => {
+  await app.close();
+  await sink.down();
+  await ds.destroy();
+  await db.drop();
+});
+
+const enqueue = (rows: number, fail: boolean) =>
+  app.get(OutboxService).transaction((m) =>
+    app.get(OutboxService).enqueue(
+      m,
+      Array.from({ length: rows }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i, fail } })),
+    ),
+  );
+
+const attempts = async (): Promise<number> =>
+  Number((await ds.query(`SELECT coalesce(sum(jsonb_array_length(errors)), 0)::int AS n FROM flowbus_outbox`))[0].n);
+
+describe('a breaker with many deliveries in flight', () => {
+  it('stays closed on a burst of failing messages while the destination answers others', async () => {
+    // The failures come back first (the successes are slower), 20 in a row.
+    await enqueue(20, true);
+    await enqueue(20, false);
+    await waitFor(() => sink.delivered.size === 20, { timeoutMs: 20_000, message: 'the clean rows delivered' });
+    await waitFor(async () => (await attempts()) === 20, { message: 'an attempt recorded per failing row' });
+    expect(opened).toBe(0);
+    await ds.query(`DELETE FROM flowbus_outbox`);
+  });
+
+  it('opens at the cost of one attempt when the destination goes down with 30 deliveries in flight', async () => {
+    sink.delayMs = 2000;
+    await enqueue(30, false);
+    const breakers = app.get(BreakerRegistry);
+    const inFlight = () =>
+      ds.query(`SELECT count(*)::int AS n FROM flowbus_outbox WHERE lock_owner IS NOT NULL`).then((r) => r[0].n);
+    await waitFor(async () => (await inFlight()) === 30, { message: '30 deliveries in flight' });
+    await new Promise((r) => setTimeout(r, 200)); // the requests reach the sink
+    await sink.down();
+    await waitFor(() => breakers.snapshots().find((b) => b.destination === 'sink')!.state === 'open', {
+      message: 'the breaker to open',
+    });
+    await waitFor(async () => (await inFlight()) === 0, { message: 'every row given back' });
+    expect({ opened, attempts: await attempts() }).toEqual({ opened: 1, attempts: 1 });
+  });
+});
