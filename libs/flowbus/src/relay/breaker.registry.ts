@@ -175,13 +175,19 @@ export class BreakerRegistry {
   }
 
   /**
-   * Destinations whose rows must not be claimed now: suspect (a run of failures awaits its
-   * verdict), open, or half-open with its probe in flight.
+   * Destinations whose rows the relay's claim must skip: suspect (a run of failures awaits its
+   * verdict), open, or half-open (its probe is claimed on its own: see probing).
    */
   blocked(): string[] {
     const names: string[] = [];
-    for (const [name, { breaker: b, run }] of this.entries)
-      if (run || b.opened || (b.halfOpen && !b.pendingClose)) names.push(name);
+    for (const [name, { breaker: b, run }] of this.entries) if (run || b.opened || b.halfOpen) names.push(name);
+    return names;
+  }
+
+  /** Half-open destinations waiting for their probe (opossum's `pendingClose`): the relay claims it alone (see claimDue). */
+  probing(): string[] {
+    const names: string[] = [];
+    for (const [name, { breaker: b }] of this.entries) if (b.halfOpen && b.pendingClose) names.push(name);
     return names;
   }
 
