@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { BreakerRegistry, httpDestination, OutboxService } from 'nestjs-flowbus';
 import { waitFor } from 'nestjs-flowbus/testing';
 import type { DataSource } from 'typeorm';
 import { createFlowbusApp } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { SwitchableSink } from './support/switchable-sink.js';
 
 /**
  * What opens a breaker, with many deliveries in flight: a destination going down costs one
@@ -14,45 +13,11 @@ import { createTestDatabase, type TestDatabase } from './support/database.js';
  * destination fails one by one while it answers the others does not open it.
  */
 
-/** Answers after `delayMs`: 503 to messages whose payload says `fail`, 200 to the others. */
-class Sink {
-  private server: Server | undefined;
-  port = 0;
-  delayMs = 200;
-  readonly delivered = new Set<string>();
-
-  async up(): Promise<void> {
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks).toString();
-        setTimeout(() => {
-          if (body.includes('"fail":true')) return void res.writeHead(503).end();
-          this.delivered.add(String(req.headers['x-flowbus-message-id']));
-          res.writeHead(200).end();
-        }, this.delayMs);
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as AddressInfo).port;
-    this.server = server;
-  }
-
-  async down(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeAllConnections();
-    await closed;
-  }
-}
-
 let db: TestDatabase;
 let ds: DataSource;
 let app: INestApplication;
-const sink = new Sink();
+const sink = new SwitchableSink();
+sink.delayMs = 200;
 let opened = 0;
 
 beforeAll(async () => {
