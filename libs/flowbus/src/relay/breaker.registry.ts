@@ -36,6 +36,8 @@ interface Entry {
   run: Run | undefined;
   /** Runs in a row that ended without a success (reset by a success). */
   failedRuns: number;
+  /** When the last delivery succeeded (performance.now()). */
+  lastSuccessAt: number;
   /** When the breaker opened, until it closes again (half-open probes included). */
   openSince: number | undefined;
 }
@@ -46,8 +48,9 @@ interface Entry {
  * `NonRetryableError` is the message's fault, not the destination's, so it does not count.
  *
  * On top of opossum's error percentage over its rolling window, a failure makes the destination
- * suspect: the relay claims none of its rows until the deliveries already in flight settle. One of
- * them succeeding acquits it (the failure was the message's, or a blip) and claims resume; when
+ * suspect (unless a delivery succeeded after the failed one started: the destination answers, the
+ * failure is the message's): the relay claims none of its rows until the deliveries already in
+ * flight settle. One of them succeeding acquits it (a blip) and claims resume; when
  * none is left to succeed, the run of failures counts as one, and `consecutiveFailures` such runs
  * in a row open the breaker. Only the first failure of a run that opens the breaker costs an
  * attempt: the others (in flight as the destination went down) and deliveries that fail after it
@@ -66,6 +69,8 @@ export class BreakerRegistry {
   private readonly echoes = new WeakSet<DeliveryMessage>();
   /** Messages whose delivery failed during a run it did not start: they wait for its verdict. */
   private readonly held = new WeakMap<DeliveryMessage, Run>();
+  /** When each delivery in flight started (performance.now()). */
+  private readonly started = new WeakMap<DeliveryMessage, number>();
 
   constructor(private readonly signal: RelaySignal) {}
 
@@ -89,7 +94,14 @@ export class BreakerRegistry {
     });
     // opossum reads `options.resetTimeout` each time the breaker opens (its typings omit `options`).
     const settings = (breaker as unknown as { options: { resetTimeout: number } }).options;
-    const entry: Entry = { breaker, inFlight: 0, run: undefined, failedRuns: 0, openSince: undefined };
+    const entry: Entry = {
+      breaker,
+      inFlight: 0,
+      run: undefined,
+      failedRuns: 0,
+      lastSuccessAt: -Infinity,
+      openSince: undefined,
+    };
     const name = destination.name;
     // Runs before opossum decides on its percentage, so `opened` is the state this failure met.
     breaker.on('failure', (_error, _latency, args) => {
@@ -97,13 +109,16 @@ export class BreakerRegistry {
         this.echoes.add(args[0]);
         return;
       }
-      // A failed half-open probe reopens the breaker (opossum): an attempt like any other.
-      if (!breaker.closed) return;
+      // A failed half-open probe reopens the breaker (opossum): an attempt like any other. A
+      // delivery that succeeded after this one started shows the destination answering: the
+      // failure is this message's (a burst of them is not an outage).
+      if (!breaker.closed || entry.lastSuccessAt >= (this.started.get(args[0]) ?? -Infinity)) return;
       if (entry.run) this.held.set(args[0], entry.run);
       else entry.run = newRun();
     });
     // Also for a NonRetryableError (filtered): the destination answered.
     breaker.on('success', () => {
+      entry.lastSuccessAt = performance.now();
       entry.failedRuns = 0;
       this.endRun(entry, false);
     });
@@ -154,12 +169,14 @@ export class BreakerRegistry {
     if (!entry) throw new Error(`No circuit breaker for destination "${destination}"`);
     let failure: { error: unknown } | undefined;
     entry.inFlight++;
+    this.started.set(message, performance.now());
     try {
       await entry.breaker.fire(message);
     } catch (error) {
       failure = { error };
     } finally {
       entry.inFlight--;
+      this.started.delete(message);
       if (entry.run && entry.inFlight === 0) this.convict(destination, entry);
     }
     if (!failure) return;
