@@ -64,10 +64,11 @@ export interface CircuitBreakerOptions {
   /**
    * Failed runs in a row that open the breaker, once `volumeThreshold` deliveries are in the
    * window. A run starts with a failure (the relay then claims nothing more for the destination)
-   * and fails when no delivery in flight succeeds; one that succeeds ends the run and resets the
-   * count. So the breaker opens as soon as everything in flight failed, whatever the successes
-   * before, and not on a burst of messages failing while the destination answers others.
-   * @default 1
+   * and fails when no delivery in flight succeeds; only its first failure costs an attempt. A
+   * success resets the count. So the breaker opens after a few attempts when a busy destination
+   * goes down, whatever its successes before, and not on a burst of messages failing while the
+   * destination answers others.
+   * @default 3
    */
   consecutiveFailures?: number;
   /** Minimum deliveries in the window before the breaker may open. @default 5 */

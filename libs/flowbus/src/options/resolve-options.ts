@@ -145,7 +145,7 @@ const DEFAULT_BREAKER: ResolvedBreaker = {
   resetTimeoutMs: 30_000,
   initialResetTimeoutMs: 1000,
   resetTimeoutRatio: 0.1,
-  consecutiveFailures: 1,
+  consecutiveFailures: 3,
   volumeThreshold: 5,
   rollingCountTimeoutMs: 10_000,
 };

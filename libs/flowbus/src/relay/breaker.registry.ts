@@ -23,7 +23,7 @@ export const BREAKER_OPEN = 'EOPENBREAKER';
  * delivery in flight that succeeds, or convicted when none is left to (the breaker opens).
  */
 interface Run {
-  /** Resolves with the verdict: `true` when the breaker opened. */
+  /** Resolves with the verdict: `true` when the run's later failures count no attempt. */
   readonly verdict: Promise<boolean>;
   readonly decide: (opened: boolean) => void;
 }
@@ -50,13 +50,13 @@ interface Entry {
  * On top of opossum's error percentage over its rolling window, a failure makes the destination
  * suspect (unless a delivery succeeded after the failed one started: the destination answers, the
  * failure is the message's): the relay claims none of its rows until the deliveries already in
- * flight settle. One of them succeeding acquits it (a blip) and claims resume; when
- * none is left to succeed, the run of failures counts as one, and `consecutiveFailures` such runs
- * in a row open the breaker. Only the first failure of a run that opens the breaker costs an
- * attempt: the others (in flight as the destination went down) and deliveries that fail after it
- * opened are refused like the ones it blocks. A percentage alone would need as many failures as
- * there were successes after a busy period, and counting single failures in a row opens it on a
- * burst of messages that fail while the destination is up. The pause before a probe starts at
+ * flight settle. One of them succeeding acquits it (a blip: the run's failures are attempts) and
+ * claims resume. When none is left to succeed the run failed: only its first failure costs an
+ * attempt (the others were in flight with it), and `consecutiveFailures` failed runs in a row,
+ * without a success between them, open the breaker. Deliveries that fail after it opened are
+ * refused like the ones it blocks. A percentage alone would need as many failures as there were
+ * successes after a busy period, and counting single failures in a row opens it on a burst of
+ * messages that fail while the destination answers others. The pause before a probe starts at
  * `initialResetTimeoutMs` and grows with the outage (`resetTimeoutRatio` of its length so far) up
  * to `resetTimeoutMs`, so a short outage is probed soon and a long one rarely.
  */
@@ -236,7 +236,8 @@ export class BreakerRegistry {
   /**
    * Nothing in flight is left to acquit the run: one more failed run, and the breaker opens once
    * there were `consecutiveFailures` of them in a row (and `volumeThreshold` deliveries in its
-   * window); otherwise the run's failures count as attempts and claims resume.
+   * window). Either way only the run's first failure counts as an attempt; claims resume when the
+   * breaker stays closed, and the next run (or a success) decides.
    */
   private convict(destination: string, entry: Entry): void {
     const policy = this.policies.get(destination)!;
@@ -249,15 +250,16 @@ export class BreakerRegistry {
     ) {
       breaker.open(); // ends the run ('open')
     }
-    this.endRun(entry, false);
+    this.endRun(entry, true);
   }
 
-  private endRun(entry: Entry, opened: boolean): void {
+  /** Ends the run under way: `refused`, its held failures count no attempt. */
+  private endRun(entry: Entry, refused: boolean): void {
     const run = entry.run;
     if (!run) return;
     entry.run = undefined;
-    run.decide(opened);
-    if (!opened) this.signal.wake();
+    run.decide(refused);
+    if (!entry.breaker.opened) this.signal.wake();
   }
 }
 
