@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
  */
 export class SwitchableSink {
   private server: Server | undefined;
+  /** Answers not sent yet (dropped with their connections by `down()`). */
+  private readonly pending = new Set<NodeJS.Timeout>();
   port = 0;
   delayMs = 0;
   /** Deliveries answered 200, per message id. */
@@ -23,12 +25,14 @@ export class SwitchableSink {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const fail = Buffer.concat(chunks).toString().includes('"fail":true');
-        setTimeout(() => {
+        const timer = setTimeout(() => {
+          this.pending.delete(timer);
           if (fail) return void res.writeHead(503).end();
           this.delivered.set(id, (this.delivered.get(id) ?? 0) + 1);
           this.firstAfterUp ??= performance.now();
           res.writeHead(200).end();
         }, this.delayMs);
+        this.pending.add(timer);
       });
     });
     await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
@@ -42,6 +46,8 @@ export class SwitchableSink {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
+    for (const timer of this.pending) clearTimeout(timer);
+    this.pending.clear();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
     await closed;

@@ -30,6 +30,7 @@ interface Run {
 
 interface Entry {
   readonly breaker: CircuitBreaker<[DeliveryMessage], void>;
+  readonly policy: { readonly consecutiveFailures: number; readonly volumeThreshold: number };
   /** Deliveries through the breaker not settled yet. */
   inFlight: number;
   /** The run of failures under way: the destination is suspect and not claimed. */
@@ -64,7 +65,6 @@ interface Entry {
 export class BreakerRegistry {
   private readonly logger = new Logger('Flowbus:Breakers');
   private readonly entries = new Map<string, Entry>();
-  private readonly policies = new Map<string, { consecutiveFailures: number; volumeThreshold: number }>();
   /** Messages whose delivery failed while their breaker was open: not an attempt. */
   private readonly echoes = new WeakSet<DeliveryMessage>();
   /** Messages whose delivery failed during a run it did not start: they wait for its verdict. */
@@ -96,6 +96,7 @@ export class BreakerRegistry {
     const settings = (breaker as unknown as { options: { resetTimeout: number } }).options;
     const entry: Entry = {
       breaker,
+      policy: o,
       inFlight: 0,
       run: undefined,
       failedRuns: 0,
@@ -146,7 +147,6 @@ export class BreakerRegistry {
       this.signal.wake();
     });
     this.entries.set(name, entry);
-    this.policies.set(name, o);
   }
 
   /** Whether `destination` delivers through a breaker. */
@@ -161,8 +161,8 @@ export class BreakerRegistry {
 
   /**
    * Delivers through the destination's breaker. Rejects with BreakerOpenError when the breaker
-   * refused the delivery, or the delivery failed after the breaker had opened or during a run of
-   * failures that opened it (see the class comment).
+   * refused the delivery, or the delivery failed after the breaker had opened or late in a run of
+   * failures that failed (see the class comment): no attempt is counted for those.
    */
   async fire(destination: string, message: DeliveryMessage): Promise<void> {
     const entry = this.entries.get(destination);
@@ -177,7 +177,7 @@ export class BreakerRegistry {
     } finally {
       entry.inFlight--;
       this.started.delete(message);
-      if (entry.run && entry.inFlight === 0) this.convict(destination, entry);
+      if (entry.run && entry.inFlight === 0) this.convict(entry);
     }
     if (!failure) return;
     const { error } = failure;
@@ -239,10 +239,9 @@ export class BreakerRegistry {
    * window). Either way only the run's first failure counts as an attempt; claims resume when the
    * breaker stays closed, and the next run (or a success) decides.
    */
-  private convict(destination: string, entry: Entry): void {
-    const policy = this.policies.get(destination)!;
+  private convict(entry: Entry): void {
+    const { breaker, policy } = entry;
     entry.failedRuns++;
-    const { breaker } = entry;
     if (
       breaker.closed &&
       entry.failedRuns >= policy.consecutiveFailures &&
