@@ -43,6 +43,7 @@ const FLOWBUS_TABLES = [
   'flowbus_inbox',
   'flowbus_migrations',
   'flowbus_outbox',
+  'flowbus_received',
   'flowbus_saga',
   'flowbus_saga_timeout',
   'flowbus_subscriber',
@@ -139,6 +140,7 @@ describe('migrations', () => {
       'FlowbusInit_typeorm_run_1763769600001',
       'FlowbusSagas_typeorm_run_1763769600002',
       'FlowbusSubscribers_typeorm_run_1763769600003',
+      'FlowbusReceived_typeorm_run_1763769600005',
     ]);
     expect(await own.runMigrations()).toEqual([]);
     await own.undoLastMigration();
@@ -149,6 +151,7 @@ describe('migrations', () => {
       'flowbus_outbox',
       'flowbus_saga',
       'flowbus_saga_timeout',
+      'flowbus_subscriber',
     ]);
   });
 

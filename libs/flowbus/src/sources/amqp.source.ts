@@ -80,6 +80,9 @@ class AmqpSource implements Source {
     this.stopping.abort();
     const link = this.current;
     if (link?.alive) {
+      // Closing the channel first (an RPC behind the acks on the channel's stream) makes sure the
+      // last acks reached the broker: a connection close alone can overtake them.
+      await link.channel.close().catch(() => undefined);
       link.alive = false;
       await link.connection.close();
     }

@@ -151,7 +151,8 @@ class NatsSource implements Source {
         return this.o.map ? (this.o.map as (raw: RawNatsMessage) => ReturnType<Inbound['map']>)(raw) : fromNats(raw);
       },
       ack: () => settle('ack', () => m.ack()),
-      reject: (reason) => settle('term', () => m.term(reason.slice(0, 200))),
+      // No reason with the term: servers before 2.10 do not take one (and then ignore the term).
+      reject: () => settle('term', () => m.term()),
       working: () => settle('working', () => m.working()),
     };
   }

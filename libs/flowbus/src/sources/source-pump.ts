@@ -36,12 +36,20 @@ export class SourcePump implements SourceReceiver {
 
   push(message: Inbound): void {
     this.buffer.push(message);
-    if (this.loop || this.scheduled) return;
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.loop || this.scheduled || this.buffer.length === 0 || this.abandon.signal.aborted) return;
     // Wait for the rest of what arrived with this message (one socket read) before storing.
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      this.loop ??= this.run().finally(() => (this.loop = undefined));
+      this.loop ??= this.run().finally(() => {
+        this.loop = undefined;
+        // A message pushed while the loop was finishing would wait for the next one otherwise.
+        this.kick();
+      });
     });
   }
 
