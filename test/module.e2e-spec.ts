@@ -103,7 +103,7 @@ describe('migrations', () => {
     expect(await tables('tenant_a')).toEqual(FLOWBUS_TABLES);
     expect(
       (await ds.query('SELECT id FROM tenant_a.flowbus_migrations ORDER BY id')).map((r: { id: number }) => r.id),
-    ).toEqual([1, 2, 3]);
+    ).toEqual([1, 2, 3, 5]);
   });
 
   it('lets instances starting together migrate once (advisory lock)', async () => {
@@ -175,7 +175,7 @@ describe('migrations', () => {
     ]);
     const env = { ...process.env, DATABASE_URL: db.url };
     const first = await run(process.execPath, [`${out}/cli/migrate.js`, '--schema', 'from_cli'], { env });
-    expect(first.stdout).toBe('flowbus-migrate: applied 1, 2, 3 in schema "from_cli"\n');
+    expect(first.stdout).toBe('flowbus-migrate: applied 1, 2, 3, 5 in schema "from_cli"\n');
     const second = await run(process.execPath, [`${out}/cli/migrate.js`, '--schema', 'from_cli'], { env });
     expect(second.stdout).toBe('flowbus-migrate: schema "from_cli" is up to date\n');
     expect(await tables('from_cli')).toEqual(FLOWBUS_TABLES);
