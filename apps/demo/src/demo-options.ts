@@ -86,7 +86,7 @@ export function flowbusOptions(o: DemoOptions, resolved: ResolvedDemoOptions): F
       backoff: { initialMs: 500, maxMs: 10_000, ...f.relay?.backoff },
     },
     timeouts: { pollIntervalMs: 500, ...f.timeouts },
-    destinations: { shipping: broker ? broker.destination() : shipping, ...f.destinations },
+    destinations: { shipping: broker ? broker.destination('shipping') : shipping, ...f.destinations },
     sources: { ...sources, ...f.sources },
   };
 }

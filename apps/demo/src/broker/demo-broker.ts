@@ -11,8 +11,8 @@ const STREAM = 'FLOWBUS_DEMO';
  */
 export interface DemoBroker {
   readonly shown: string;
-  /** Where either side publishes. */
-  destination(): Destination;
+  /** Where either side publishes messages for `to` (`shop` or `shipping`). */
+  destination(to: string): Destination;
   /** What `consumer` receives: the types it handles, on a queue / durable consumer of its own. */
   source(consumer: string, types: string[]): Source;
 }
@@ -36,10 +36,11 @@ export function demoBrokerFromEnv(env: NodeJS.ProcessEnv): DemoBroker | undefine
     const servers = env.NATS_URL;
     return {
       shown: `NATS JetStream ${servers}`,
-      destination: () =>
-        natsDestination({ servers, subject: (m) => `${NAME}.${m.type}`, stream: STREAM, streamSubjects: [`${NAME}.>`] }),
-      source: (consumer, types) =>
-        natsSource({ servers, stream: STREAM, durable: `${NAME}-${consumer}`, filterSubjects: types.map((t) => `${NAME}.${t}`) }),
+      // One subject per recipient (one filter subject per consumer works with NATS servers before 2.10).
+      destination: (to) =>
+        natsDestination({ servers, subject: (m) => `${NAME}.${to}.${m.type}`, stream: STREAM, streamSubjects: [`${NAME}.>`] }),
+      source: (consumer) =>
+        natsSource({ servers, stream: STREAM, durable: `${NAME}-${consumer}`, filterSubjects: [`${NAME}.${consumer}.>`] }),
     };
   }
   return undefined;

@@ -43,7 +43,7 @@ export class ShippingServiceModule {
         FlowbusModule.forRoot({
           relay: { pollIntervalMs: 500 },
           sources: { shop: options.broker.source('shipping', ['ShipOrder']) },
-          destinations: { shop: options.broker.destination() },
+          destinations: { shop: options.broker.destination('shop') },
           routes: [
             { event: OrderShipped, destination: 'shop' },
             { event: ShipmentFailed, destination: 'shop' },

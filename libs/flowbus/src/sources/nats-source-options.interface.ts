@@ -18,7 +18,7 @@ export interface NatsSourceOptions {
   stream: string;
   /** Name of the durable pull consumer. */
   durable: string;
-  /** Subjects the consumer takes, when Flowbus creates it. @default the whole stream */
+  /** Subjects the consumer takes, when Flowbus creates it (more than one needs NATS server 2.10). @default the whole stream */
   filterSubjects?: string[];
   /** The consumer's `max_ack_pending` when Flowbus creates it: messages out unacknowledged at once. @default 1000 */
   maxAckPending?: number;
