@@ -22,7 +22,6 @@ import { createFlowbusApp } from './support/app.js';
 import { NATS_URL, portOpen, RABBIT_URL } from './support/brokers.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 
-
 const rabbitUp = await portOpen(5672);
 const natsUp = await portOpen(4222);
 if (!rabbitUp)

@@ -15,15 +15,17 @@ import {
 } from 'nestjs-flowbus';
 import { waitFor } from 'nestjs-flowbus/testing';
 import type { DataSource, EntityManager } from 'typeorm';
-import { createFlowbusApp, gate } from './support/app.js';
+import { createFlowbusApp } from './support/app.js';
 import { NATS_URL, portOpen, RABBIT_URL } from './support/brokers.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { startTcpProxy } from './support/tcp-proxy.js';
 
 const rabbitUp = await portOpen(5672);
 const natsUp = await portOpen(4222);
-if (!rabbitUp) console.log('Skipping the AMQP source tests: nothing listens on 127.0.0.1:5672 (start RabbitMQ to run them)');
-if (!natsUp) console.log('Skipping the NATS source tests: nothing listens on 127.0.0.1:4222 (start nats-server -js to run them)');
+if (!rabbitUp)
+  console.log('Skipping the AMQP source tests: nothing listens on 127.0.0.1:5672 (start RabbitMQ to run them)');
+if (!natsUp)
+  console.log('Skipping the NATS source tests: nothing listens on 127.0.0.1:4222 (start nats-server -js to run them)');
 const withRabbit = rabbitUp ? describe : describe.skip;
 const withNats = natsUp ? describe : describe.skip;
 
@@ -35,16 +37,14 @@ class Ping {
   tag?: string;
 }
 
-/** Every call of the durable handler, and a gate it waits on when one is set. */
+/** Every call of the durable handler. */
 const calls: { n: number; tag?: string; app: string }[] = [];
-let hold: Promise<void> | undefined;
 
 @Injectable()
 class PingHandler {
   static app = 'a';
   @HandleEvent(Ping, { durable: true })
   async onPing(event: Ping, manager: EntityManager) {
-    await hold;
     await manager.query('SELECT 1');
     calls.push({ n: event.n, tag: event.tag, app: PingHandler.app });
   }
@@ -60,7 +60,6 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  hold = undefined;
   await Promise.all(apps.splice(0).map((a) => a.close()));
   calls.length = 0;
 });
@@ -149,7 +148,14 @@ withRabbit('amqpSource', () => {
     const outbox = app.get(OutboxService);
     const id = randomUUID();
     await outbox.transaction((m) =>
-      outbox.enqueue(m, { destination: 'rabbit', type: 'SourcePing', payload: { n: 1 }, key: 'k1', headers: { h: 'v' }, id }),
+      outbox.enqueue(m, {
+        destination: 'rabbit',
+        type: 'SourcePing',
+        payload: { n: 1 },
+        key: 'k1',
+        headers: { h: 'v' },
+        id,
+      }),
     );
     await waitFor(() => calls.length === 1, { timeoutMs: 10_000 });
     expect(calls[0]).toMatchObject({ n: 1 });
@@ -207,7 +213,12 @@ withRabbit('amqpSource', () => {
           map: (raw) => {
             const body = raw.json() as { orderNo: number; kind: string };
             if (body.kind === 'ignore') return null;
-            return { id: `order-${body.orderNo}`, type: 'SourcePing', key: String(raw.headers.customer), payload: { n: body.orderNo, tag: raw.routingKey } };
+            return {
+              id: `order-${body.orderNo}`,
+              type: 'SourcePing',
+              key: String(raw.headers.customer),
+              payload: { n: body.orderNo, tag: raw.routingKey },
+            };
           },
         }),
       },
@@ -327,7 +338,14 @@ withNats('natsSource', () => {
     const outbox = app.get(OutboxService);
     const id = randomUUID();
     await outbox.transaction((m) =>
-      outbox.enqueue(m, { destination: 'nats', type: 'SourcePing', payload: { n: 5 }, key: 'k5', headers: { h: 'v' }, id }),
+      outbox.enqueue(m, {
+        destination: 'nats',
+        type: 'SourcePing',
+        payload: { n: 5 },
+        key: 'k5',
+        headers: { h: 'v' },
+        id,
+      }),
     );
     await waitFor(() => calls.length === 1, { timeoutMs: 10_000 });
     const [row] = await ds.query(

@@ -24,7 +24,9 @@ import { OrderPlaced, OrderShipped, type TwoServicesConfig } from './two-service
 
 const brokersUp = (await portOpen(5672)) && (await portOpen(4222));
 if (!brokersUp) {
-  console.log('Skipping the two-services test: it needs RabbitMQ on 127.0.0.1:5672 and NATS JetStream on 127.0.0.1:4222');
+  console.log(
+    'Skipping the two-services test: it needs RabbitMQ on 127.0.0.1:5672 and NATS JetStream on 127.0.0.1:4222',
+  );
 }
 const withBrokers = brokersUp ? describe : describe.skip;
 

@@ -47,7 +47,11 @@ await dataSource.query('CREATE TABLE IF NOT EXISTS shipment (no serial PRIMARY K
         }),
       },
       destinations: {
-        replies: natsDestination({ servers: config.natsUrl, subject: `${config.subject}.shipped`, stream: config.stream }),
+        replies: natsDestination({
+          servers: config.natsUrl,
+          subject: `${config.subject}.shipped`,
+          stream: config.stream,
+        }),
       },
       routes: [{ event: OrderShipped, destination: 'replies' }],
     }),

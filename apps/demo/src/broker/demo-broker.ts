@@ -1,4 +1,11 @@
-import { amqpDestination, amqpSource, natsDestination, natsSource, type Destination, type Source } from 'nestjs-flowbus';
+import {
+  amqpDestination,
+  amqpSource,
+  natsDestination,
+  natsSource,
+  type Destination,
+  type Source,
+} from 'nestjs-flowbus';
 
 /** Exchange (RabbitMQ) or subject prefix and stream (NATS) the shop and the shipping service share. */
 const NAME = 'flowbus-demo';
@@ -38,9 +45,19 @@ export function demoBrokerFromEnv(env: NodeJS.ProcessEnv): DemoBroker | undefine
       shown: `NATS JetStream ${servers}`,
       // One subject per recipient (one filter subject per consumer works with NATS servers before 2.10).
       destination: (to) =>
-        natsDestination({ servers, subject: (m) => `${NAME}.${to}.${m.type}`, stream: STREAM, streamSubjects: [`${NAME}.>`] }),
+        natsDestination({
+          servers,
+          subject: (m) => `${NAME}.${to}.${m.type}`,
+          stream: STREAM,
+          streamSubjects: [`${NAME}.>`],
+        }),
       source: (consumer) =>
-        natsSource({ servers, stream: STREAM, durable: `${NAME}-${consumer}`, filterSubjects: [`${NAME}.${consumer}.>`] }),
+        natsSource({
+          servers,
+          stream: STREAM,
+          durable: `${NAME}-${consumer}`,
+          filterSubjects: [`${NAME}.${consumer}.>`],
+        }),
     };
   }
   return undefined;

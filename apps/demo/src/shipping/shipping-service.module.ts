@@ -28,7 +28,9 @@ export class ShippingServiceModule {
         {
           module: ShippingOptionsModule,
           global: true,
-          providers: [{ provide: DEMO_OPTIONS, useValue: resolveDemoOptions({ databaseUrl: '', selfUrl: '', adminToken: '' }) }],
+          providers: [
+            { provide: DEMO_OPTIONS, useValue: resolveDemoOptions({ databaseUrl: '', selfUrl: '', adminToken: '' }) },
+          ],
           exports: [DEMO_OPTIONS],
         },
         TypeOrmModule.forRoot({

@@ -283,7 +283,8 @@ function resolveSources(value: unknown): ReadonlyMap<string, Source> {
   const map = new Map<string, Source>();
   for (const [name, s] of Object.entries(section(value, 'sources'))) {
     const field = join('sources', name);
-    if (!DESTINATION_NAME.test(name)) throw new InvalidOptionsError(field, `name must match ${String(DESTINATION_NAME)}`);
+    if (!DESTINATION_NAME.test(name))
+      throw new InvalidOptionsError(field, `name must match ${String(DESTINATION_NAME)}`);
     const source = section(s, field);
     if (typeof source.start !== 'function' || typeof source.stop !== 'function' || typeof source.close !== 'function') {
       throw new InvalidOptionsError(field, 'must be made by amqpSource() or natsSource()');

@@ -80,10 +80,10 @@ class AmqpSource implements Source {
     this.stopping.abort();
     const link = this.current;
     if (link?.alive) {
+      link.alive = false;
       // Closing the channel first (an RPC behind the acks on the channel's stream) makes sure the
       // last acks reached the broker: a connection close alone can overtake them.
       await link.channel.close().catch(() => undefined);
-      link.alive = false;
       await link.connection.close();
     }
     await this.running;
@@ -91,7 +91,7 @@ class AmqpSource implements Source {
 
   /** Connects, consumes until the connection drops, and starts over, until stopped. */
   private async keepConnected(amqp: Amqplib, attempted: () => void): Promise<void> {
-    for (let failures = 0; !this.stopping.signal.aborted; ) {
+    for (let failures = 0; !this.stopping.signal.aborted;) {
       let closed: Promise<void>;
       try {
         ({ closed } = await this.open(amqp));
@@ -119,7 +119,8 @@ class AmqpSource implements Source {
     let ended!: () => void;
     const closed = new Promise<void>((resolve) => (ended = resolve));
     const drop = (error?: Error) => {
-      if (error && link.alive && !this.stopping.signal.aborted) this.logger.debug(`${this.description}: ${error.message}`);
+      if (error && link.alive && !this.stopping.signal.aborted)
+        this.logger.debug(`${this.description}: ${error.message}`);
       if (!link.alive) return ended();
       link.alive = false;
       connection.close().catch(() => undefined);

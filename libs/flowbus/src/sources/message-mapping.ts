@@ -19,7 +19,9 @@ export function checkMapped(value: unknown): ReceivedMessage | null {
   }
   const m = value as Record<string, unknown>;
   if (typeof m.id !== 'string' || m.id === '' || m.id.length > MAX_ID_LENGTH) {
-    throw new UnmappableMessage(`no message id (id must be a string of 1-${MAX_ID_LENGTH} characters, got ${typeName(m.id)})`);
+    throw new UnmappableMessage(
+      `no message id (id must be a string of 1-${MAX_ID_LENGTH} characters, got ${typeName(m.id)})`,
+    );
   }
   if (typeof m.type !== 'string' || m.type === '') {
     throw new UnmappableMessage(`message ${m.id} has no type (got ${typeName(m.type)})`);
@@ -32,7 +34,8 @@ export function checkMapped(value: unknown): ReceivedMessage | null {
       throw new UnmappableMessage(`message ${m.id} has headers that are not an object of strings`);
     }
     for (const [name, v] of Object.entries(m.headers)) {
-      if (typeof v !== 'string') throw new UnmappableMessage(`message ${m.id} has header "${name}" that is not a string`);
+      if (typeof v !== 'string')
+        throw new UnmappableMessage(`message ${m.id} has header "${name}" that is not a string`);
     }
   }
   return {
@@ -86,11 +89,11 @@ const NATS_OWN_HEADERS = new Set(['content-type', 'flowbus-type', 'flowbus-key']
  * other headers (not `Nats-*`, not `Content-Type`), the JSON body as payload.
  */
 export function fromNats(raw: RawNatsMessage): ReceivedMessage {
-  const get = (name: string) =>
-    Object.entries(raw.headers).find(([k]) => k.toLowerCase() === name)?.[1];
+  const get = (name: string) => Object.entries(raw.headers).find(([k]) => k.toLowerCase() === name)?.[1];
   const id = get('nats-msg-id');
   const type = get('flowbus-type');
-  if (!id) throw new UnmappableMessage('no Nats-Msg-Id header (give the source a map(raw) for messages of other producers)');
+  if (!id)
+    throw new UnmappableMessage('no Nats-Msg-Id header (give the source a map(raw) for messages of other producers)');
   if (!type) throw new UnmappableMessage(`message ${id} has no Flowbus-Type header (give the source a map(raw))`);
   const key = get('flowbus-key');
   const headers: Record<string, string> = {};

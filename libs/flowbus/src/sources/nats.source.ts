@@ -76,7 +76,7 @@ class NatsSource implements Source {
 
   /** Connects, consumes, and starts over after a failure, until stopped. */
   private async keepConsuming(nats: Nats, attempted: () => void): Promise<void> {
-    for (let failures = 0; !this.stopping.signal.aborted; ) {
+    for (let failures = 0; !this.stopping.signal.aborted;) {
       try {
         const connection = await this.connected(nats);
         const messages = await this.consume(connection);
@@ -88,7 +88,8 @@ class NatsSource implements Source {
         attempted();
         if (this.stopping.signal.aborted) break;
         failures++;
-        if (failures === 1 || failures % 20 === 0) this.logger.warn(`${this.description}: ${describeError(error)}; retrying`);
+        if (failures === 1 || failures % 20 === 0)
+          this.logger.warn(`${this.description}: ${describeError(error)}; retrying`);
       }
       await sleep(retryDelay(Math.max(failures, 1)), this.stopping.signal);
     }
@@ -96,7 +97,11 @@ class NatsSource implements Source {
 
   private async connected(nats: Nats): Promise<NatsConnection> {
     if (this.connection && !this.connection.isClosed()) return this.connection;
-    this.connection = await nats.connect({ maxReconnectAttempts: -1, ...this.o.connectOptions, servers: this.o.servers });
+    this.connection = await nats.connect({
+      maxReconnectAttempts: -1,
+      ...this.o.connectOptions,
+      servers: this.o.servers,
+    });
     return this.connection;
   }
 

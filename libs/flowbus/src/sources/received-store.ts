@@ -51,7 +51,11 @@ export class ReceivedStore {
       for (const i of pending) outcomes[i] = { kind: 'stored' };
       const refused: string[] = [];
       while (pending.length > 0) {
-        const failed = await this.write(manager, source, pending.map((i) => messages[i]!));
+        const failed = await this.write(
+          manager,
+          source,
+          pending.map((i) => messages[i]!),
+        );
         if (failed === undefined) break;
         const out = new Set(failed.positions.map((p) => pending[p]!));
         for (const i of out) {

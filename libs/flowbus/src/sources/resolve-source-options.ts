@@ -7,8 +7,8 @@ import type { NatsSourceOptions } from './nats-source-options.interface.js';
 
 const AMQP = 'amqpSource';
 const NATS = 'natsSource';
-/** Queue and exchange names: what RabbitMQ accepts (up to 255 bytes), no control characters. */
-const AMQP_NAME = /^[^\x00-\x1f]{1,255}$/;
+/** Queue and exchange names: what RabbitMQ accepts (up to 255 characters), no whitespace but spaces. */
+const AMQP_NAME = /^[^\t\n\r\f\v]{1,255}$/;
 const CONSUMER_NAME = /^[^\s.*>/\\]{1,255}$/;
 const SUBJECT_FILTER = /^[^\s]+$/;
 
@@ -64,7 +64,9 @@ export function resolveAmqpSourceOptions(options: AmqpSourceOptions): ResolvedAm
   const queue = required(o.queue, `${AMQP}.queue`, 'the queue to consume', AMQP_NAME);
   const prefetch = num(o.prefetch, `${AMQP}.prefetch`, 200, { min: 1, max: 65_535, integer: true });
   const deadLetterQueue =
-    o.deadLetterQueue === false ? false : str(o.deadLetterQueue, `${AMQP}.deadLetterQueue`, `${queue}.dead-letter`, AMQP_NAME);
+    o.deadLetterQueue === false
+      ? false
+      : str(o.deadLetterQueue, `${AMQP}.deadLetterQueue`, `${queue}.dead-letter`, AMQP_NAME);
   return {
     ...amqpUrl(o.url, `${AMQP}.url`),
     queue,
@@ -97,11 +99,11 @@ export function resolveNatsSourceOptions(options: NatsSourceOptions): ResolvedNa
   const stream = required(o.stream, `${NATS}.stream`, 'the JetStream stream to consume', STREAM_NAME);
   const durable = required(o.durable, `${NATS}.durable`, 'the name of the durable consumer', CONSUMER_NAME);
   const filterSubjects = o.filterSubjects ?? [];
-  if (
-    !Array.isArray(filterSubjects) ||
-    !filterSubjects.every((s) => typeof s === 'string' && SUBJECT_FILTER.test(s))
-  ) {
-    throw new InvalidOptionsError(`${NATS}.filterSubjects`, `must be an array of subjects, got ${typeName(o.filterSubjects)}`);
+  if (!Array.isArray(filterSubjects) || !filterSubjects.every((s) => typeof s === 'string' && SUBJECT_FILTER.test(s))) {
+    throw new InvalidOptionsError(
+      `${NATS}.filterSubjects`,
+      `must be an array of subjects, got ${typeName(o.filterSubjects)}`,
+    );
   }
   return {
     ...natsServers(o.servers, `${NATS}.servers`),
@@ -119,7 +121,8 @@ export function resolveNatsSourceOptions(options: NatsSourceOptions): ResolvedNa
 
 function bindingsOf(value: unknown): ResolvedAmqpBinding[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new InvalidOptionsError(`${AMQP}.bindings`, `must be an array, got ${typeName(value)}`);
+  if (!Array.isArray(value))
+    throw new InvalidOptionsError(`${AMQP}.bindings`, `must be an array, got ${typeName(value)}`);
   return value.map((b: unknown, i) => {
     const field = `${AMQP}.bindings[${i}]`;
     const binding = section(b, field);
@@ -153,7 +156,10 @@ function maxBacklogOf(value: unknown, prefix: string): number {
 function mapOf(value: unknown, prefix: string): ((raw: never) => unknown) | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'function') {
-    throw new InvalidOptionsError(`${prefix}.map`, `must be a function (raw) => message | null, got ${typeName(value)}`);
+    throw new InvalidOptionsError(
+      `${prefix}.map`,
+      `must be a function (raw) => message | null, got ${typeName(value)}`,
+    );
   }
   return value as (raw: never) => unknown;
 }

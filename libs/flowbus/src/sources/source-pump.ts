@@ -62,7 +62,8 @@ export class SourcePump implements SourceReceiver {
     const left = this.buffer.length;
     this.abandon.abort();
     await this.loop;
-    if (left > 0) this.logger.warn(`Source "${this.name}": ${left} message(s) not stored by shutdown go back to the broker`);
+    if (left > 0)
+      this.logger.warn(`Source "${this.name}": ${left} message(s) not stored by shutdown go back to the broker`);
   }
 
   private async run(): Promise<void> {
@@ -99,7 +100,9 @@ export class SourcePump implements SourceReceiver {
         const outcomes = await this.store.store(this.name, messages);
         outcomes.forEach((outcome, i) => {
           if (outcome.kind === 'refused') {
-            this.logger.warn(`Source "${this.name}": rejected message ${messages[i]!.id} (${messages[i]!.type}): ${outcome.reason}`);
+            this.logger.warn(
+              `Source "${this.name}": rejected message ${messages[i]!.id} (${messages[i]!.type}): ${outcome.reason}`,
+            );
             kept[i]!.reject(outcome.reason);
           } else {
             kept[i]!.ack();

@@ -40,10 +40,14 @@ export class SourceRunner implements OnApplicationBootstrap, BeforeApplicationSh
   async beforeApplicationShutdown(): Promise<void> {
     const entries = [...this.pumps];
     this.pumps.clear();
-    await Promise.all(entries.map(([name]) => this.quietly(name, 'stop', () => this.options.sources.get(name)!.stop())));
+    await Promise.all(
+      entries.map(([name]) => this.quietly(name, 'stop', () => this.options.sources.get(name)!.stop())),
+    );
     const { shutdownTimeoutMs } = this.options.relay;
     await Promise.all(entries.map(([, pump]) => pump.drain(shutdownTimeoutMs)));
-    await Promise.all(entries.map(([name]) => this.quietly(name, 'close', () => this.options.sources.get(name)!.close())));
+    await Promise.all(
+      entries.map(([name]) => this.quietly(name, 'close', () => this.options.sources.get(name)!.close())),
+    );
     await this.sweeping;
   }
 
