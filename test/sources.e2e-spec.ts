@@ -83,6 +83,31 @@ const count = async (sql: string, values: unknown[] = []) => Number((await ds.qu
 const stored = (source: string) =>
   count(`SELECT count(*) AS n FROM flowbus_outbox WHERE headers->>'flowbus-source' = $1`, [source]);
 
+/**
+ * Sends a message through the destination `name` of `app` and checks that the source of the same
+ * name stored it as it was written: type, key, headers and payload, with its id as a header.
+ */
+async function expectRoundTrip(app: INestApplication, name: string): Promise<void> {
+  const outbox = app.get(OutboxService);
+  const id = randomUUID();
+  const message = { destination: name, type: 'SourcePing', payload: { n: 1 }, key: 'k1', headers: { h: 'v' }, id };
+  await outbox.transaction((m) => outbox.enqueue(m, message));
+  await waitFor(() => calls.length === 1, { timeoutMs: 10_000 });
+  expect(calls[0]).toMatchObject({ n: 1 });
+  const rows = await ds.query(
+    `SELECT type, key, headers, payload FROM flowbus_outbox WHERE destination = 'local' AND headers->>'flowbus-source' = $1`,
+    [name],
+  );
+  expect(rows).toEqual([
+    {
+      type: 'SourcePing',
+      key: 'k1',
+      payload: { n: 1 },
+      headers: { h: 'v', 'flowbus-source': name, 'flowbus-source-id': id },
+    },
+  ]);
+}
+
 describe('options', () => {
   it('fail at creation naming the field', () => {
     expect(() => amqpSource({ url: 'http://x', queue: 'q' })).toThrow(
@@ -145,29 +170,7 @@ withRabbit('amqpSource', () => {
       destinations: { rabbit: amqpDestination({ url: RABBIT_URL, exchange }) },
       sources: { rabbit: amqpSource({ url: RABBIT_URL, queue, bindings: [{ exchange, routingKey: 'SourcePing' }] }) },
     });
-    const outbox = app.get(OutboxService);
-    const id = randomUUID();
-    await outbox.transaction((m) =>
-      outbox.enqueue(m, {
-        destination: 'rabbit',
-        type: 'SourcePing',
-        payload: { n: 1 },
-        key: 'k1',
-        headers: { h: 'v' },
-        id,
-      }),
-    );
-    await waitFor(() => calls.length === 1, { timeoutMs: 10_000 });
-    expect(calls[0]).toMatchObject({ n: 1 });
-    const [row] = await ds.query(
-      `SELECT type, key, headers, payload FROM flowbus_outbox WHERE destination = 'local' AND headers->>'flowbus-source' = 'rabbit'`,
-    );
-    expect(row).toEqual({
-      type: 'SourcePing',
-      key: 'k1',
-      payload: { n: 1 },
-      headers: { h: 'v', 'flowbus-source': 'rabbit', 'flowbus-source-id': id },
-    });
+    await expectRoundTrip(app, 'rabbit');
   });
 
   it('stores a message sent three times once, and acknowledges every copy', async () => {
@@ -335,28 +338,7 @@ withNats('natsSource', () => {
       destinations: { nats: natsDestination({ servers: NATS_URL, subject: `${s.subject}.ping` }) },
       sources: { nats: natsSource({ servers: NATS_URL, stream: s.name, durable: 'shop' }) },
     });
-    const outbox = app.get(OutboxService);
-    const id = randomUUID();
-    await outbox.transaction((m) =>
-      outbox.enqueue(m, {
-        destination: 'nats',
-        type: 'SourcePing',
-        payload: { n: 5 },
-        key: 'k5',
-        headers: { h: 'v' },
-        id,
-      }),
-    );
-    await waitFor(() => calls.length === 1, { timeoutMs: 10_000 });
-    const [row] = await ds.query(
-      `SELECT type, key, headers, payload FROM flowbus_outbox WHERE destination = 'local' AND headers->>'flowbus-source' = 'nats'`,
-    );
-    expect(row).toEqual({
-      type: 'SourcePing',
-      key: 'k5',
-      payload: { n: 5 },
-      headers: { h: 'v', 'flowbus-source': 'nats', 'flowbus-source-id': id },
-    });
+    await expectRoundTrip(app, 'nats');
   });
 
   it('stores duplicates once, terminates poison with an advisory, and keeps going', async () => {
