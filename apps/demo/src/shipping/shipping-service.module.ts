@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { FlowbusModule } from 'nestjs-flowbus';
 import type { DemoBroker } from '../broker/demo-broker.js';
-import { DemoSchema1751328000000 } from '../database/1751328000000-demo-schema.migration.js';
+import { demoTypeOrm } from '../database/demo-typeorm.js';
 import { DEMO_OPTIONS, resolveDemoOptions } from '../demo-options.js';
 import { OrderShipped, ShipmentFailed } from '../fulfillment/fulfillment.events.js';
 import { SimulationModule } from '../simulation/simulation.module.js';
@@ -33,14 +33,7 @@ export class ShippingServiceModule {
           ],
           exports: [DEMO_OPTIONS],
         },
-        TypeOrmModule.forRoot({
-          type: 'postgres',
-          url: options.databaseUrl,
-          autoLoadEntities: true,
-          migrations: [DemoSchema1751328000000],
-          migrationsRun: true,
-          migrationsTableName: 'demo_migrations',
-        }),
+        demoTypeOrm(options.databaseUrl),
         TypeOrmModule.forFeature([Shipment]),
         FlowbusModule.forRoot({
           relay: { pollIntervalMs: 500 },

@@ -5,6 +5,7 @@ import { commonJsExports, loadOptionalPackage } from '../relay/destinations/opti
 import type { AmqpSourceOptions } from './amqp-source-options.interface.js';
 import { fromAmqp, parseJson } from './message-mapping.js';
 import type { RawAmqpMessage } from './raw-message.interface.js';
+import { settleQuietly } from './settle-quietly.js';
 import { resolveAmqpSourceOptions, type ResolvedAmqpSourceOptions } from './resolve-source-options.js';
 import { retryDelay, sleep } from './sleep.js';
 import type { Inbound, Source, SourceReceiver } from './source.interface.js';
@@ -174,12 +175,7 @@ class AmqpSource implements Source {
   private inbound(link: Link, msg: ConsumeMessage): Inbound {
     const settle = (what: string, fn: () => void) => {
       // A message of a dropped channel is redelivered by the broker: nothing to settle.
-      if (!link.alive) return;
-      try {
-        fn();
-      } catch (error) {
-        this.logger.debug(`${this.description}: ${what} failed: ${describeError(error)}`);
-      }
+      if (link.alive) settleQuietly(this.logger, this.description, what, fn);
     };
     return {
       map: () => {

@@ -5,6 +5,7 @@ import { commonJsExports, loadOptionalPackage } from '../relay/destinations/opti
 import { fromNats, parseJson } from './message-mapping.js';
 import type { NatsSourceOptions } from './nats-source-options.interface.js';
 import type { RawNatsMessage } from './raw-message.interface.js';
+import { settleQuietly } from './settle-quietly.js';
 import { resolveNatsSourceOptions, type ResolvedNatsSourceOptions } from './resolve-source-options.js';
 import { retryDelay, sleep } from './sleep.js';
 import type { Inbound, Source, SourceReceiver } from './source.interface.js';
@@ -132,14 +133,7 @@ class NatsSource implements Source {
   }
 
   private inbound(m: JsMsg): Inbound {
-    const settle = (what: string, fn: () => void) => {
-      try {
-        fn();
-      } catch (error) {
-        // Not acknowledged: JetStream redelivers it after ack_wait, and its id is recognised.
-        this.logger.debug(`${this.description}: ${what} failed: ${describeError(error)}`);
-      }
-    };
+    const settle = (what: string, fn: () => void) => settleQuietly(this.logger, this.description, what, fn);
     return {
       map: () => {
         const headers: Record<string, string> = {};
