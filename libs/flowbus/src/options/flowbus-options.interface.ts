@@ -2,6 +2,7 @@ import type { Type } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { PayloadSerializer } from '../outbox/payload-serializer.interface.js';
 import type { Destination } from '../relay/destination.interface.js';
+import type { Source } from '../sources/source.interface.js';
 import type { Clock } from './clock.js';
 
 /** Options of the in-process event bus. */
@@ -145,6 +146,13 @@ export interface FlowbusOptions {
   destinations?: Record<string, Destination>;
   /** Durable routes of event types to destinations. */
   routes?: RouteOptions[];
+  /**
+   * Named brokers to consume from (`amqpSource()`, `natsSource()`): each received message is
+   * stored for the durable handlers and saga steps of its type, deduplicated by its id, and
+   * acknowledged after commit. The name identifies the source in the deduplication table: keep it
+   * stable. @default {}
+   */
+  sources?: Record<string, Source>;
   /** Default circuit breaker of every destination (a destination may override it). */
   circuitBreaker?: CircuitBreakerOptions;
   /** Saga timeout scheduler. */
