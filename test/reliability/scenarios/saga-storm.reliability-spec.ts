@@ -8,7 +8,7 @@ import { closeStage, openStage, sleep, type Stage } from '../support/scenario.js
  * Scenario 5, saga storm: two worker processes run the `storm` saga (relay and timeout scheduler
  * each); a driver publishes, through the outbox, a start and progress events for every saga, then
  * finishing events timed to race each saga's deadline — shuffled, 30% of them twice. One worker is
- * SIGKILLed at the deadline. Every saga ends exactly once (completed by its step or failed by its
+ * SIGKILLed at the deadline. Every tenth saga gets no finishing event at all. Every saga ends exactly once (completed by its step or failed by its
  * timeout, never both), no timeout handler runs after completion, no deadlock is reported.
  */
 const SAGAS = sized(100, 500);
@@ -49,6 +49,8 @@ it(`saga storm: ${SAGAS} sagas, ${DUPLICATE_SHARE * 100}% duplicated events, a w
   worker1.kill('SIGKILL');
   await driver.waitEvent('published-finish', 60_000);
   const settled = await settle(s.databaseUrl, LEASE_MS + 90_000);
+  // Timeouts the killed worker had leased wait out their lease before the other worker fires them.
+  const sagasEnded = await sagasSettled(s.databaseUrl, LEASE_MS + 30_000);
 
   const figures = await withClient(s.databaseUrl, async (c) => {
     const one = async (sql: string) => (await c.query(sql)).rows[0];
@@ -114,6 +116,7 @@ it(`saga storm: ${SAGAS} sagas, ${DUPLICATE_SHARE * 100}% duplicated events, a w
   });
   expect(processBooks(s.processes)).toEqual({ unexpectedDeaths: [], tripped: [] });
   expect(settled.settled).toBe(true);
+  expect(sagasEnded).toBe(true);
   expect({ pending: books.pending, leased: books.leased, deadLettered: books.deadLettered }).toEqual({
     pending: 0,
     leased: 0,
@@ -121,9 +124,10 @@ it(`saga storm: ${SAGAS} sagas, ${DUPLICATE_SHARE * 100}% duplicated events, a w
   });
   expect(figures.instances).toBe(SAGAS);
   expect(figures.byStatus.running ?? 0).toBe(0);
-  // The race was real: steps won it for some sagas and timeouts for others.
+  // Steps won the race for some sagas; timeouts ended at least the tenth that got no finishing event
+  // (how many of the racing ones each side wins depends on the machine's load).
   expect(figures.byStatus.completed ?? 0).toBeGreaterThan(0);
-  expect(figures.byStatus.failed ?? 0).toBeGreaterThan(0);
+  expect(figures.byStatus.failed ?? 0).toBeGreaterThanOrEqual(Math.floor(SAGAS / 10));
   expect({
     notOneEnd: figures.notOneEnd,
     timeoutAfterCompletion: figures.timeoutAfterCompletion,
@@ -132,3 +136,15 @@ it(`saga storm: ${SAGAS} sagas, ${DUPLICATE_SHARE * 100}% duplicated events, a w
     deadlocks: figures.deadlocksInHistory + deadlocksLogged,
   }).toEqual({ notOneEnd: 0, timeoutAfterCompletion: 0, statusMismatch: 0, timeoutsLeft: 0, deadlocks: 0 });
 });
+
+async function sagasSettled(url: string, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const running = await withClient(url, async (c) =>
+      Number((await c.query(`SELECT count(*)::int AS n FROM flowbus_saga WHERE status = 'running'`)).rows[0].n),
+    );
+    if (running === 0) return true;
+    if (Date.now() > until) return false;
+    await sleep(250);
+  }
+}
