@@ -358,7 +358,7 @@ describe('planner', () => {
       expect((await c.query(page.text, page.values)).rows).toHaveLength(500);
     }
     await c.query('SET client_min_messages = notice');
-    const nested = plans.filter((p) => p.includes("l.seq > p_after"));
+    const nested = plans.filter((p) => p.includes('l.seq > p_after'));
     expect(nested.length).toBeGreaterThanOrEqual(2);
     for (const plan of nested) {
       expect(plan).toContain('"Index Name": "flowbus_log_pkey"');

@@ -105,6 +105,15 @@ export interface RelayOptions {
   notify?: boolean;
   /** LISTEN for other instances' notifications. @default true */
   listen?: boolean;
+  /**
+   * Where `OutboxService.enqueue`/`publish` write and the relay reads (issue #9, experimental):
+   * `'table'`, one `flowbus_outbox` row per delivery, claimed and marked in place; `'log'`, one
+   * `flowbus_log` row per message, read through snapshot ticks and a cursor per subscriber, with
+   * failed deliveries moved to `flowbus_outbox` for their retries. Every app on one database must
+   * use the same value.
+   * @default 'table'
+   */
+  storage?: 'table' | 'log';
 }
 
 /** Durable routing of an event type to a destination, used by `OutboxService.publish`. */

@@ -64,6 +64,7 @@ export function resolveOptions(input: FlowbusOptions | undefined): ResolvedOptio
     'retentionBatchSize',
     'notify',
     'listen',
+    'storage',
   ]);
   const maxAttempts = num(relay.maxAttempts, 'relay.maxAttempts', 10, { min: 1, max: 1000, integer: true });
   const backoff = resolveBackoff(relay.backoff, 'relay.backoff', DEFAULT_BACKOFF);
@@ -111,6 +112,7 @@ export function resolveOptions(input: FlowbusOptions | undefined): ResolvedOptio
       }),
       notify: bool(relay.notify, 'relay.notify', false),
       listen: bool(relay.listen, 'relay.listen', true),
+      storage: oneOf(relay.storage, 'relay.storage', ['table', 'log'] as const, 'table'),
     },
     destinations,
     routes: resolveRoutes(o.routes, destinations),

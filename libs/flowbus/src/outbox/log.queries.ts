@@ -242,6 +242,15 @@ export function releaseCursors(
   };
 }
 
+/** Gives back every cursor `owner` holds (a relay shutting down). */
+export function releaseOwnerCursors(schema: string, owner: string): NamedQuery {
+  return {
+    name: `flowbus-release-owner-cursors:${schema}`,
+    text: `UPDATE ${names(schema).cursor} SET owner = NULL, lease_until = NULL WHERE owner = $1`,
+    values: [owner],
+  };
+}
+
 /**
  * Deletes the ticks nobody needs any more: older than every cursor's tick, and older than the
  * tick the newest tick's floor came from (a later tick's floor may still be looked up there).
@@ -269,5 +278,90 @@ export function subscriberLag(schema: string): NamedQuery {
       FROM ${cursor} c JOIN ${tick} t ON t.id = c.tick_id
       GROUP BY c.subscriber ORDER BY c.subscriber`,
     values: [],
+  };
+}
+
+/** A delivery read from the log that goes to `flowbus_outbox` for its retries (or was parked there). */
+export interface RetryInsertRow {
+  id: string;
+  destination: string;
+  subscriber: string;
+  type: string;
+  key: string | null;
+  payload: unknown;
+  headers: Record<string, string>;
+  attempts: number;
+  /** JSON array text of the error history. */
+  errors: string;
+  lastError: string | null;
+  createdAt: Date;
+  nextAttemptAt: Date;
+}
+
+function retryArrays(rows: readonly RetryInsertRow[]): unknown[] {
+  return [
+    rows.map((r) => r.id),
+    rows.map((r) => r.destination),
+    rows.map((r) => r.subscriber),
+    rows.map((r) => r.type),
+    rows.map((r) => r.key),
+    rows.map((r) => JSON.stringify(r.payload)),
+    rows.map((r) => JSON.stringify(r.headers)),
+    rows.map((r) => r.attempts),
+    rows.map((r) => r.errors),
+    rows.map((r) => r.lastError),
+    rows.map((r) => r.createdAt),
+  ];
+}
+
+const RETRY_SOURCE = `unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[],
+    $8::int[], $9::jsonb[], $10::text[], $11::timestamptz[], $12::timestamptz[])
+    AS v(id, destination, subscriber, type, key, payload, headers, attempts, errors, last_error, created_at, due)`;
+
+/**
+ * Moves failed (or parked) deliveries into `flowbus_outbox`, where the claim loop retries them
+ * with backoff, in order (seq) per key. A row already there (a delivery repeated after a lease
+ * takeover) is left alone.
+ */
+export function insertRetries(schema: string, rows: readonly RetryInsertRow[]): NamedQuery {
+  return {
+    name: `flowbus-log-retries:${schema}`,
+    text: `INSERT INTO ${table(schema, 'flowbus_outbox')}
+        (id, destination, subscriber, type, key, payload, headers, attempts, errors, last_error, created_at, next_attempt_at)
+      SELECT v.id, v.destination, v.subscriber, v.type, v.key, v.payload, v.headers, v.attempts, v.errors, v.last_error,
+        v.created_at, v.due FROM ${RETRY_SOURCE}
+      ON CONFLICT (id) DO NOTHING`,
+    values: [...retryArrays(rows), rows.map((r) => r.nextAttemptAt)],
+  };
+}
+
+/** Dead-letters deliveries that failed for good on their first attempt (NonRetryableError, maxAttempts 1). */
+export function insertDeadLetters(schema: string, rows: readonly RetryInsertRow[]): NamedQuery {
+  return {
+    name: `flowbus-log-dead-letters:${schema}`,
+    text: `INSERT INTO ${table(schema, 'flowbus_dead_letter')}
+        (id, destination, subscriber, type, key, payload, headers, attempts, errors, last_error, created_at, failed_at)
+      SELECT v.id, v.destination, v.subscriber, v.type, v.key, v.payload, v.headers, v.attempts, v.errors, v.last_error,
+        v.created_at, v.due FROM ${RETRY_SOURCE}
+      ON CONFLICT (id) DO NOTHING`,
+    values: [...retryArrays(rows), rows.map((r) => r.nextAttemptAt)],
+  };
+}
+
+/**
+ * The keys among `keys` that have an undelivered row of this subscriber in `flowbus_outbox` (a
+ * head that failed, or rows parked behind it): later rows of those keys are parked behind them.
+ */
+export function parkedKeys(
+  schema: string,
+  destination: string,
+  subscriber: string,
+  keys: readonly string[],
+): NamedQuery {
+  return {
+    name: `flowbus-log-parked-keys:${schema}`,
+    text: `SELECT DISTINCT key FROM ${table(schema, 'flowbus_outbox')}
+      WHERE destination = $1 AND subscriber = $2 AND key = ANY($3::text[]) AND delivered_at IS NULL`,
+    values: [destination, subscriber, keys],
   };
 }

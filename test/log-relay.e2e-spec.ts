@@ -1,0 +1,182 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { Injectable, type INestApplication } from '@nestjs/common';
+import { HandleEvent, NonRetryableError, OutboxService, type FlowbusOptions } from 'nestjs-flowbus';
+import { drainOutbox, waitFor } from 'nestjs-flowbus/testing';
+import type { DataSource, EntityManager } from 'typeorm';
+import { createFlowbusApp } from './support/app.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { RecordingDestination } from './support/recording-destination.js';
+
+/** The relay on the log storage (`relay.storage: 'log'`), driven through the public API. */
+
+class ParcelShipped {
+  constructor(readonly parcel: string) {}
+}
+
+const ran: string[] = [];
+let failLabelsOnce = new Set<string>();
+
+@Injectable()
+class Tracking {
+  @HandleEvent(ParcelShipped, { durable: true, name: 'tracking' })
+  async onShipped(e: ParcelShipped, manager: EntityManager) {
+    await manager.query('INSERT INTO tracked (parcel) VALUES ($1)', [e.parcel]);
+    ran.push(`tracking:${e.parcel}`);
+  }
+}
+
+@Injectable()
+class Labels {
+  @HandleEvent(ParcelShipped, { durable: true, name: 'labels' })
+  async onShipped(e: ParcelShipped) {
+    if (failLabelsOnce.delete(e.parcel)) throw new Error(`printer jam on ${e.parcel}`);
+    ran.push(`labels:${e.parcel}`);
+  }
+}
+
+let db: TestDatabase;
+let ds: DataSource;
+const apps: INestApplication[] = [];
+const fast = { initialMs: 10, factor: 1, maxMs: 10, jitter: 'none' as const };
+
+async function start(billing: RecordingDestination, extra: Omit<FlowbusOptions, 'dataSource'> = {}) {
+  const app = await createFlowbusApp({
+    dataSource: ds,
+    options: {
+      destinations: { billing },
+      routes: [{ event: ParcelShipped, destination: 'billing' }],
+      relay: { storage: 'log', pollIntervalMs: 50, backoff: fast, ...extra.relay },
+    },
+    providers: [Tracking, Labels],
+  });
+  apps.push(app);
+  return app;
+}
+
+const count = async (sql: string, params: unknown[] = []) => Number((await ds.query(sql, params))[0].n);
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  ds = await db.dataSource();
+  await ds.query('CREATE TABLE tracked (parcel text)');
+});
+
+afterEach(async () => {
+  for (const app of apps.splice(0)) await app.close();
+  ran.length = 0;
+  failLabelsOnce = new Set();
+});
+
+afterAll(async () => {
+  await ds.destroy();
+  await db.drop();
+});
+
+describe('log storage', () => {
+  it('fans out: one published event is one log row, delivered once to each subscriber and route', async () => {
+    const billing = new RecordingDestination();
+    const app = await start(billing);
+    const outbox = app.get(OutboxService);
+    const before = await count('SELECT count(*)::int AS n FROM flowbus_log');
+    const ids = await outbox.transaction((m) => outbox.publish(m, new ParcelShipped('p1')));
+    expect(ids).toHaveLength(1);
+    await drainOutbox(app);
+    expect(await count('SELECT count(*)::int AS n FROM flowbus_log')).toBe(before + 1);
+    expect(ran.sort()).toEqual(['labels:p1', 'tracking:p1']);
+    expect(billing.ids()).toEqual(ids);
+    expect(await count("SELECT count(*)::int AS n FROM tracked WHERE parcel = 'p1'")).toBe(1);
+    expect(await count('SELECT count(*)::int AS n FROM flowbus_outbox')).toBe(0);
+  });
+
+  it('retries a failing subscriber alone, through flowbus_outbox', async () => {
+    const billing = new RecordingDestination();
+    const app = await start(billing);
+    const outbox = app.get(OutboxService);
+    failLabelsOnce.add('p2');
+    await outbox.transaction((m) => outbox.publish(m, new ParcelShipped('p2')));
+    await waitFor(() => ran.includes('labels:p2'));
+    await drainOutbox(app);
+    expect(ran.sort()).toEqual(['labels:p2', 'tracking:p2']);
+    expect(billing.received).toHaveLength(1);
+    const [retry] = await ds.query('SELECT subscriber, attempts, delivered_at FROM flowbus_outbox');
+    expect(retry).toMatchObject({ subscriber: 'labels', attempts: 1 });
+    expect(retry.delivered_at).not.toBeNull();
+  });
+
+  it("keeps a key's order when its head fails: later rows are parked behind it, other keys go on", async () => {
+    const billing = new RecordingDestination();
+    let failures = 2;
+    billing.failWith = (m) => ((m.payload as { n: number }).n === 1 && failures-- > 0 ? new Error('busy') : undefined);
+    const app = await start(billing);
+    const outbox = app.get(OutboxService);
+    await outbox.transaction((m) =>
+      outbox.enqueue(m, [
+        { destination: 'billing', type: 'Charge', key: 'k', payload: { n: 1 } },
+        { destination: 'billing', type: 'Charge', key: 'k', payload: { n: 2 } },
+        { destination: 'billing', type: 'Charge', key: 'other', payload: { n: 10 } },
+        { destination: 'billing', type: 'Charge', key: 'k', payload: { n: 3 } },
+      ]),
+    );
+    await waitFor(() => billing.received.length === 4);
+    await drainOutbox(app);
+    const order = billing.received.map((m) => (m.payload as { n: number }).n);
+    expect(order.filter((n) => n < 10)).toEqual([1, 2, 3]);
+    expect(order[0]).toBe(10); // not blocked by k's failing head
+    // Parked rows burnt no attempt.
+    const rows = await ds.query(
+      "SELECT payload->>'n' AS n, attempts FROM flowbus_outbox WHERE type = 'Charge' ORDER BY seq",
+    );
+    expect(rows).toEqual([
+      { n: '1', attempts: 2 },
+      { n: '2', attempts: 0 },
+      { n: '3', attempts: 0 },
+    ]);
+  });
+
+  it('dead-letters a NonRetryableError at once, with its error', async () => {
+    const billing = new RecordingDestination();
+    billing.failWith = () => new NonRetryableError('unknown customer');
+    const app = await start(billing);
+    const outbox = app.get(OutboxService);
+    const [id] = await outbox.transaction((m) =>
+      outbox.enqueue(m, { destination: 'billing', type: 'Charge', payload: { n: 99 } }),
+    );
+    await waitFor(
+      async () => (await count('SELECT count(*)::int AS n FROM flowbus_dead_letter WHERE id = $1', [id])) === 1,
+    );
+    const [dead] = await ds.query('SELECT attempts, last_error, errors FROM flowbus_dead_letter WHERE id = $1', [id]);
+    expect(dead.attempts).toBe(1);
+    expect(dead.last_error).toContain('unknown customer');
+    expect(dead.errors).toHaveLength(1);
+  });
+
+  it('two relays on one database deliver every row exactly once', async () => {
+    const a = new RecordingDestination();
+    const b = new RecordingDestination();
+    const appA = await start(a);
+    const appB = await start(b);
+    const outbox = appA.get(OutboxService);
+    const written: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      written.push(
+        ...(await outbox.transaction((m) =>
+          outbox.enqueue(
+            m,
+            Array.from({ length: 25 }, (_, j) => ({
+              destination: 'billing',
+              type: 'Charge',
+              key: j % 2 === 0 ? `k${j % 5}` : undefined,
+              payload: { n: i * 25 + j },
+            })),
+          ),
+        )),
+      );
+    }
+    await waitFor(() => a.received.length + b.received.length >= written.length);
+    await drainOutbox(appA);
+    await drainOutbox(appB);
+    const delivered = [...a.ids(), ...b.ids()];
+    expect(delivered).toHaveLength(written.length);
+    expect(new Set(delivered)).toEqual(new Set(written));
+  });
+});
