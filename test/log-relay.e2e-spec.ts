@@ -1,11 +1,19 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Injectable, type INestApplication } from '@nestjs/common';
-import { HandleEvent, NonRetryableError, OutboxService, type FlowbusOptions } from 'nestjs-flowbus';
+import {
+  HandleEvent,
+  NonRetryableError,
+  OutboxService,
+  type DeliveryMessage,
+  type Destination,
+  type FlowbusOptions,
+} from 'nestjs-flowbus';
 import { drainOutbox, waitFor } from 'nestjs-flowbus/testing';
-import type { DataSource, EntityManager } from 'typeorm';
-import { createFlowbusApp } from './support/app.js';
+import { DataSource, type EntityManager } from 'typeorm';
+import { createFlowbusApp, gate } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { RecordingDestination } from './support/recording-destination.js';
+import { startTcpProxy } from './support/tcp-proxy.js';
 
 /** The relay on the log storage (`relay.storage: 'log'`), driven through the public API. */
 
@@ -178,5 +186,67 @@ describe('log storage', () => {
     const delivered = [...a.ids(), ...b.ids()];
     expect(delivered).toHaveLength(written.length);
     expect(new Set(delivered)).toEqual(new Set(written));
+  });
+
+  it('keeps the outcome of a batch delivered during a database outage and delivers nothing twice', async () => {
+    const proxy = await startTcpProxy(Number(new URL(db.url).port));
+    const proxied = await new DataSource({
+      type: 'postgres',
+      url: proxy.urlFor(db.url),
+      extra: { max: 10, connectionTimeoutMillis: 2000 },
+    }).initialize();
+    try {
+      const release = gate();
+      const received: string[] = [];
+      let started = 0;
+      const sink: Destination = {
+        maxAttempts: 5,
+        async deliver(message: DeliveryMessage) {
+          started++;
+          await release.promise;
+          received.push(message.id);
+          if ((message.payload as { fail?: boolean }).fail) throw new Error('503 from downstream');
+        },
+      };
+      const app = await createFlowbusApp({
+        dataSource: proxied,
+        options: { destinations: { sink }, relay: { storage: 'log', pollIntervalMs: 50, leaseMs: 60_000 } },
+      });
+      apps.push(app);
+      const outbox = app.get(OutboxService);
+      const ids = await outbox.transaction((m) =>
+        outbox.enqueue(m, [
+          ...Array.from({ length: 20 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })),
+          { destination: 'sink', type: 'T', payload: { fail: true } },
+        ]),
+      );
+      await waitFor(() => started === ids.length, { message: 'every delivery in flight' });
+      proxy.refuse();
+      proxy.cut();
+      release.open();
+      await waitFor(() => received.length === ids.length, { message: 'every delivery done' });
+      const refused = proxy.refused;
+      await waitFor(() => proxy.refused >= refused + 5, { message: 'connections refused after the deliveries' });
+      proxy.accept();
+      // Well before the 60 s lease: the batch is recorded (retry row + cursor advance) once the database is back.
+      await waitFor(
+        async () => (await count('SELECT count(*)::int AS n FROM flowbus_outbox WHERE id = $1', [ids[20]])) === 1,
+        { timeoutMs: 5000, message: 'the failed delivery recorded' },
+      );
+      const [failed] = await ds.query('SELECT attempts, last_error FROM flowbus_outbox WHERE id = $1', [ids[20]]);
+      expect(failed).toEqual({ attempts: 1, last_error: 'Error: 503 from downstream' });
+      // Rounds go on after the outage: a later row is delivered, none of the batch again.
+      const [later] = await outbox.transaction((m) =>
+        outbox.enqueue(m, { destination: 'sink', type: 'T', payload: {} }),
+      );
+      await waitFor(() => received.includes(later!), { message: 'a delivery after the outage' });
+      await drainOutbox(app);
+      expect(received.filter((id) => id !== ids[20])).toHaveLength(ids.length);
+      expect(new Set(received.filter((id) => id !== ids[20])).size).toBe(ids.length);
+    } finally {
+      for (const app of apps.splice(0)) await app.close();
+      await proxied.destroy();
+      await proxy.close();
+    }
   });
 });

@@ -365,3 +365,22 @@ export function parkedKeys(
     values: [destination, subscriber, keys],
   };
 }
+
+/**
+ * Deletes up to `limit` log rows older than `before` that every cursor has consumed: a row with
+ * seq <= floor_seq of a cursor's tick is visible in that tick's snapshot, so behind the cursor. A
+ * subscriber that stops reading holds its cursor, and so every row after it (see subscriberLag).
+ */
+export function deleteConsumedLog(schema: string, before: Date, limit: number): Query {
+  const { log, tick, cursor } = names(schema);
+  return {
+    text: `DELETE FROM ${log} WHERE seq IN (
+      SELECT seq FROM ${log}
+      WHERE seq <= COALESCE(
+          (SELECT min(t.floor_seq) FROM ${cursor} c JOIN ${tick} t ON t.id = c.tick_id),
+          (SELECT floor_seq FROM ${tick} ORDER BY id DESC LIMIT 1), 0)
+        AND created_at < $1
+      ORDER BY seq LIMIT $2)`,
+    values: [before, limit],
+  };
+}

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
+import { withPooledClient } from '../database/pooled-client.js';
 import type { DurableHandlerRegistry } from '../bus/durable-handler-registry.js';
 import { isTransientDatabaseError } from '../database/transient-error.js';
 import { BreakerOpenError } from '../errors/breaker-open.error.js';
@@ -262,22 +263,16 @@ export class LogRelay {
     if (outcome.retries.length === 0 && outcome.dead.length === 0) {
       return (await this.pool.query(advance)).rowCount ?? 0;
     }
-    const client: PoolClient = await this.pool.connect();
-    let broken = false;
-    try {
+    const moved = await withPooledClient(this.pool, async (client) => {
       await client.query('BEGIN');
       if (outcome.retries.length > 0) await client.query(insertRetries(schema, outcome.retries));
       if (outcome.dead.length > 0) await client.query(insertDeadLetters(schema, outcome.dead));
-      const moved = (await client.query(advance)).rowCount ?? 0;
-      await client.query(moved === batch.leases.length ? 'COMMIT' : 'ROLLBACK');
-      if (outcome.retries.length > 0) this.onRetries?.();
-      return moved;
-    } catch (error) {
-      broken = true;
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+      const n = (await client.query(advance)).rowCount ?? 0;
+      await client.query(n === batch.leases.length ? 'COMMIT' : 'ROLLBACK');
+      return n;
+    });
+    if (outcome.retries.length > 0) this.onRetries?.();
+    return moved;
   }
 
   /** Called after failed deliveries were moved to flowbus_outbox (the claim loop should look). */
