@@ -188,6 +188,41 @@ describe('log storage', () => {
     expect(new Set(delivered)).toEqual(new Set(written));
   });
 
+  it('delivers once, after switching to the log, the rows a table-storage app left pending', async () => {
+    const before = new RecordingDestination();
+    const producer = await createFlowbusApp({
+      dataSource: ds,
+      options: {
+        destinations: { billing: before },
+        routes: [{ event: ParcelShipped, destination: 'billing' }],
+        relay: { storage: 'table', enabled: false },
+      },
+      providers: [Tracking, Labels],
+    });
+    const outbox = producer.get(OutboxService);
+    const pending = await outbox.transaction((m) =>
+      outbox.enqueue(
+        m,
+        Array.from({ length: 30 }, (_, i) => ({
+          destination: 'billing',
+          type: 'Legacy',
+          key: `k${i % 3}`,
+          payload: { i },
+        })),
+      ),
+    );
+    await producer.close();
+    const billing = new RecordingDestination();
+    const app = await start(billing);
+    await waitFor(() => billing.received.length >= pending.length);
+    await drainOutbox(app);
+    expect(billing.ids().sort()).toEqual([...pending].sort());
+    for (const key of ['k0', 'k1', 'k2']) {
+      const order = billing.received.filter((m) => m.key === key).map((m) => (m.payload as { i: number }).i);
+      expect(order).toEqual([...order].sort((a, b) => a - b));
+    }
+  });
+
   it('keeps the outcome of a batch delivered during a database outage and delivers nothing twice', async () => {
     const proxy = await startTcpProxy(Number(new URL(db.url).port));
     const proxied = await new DataSource({

@@ -79,7 +79,7 @@ export interface RelayOptions {
   enabled?: boolean;
   /** Fallback poll when no wake-up arrives. @default 1000 */
   pollIntervalMs?: number;
-  /** Rows claimed per round trip. @default 100 */
+  /** Rows claimed per round trip (with `storage: 'log'`: rows read per page of the log). @default 100 (500 with `storage: 'log'`) */
   batchSize?: number;
   /** How long a claimed row stays reserved; an expired lease is claimed again. @default 30000 */
   leaseMs?: number;

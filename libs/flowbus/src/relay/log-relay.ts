@@ -142,12 +142,14 @@ export class LogRelay {
   }
 
   private async drainSubscriber(s: LogSubscriber, to: TickRow, abort: AbortSignal): Promise<number> {
-    const { leaseMs, batchSize } = this.options.relay;
+    const { leaseMs, batchSize, concurrency } = this.options.relay;
+    // A page's deliveries start together: a page is at most `concurrency` rows.
+    const pageSize = Math.min(batchSize, concurrency);
     const leases = await this.reader.lease(s.cursor, this.owner, new Date(this.options.clock.now()), leaseMs);
     let read = 0;
     for (const batch of await this.reader.batches(s.cursor, leases, to)) {
       const outcome = new BatchOutcome();
-      for await (const page of this.reader.pages(batch, s.filter, batchSize, leases.length === LOG_PARTITIONS)) {
+      for await (const page of this.reader.pages(batch, s.filter, pageSize, leases.length === LOG_PARTITIONS)) {
         read += page.length;
         await this.deliverPage(s, page, outcome);
       }
