@@ -14,6 +14,10 @@ import { createFlowbusApp, gate } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { RecordingDestination } from './support/recording-destination.js';
 import { startTcpProxy } from './support/tcp-proxy.js';
+import { adminApi, createAdminApp } from './support/admin-app.js';
+import { poolOf } from '../libs/flowbus/src/database/pg-pool.js';
+import { LogReader } from '../libs/flowbus/src/outbox/log-reader.js';
+import { RetentionService } from '../libs/flowbus/src/relay/retention.service.js';
 
 /** The relay on the log storage (`relay.storage: 'log'`), driven through the public API. */
 
@@ -221,6 +225,45 @@ describe('log storage', () => {
       const order = billing.received.filter((m) => m.key === key).map((m) => (m.payload as { i: number }).i);
       expect(order).toEqual([...order].sort((a, b) => a - b));
     }
+  });
+
+  it('retention deletes consumed log rows, held back by a subscriber that stopped reading (visible in stats)', async () => {
+    const billing = new RecordingDestination();
+    const app = await createAdminApp(
+      ds,
+      {
+        destinations: { billing },
+        routes: [{ event: ParcelShipped, destination: 'billing' }],
+        relay: { storage: 'log', retentionMs: 0, retentionIntervalMs: 3_600_000, backoff: fast },
+      },
+      { providers: [Tracking, Labels] },
+    );
+    apps.push(app);
+    // An app that subscribed once (its cursors exist) and is gone: it reads nothing any more.
+    await new LogReader(poolOf(ds), 'public').register('local:gone-app');
+    const outbox = app.get(OutboxService);
+    const ids = await outbox.transaction((m) =>
+      outbox.publish(
+        m,
+        Array.from({ length: 10 }, (_, i) => new ParcelShipped(`r${i}`)),
+      ),
+    );
+    await drainOutbox(app);
+    expect(billing.ids()).toEqual(ids);
+    const retention = app.get(RetentionService);
+    await retention.sweep();
+    const left = () => count('SELECT count(*)::int AS n FROM flowbus_log WHERE id = ANY($1)', [ids]);
+    expect(await left()).toBe(10);
+    const stats = (await adminApi(app).get('/stats').expect(200)).body;
+    const gone = stats.subscribers.find((s: { subscriber: string }) => s.subscriber === 'local:gone-app');
+    expect(gone.behindSeq).toBeGreaterThanOrEqual(10);
+    const billingLag = stats.subscribers.find((s: { subscriber: string }) => s.subscriber === 'destination:billing');
+    expect(billingLag.behindSeq).toBeLessThan(gone.behindSeq);
+    // Retired (its cursors deleted): retention goes on.
+    await ds.query("DELETE FROM flowbus_cursor WHERE subscriber = 'local:gone-app'");
+    await drainOutbox(app); // a round moves every cursor past the rows
+    await retention.sweep();
+    expect(await left()).toBe(0);
   });
 
   it('keeps the outcome of a batch delivered during a database outage and delivers nothing twice', async () => {
