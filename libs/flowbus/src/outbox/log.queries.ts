@@ -298,53 +298,48 @@ export interface RetryInsertRow {
   nextAttemptAt: Date;
 }
 
-function retryArrays(rows: readonly RetryInsertRow[]): unknown[] {
-  return [
-    rows.map((r) => r.id),
-    rows.map((r) => r.destination),
-    rows.map((r) => r.subscriber),
-    rows.map((r) => r.type),
-    rows.map((r) => r.key),
-    rows.map((r) => JSON.stringify(r.payload)),
-    rows.map((r) => JSON.stringify(r.headers)),
-    rows.map((r) => r.attempts),
-    rows.map((r) => r.errors),
-    rows.map((r) => r.lastError),
-    rows.map((r) => r.createdAt),
-  ];
-}
-
-const RETRY_SOURCE = `unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[],
-    $8::int[], $9::jsonb[], $10::text[], $11::timestamptz[], $12::timestamptz[])
-    AS v(id, destination, subscriber, type, key, payload, headers, attempts, errors, last_error, created_at, due)`;
-
 /**
  * Moves failed (or parked) deliveries into `flowbus_outbox`, where the claim loop retries them
  * with backoff, in order (seq) per key. A row already there (a delivery repeated after a lease
  * takeover) is left alone.
  */
 export function insertRetries(schema: string, rows: readonly RetryInsertRow[]): NamedQuery {
-  return {
-    name: `flowbus-log-retries:${schema}`,
-    text: `INSERT INTO ${table(schema, 'flowbus_outbox')}
-        (id, destination, subscriber, type, key, payload, headers, attempts, errors, last_error, created_at, next_attempt_at)
-      SELECT v.id, v.destination, v.subscriber, v.type, v.key, v.payload, v.headers, v.attempts, v.errors, v.last_error,
-        v.created_at, v.due FROM ${RETRY_SOURCE}
-      ON CONFLICT (id) DO NOTHING`,
-    values: [...retryArrays(rows), rows.map((r) => r.nextAttemptAt)],
-  };
+  return insertDeliveries(schema, 'flowbus_outbox', 'next_attempt_at', rows);
 }
 
 /** Dead-letters deliveries that failed for good on their first attempt (NonRetryableError, maxAttempts 1). */
 export function insertDeadLetters(schema: string, rows: readonly RetryInsertRow[]): NamedQuery {
+  return insertDeliveries(schema, 'flowbus_dead_letter', 'failed_at', rows);
+}
+
+function insertDeliveries(
+  schema: string,
+  into: 'flowbus_outbox' | 'flowbus_dead_letter',
+  due: 'next_attempt_at' | 'failed_at',
+  rows: readonly RetryInsertRow[],
+): NamedQuery {
+  const ids = rows.map((r) => r.id);
   return {
-    name: `flowbus-log-dead-letters:${schema}`,
-    text: `INSERT INTO ${table(schema, 'flowbus_dead_letter')}
-        (id, destination, subscriber, type, key, payload, headers, attempts, errors, last_error, created_at, failed_at)
-      SELECT v.id, v.destination, v.subscriber, v.type, v.key, v.payload, v.headers, v.attempts, v.errors, v.last_error,
-        v.created_at, v.due FROM ${RETRY_SOURCE}
+    name: `flowbus-log-into-${into}:${schema}`,
+    text: `INSERT INTO ${table(schema, into)}
+        (id, destination, subscriber, type, key, payload, headers, attempts, errors, last_error, created_at, ${due})
+      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[],
+        $8::int[], $9::jsonb[], $10::text[], $11::timestamptz[], $12::timestamptz[])
       ON CONFLICT (id) DO NOTHING`,
-    values: [...retryArrays(rows), rows.map((r) => r.nextAttemptAt)],
+    values: [
+      ids,
+      rows.map((r) => r.destination),
+      rows.map((r) => r.subscriber),
+      rows.map((r) => r.type),
+      rows.map((r) => r.key),
+      rows.map((r) => JSON.stringify(r.payload)),
+      rows.map((r) => JSON.stringify(r.headers)),
+      rows.map((r) => r.attempts),
+      rows.map((r) => r.errors),
+      rows.map((r) => r.lastError),
+      rows.map((r) => r.createdAt),
+      rows.map((r) => r.nextAttemptAt),
+    ],
   };
 }
 

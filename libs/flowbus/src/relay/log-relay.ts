@@ -295,20 +295,8 @@ export class LogRelay {
   }
 
   private retryRow(s: LogSubscriber, row: LogRow, due: Date): RetryInsertRow {
-    return {
-      id: deliveryId(s, row.id),
-      destination: s.destination,
-      subscriber: s.subscriber,
-      type: row.type,
-      key: row.key,
-      payload: row.payload,
-      headers: row.headers,
-      attempts: 0,
-      errors: '[]',
-      lastError: null,
-      createdAt: row.created_at,
-      nextAttemptAt: due,
-    };
+    const { createdAt, ...message } = this.message(s, row);
+    return { ...message, createdAt, errors: '[]', lastError: null, nextAttemptAt: due };
   }
 }
 
