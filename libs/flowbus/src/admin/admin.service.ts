@@ -74,7 +74,10 @@ export class AdminService implements OnModuleInit {
     const { types, names } = this.durable.pairs();
     const [[row], lag] = await Promise.all([
       this.rows<StatsRow>(sql.stats(this.schema, now, { name: LOCAL_DESTINATION, types, names })),
-      this.rows<{ subscriber: string; behindSeq: string; lagSeconds: number }>(subscriberLag(this.schema)),
+      // Only with the log: a role granted the table storage's tables alone may not read the cursors.
+      this.options.relay.storage === 'log'
+        ? this.rows<{ subscriber: string; behindSeq: string; lagSeconds: number }>(subscriberLag(this.schema))
+        : [],
     ]);
     const r = row!;
     const sum = (k: 'pending' | 'inFlight' | 'delivered' | 'noSubscriberHere') =>

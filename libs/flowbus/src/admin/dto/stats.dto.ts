@@ -125,7 +125,7 @@ export class StatsDto {
   @ApiProperty({
     type: [SubscriberLagDto],
     description:
-      "Subscribers of the log storage (relay.storage 'log') and how far behind they are; a subscriber that stopped reading holds back retention",
+      "Subscribers of the log storage (relay.storage 'log', else empty) and how far behind they are; a subscriber that stopped reading holds back retention",
   })
   subscribers!: SubscriberLagDto[];
 }
