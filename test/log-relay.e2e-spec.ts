@@ -184,7 +184,26 @@ describe('log storage', () => {
         )),
       );
     }
-    await waitFor(() => a.received.length + b.received.length >= written.length);
+    await waitFor(() => a.received.length + b.received.length >= written.length).catch(async (error: unknown) => {
+      const cursors = await ds.query(
+        "SELECT owner, min(tick_id) AS lo, max(tick_id) AS hi, count(*)::int AS n FROM flowbus_cursor WHERE subscriber = 'destination:billing' GROUP BY owner",
+      );
+      const ticks = await ds.query('SELECT max(id) AS id FROM flowbus_tick');
+      const got = new Set([...a.ids(), ...b.ids()]);
+      const missing = written.filter((id) => !got.has(id));
+      console.log(
+        await ds.query('SELECT seq, txid::text, key, part FROM flowbus_log WHERE id = ANY($1) ORDER BY seq', [missing]),
+        await ds.query(
+          'SELECT min(seq), max(seq), count(*), txid::text FROM flowbus_log WHERE id = ANY($1) GROUP BY txid ORDER BY 1',
+          [written],
+        ),
+        await ds.query('SELECT id, snap::text, lo_seq, hi_seq, floor_seq FROM flowbus_tick ORDER BY id'),
+      );
+      throw new Error(
+        `${a.received.length} + ${b.received.length} of ${written.length} delivered; cursors ${JSON.stringify(cursors)}; latest tick ${ticks[0].id}`,
+        { cause: error },
+      );
+    });
     await drainOutbox(appA);
     await drainOutbox(appB);
     const delivered = [...a.ids(), ...b.ids()];
@@ -279,6 +298,7 @@ describe('log storage', () => {
       let started = 0;
       const sink: Destination = {
         maxAttempts: 5,
+        backoff: { initialMs: 60_000, jitter: 'none' }, // the retry stays in flowbus_outbox while checked
         async deliver(message: DeliveryMessage) {
           started++;
           await release.promise;

@@ -78,7 +78,7 @@ async function round(
   const ids: string[] = [];
   let advanced = 0;
   for (const batch of await reader.batches(subscriber, leases, to)) {
-    for await (const page of reader.pages(batch, filter, opts.pageSize ?? 100, leases.length === 16)) {
+    for await (const page of reader.pages(batch, filter, opts.pageSize ?? 100)) {
       for (const r of page) ids.push(r.id);
     }
     if (opts.advance !== false) advanced += await reader.advance(batch, owner, new Date(), leaseMs);
@@ -159,6 +159,24 @@ describe('visibility', () => {
     expect([...first.ids, ...second.ids, ...third.ids, ...fourth.ids]).toEqual([rowA, rowB]);
     const seqs = await pool.query('SELECT id, seq FROM flowbus_log WHERE id = ANY($1) ORDER BY seq', [[rowA, rowB]]);
     expect(seqs.rows.map((r: { id: string }) => r.id)).toEqual([rowA, rowB]);
+  });
+
+  it("reads a transaction that had taken its seqs, with an xid past a tick snapshot's xmax, when it commits", async () => {
+    // A snapshot's xmax is one past the latest *completed* xid: P below runs, with its rows
+    // written, though its xid is >= tick t's xmax. A floor taken from t's xmax lost P's rows.
+    const sub = 'xmax-floor';
+    await reader.register(sub);
+    await reader.tick(); // tick0: the latest completed xid is its own
+    const [q, p] = await Promise.all([client(), client()]);
+    await q.query('BEGIN');
+    await q.query('SELECT pg_current_xact_id()'); // Q: an older xid, still running
+    await p.query('BEGIN');
+    const rowsOfP = await append(p, [row('Xmax'), row('Xmax')]);
+    await reader.tick(); // tick t, with nothing completed since tick0: P's seqs <= its lo_seq, P's xid >= its xmax
+    await q.query('COMMIT');
+    expect((await round(sub, events('Xmax'))).ids).toEqual([]); // tick a: xmin = P's xid
+    await p.query('COMMIT');
+    expect((await round(sub, events('Xmax'))).ids).toEqual(rowsOfP);
   });
 
   it('skips rolled-back rows and savepoints rolled back, keeps released ones', async () => {
@@ -330,7 +348,8 @@ describe('planner', () => {
       "SELECT last_analyze, last_autoanalyze FROM pg_stat_user_tables WHERE schemaname = 'trap' AND relname = 'flowbus_log'",
     );
     expect(analysed.rows[0]).toEqual({ last_analyze: null, last_autoanalyze: null });
-    const [lease] = await trap.lease('trap-sub', 'r', new Date(), 30_000);
+    const leases = await trap.lease('trap-sub', 'r', new Date(), 30_000);
+    const lease = leases[0];
     const from = await trap.tickById(lease!.tick_id);
     const to = await trap.tick();
     // auto_explain logs the plan of the statement inside flowbus_log_page(); with
@@ -374,8 +393,8 @@ describe('planner', () => {
     );
     expect(JSON.stringify(bare.rows[0])).toContain('"Node Type":"Sort"');
     let read = 0;
-    for (const batch of await trap.batches('trap-sub', [lease!], to)) {
-      for await (const rows of trap.pages(batch, events('Trap'), 500, true)) read += rows.length;
+    for (const batch of await trap.batches('trap-sub', leases, to)) {
+      for await (const rows of trap.pages(batch, events('Trap'), 500)) read += rows.length;
     }
     expect(read).toBe(300_000);
   });

@@ -49,13 +49,13 @@ export class Log0004Migration extends FlowbusMigration {
       CREATE TABLE IF NOT EXISTS ${tick} (
         id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         snap pg_snapshot NOT NULL,
-        snap_xmax xid8 NOT NULL,
+        marker xid8 NOT NULL,
         lo_seq bigint NOT NULL,
         hi_seq bigint NOT NULL,
         floor_seq bigint NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now()
       )`);
-    await q.query(`CREATE INDEX IF NOT EXISTS flowbus_tick_xmax ON ${tick} (snap_xmax, id)`);
+    await q.query(`CREATE INDEX IF NOT EXISTS flowbus_tick_marker ON ${tick} (marker, id)`);
     await q.query(`
       CREATE TABLE IF NOT EXISTS ${cursor} (
         subscriber text NOT NULL,
@@ -69,13 +69,19 @@ export class Log0004Migration extends FlowbusMigration {
       ) WITH (fillfactor = 50)`);
     // One tick, serialised with the others (a transaction-scoped advisory lock), so ticks are
     // totally ordered by their snapshots. Each statement of a READ COMMITTED plpgsql function
-    // takes a fresh snapshot, which gives the three reads their order:
-    //   lo_seq   read before the snapshot: a row whose xid is >= the snapshot's xmax took its seq
-    //            after the snapshot, so its seq > lo_seq;
+    // takes a fresh snapshot, which gives the reads their order:
+    //   lo_seq   the sequence's last value, read first;
+    //   marker   then the tick's own xid (pg_current_xact_id() assigns it): a transaction whose xid
+    //            is > marker got it after lo_seq was read, and takes its seqs after its xid (txid
+    //            is the log's first column, its default evaluated before the identity's), so its
+    //            rows have seq > lo_seq;
     //   snapshot + hi_seq in one statement: a row visible in the snapshot took its seq before its
     //            commit, before the snapshot, so its seq <= hi_seq;
-    //   floor_seq = lo_seq of the newest earlier tick t with t.xmax <= this snapshot's xmin: a row
-    //            invisible here has an xid >= xmin >= t.xmax, so its seq > floor_seq.
+    //   floor_seq = lo_seq of the newest earlier tick t with t.marker < this snapshot's xmin: a row
+    //            invisible here has an xid >= xmin > t.marker, so its seq > floor_seq.
+    // Not the snapshot's xmax for the marker: xmax is one past the latest *completed* xid, and a
+    // transaction with a larger xid may already be running (and have taken its seqs) when the
+    // snapshot is taken; a floor from it loses that transaction's rows (found by the two-relay test).
     // Refused inside a transaction that has an xid: its snapshot counts that transaction as
     // visible, so its rows, committed later, would be in no batch and never be delivered.
     await q.query(`
@@ -86,6 +92,7 @@ export class Log0004Migration extends FlowbusMigration {
         v_hi bigint;
         v_snap pg_snapshot;
         v_floor bigint;
+        v_marker xid8;
         v_id bigint;
       BEGIN
         IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
@@ -94,12 +101,13 @@ export class Log0004Migration extends FlowbusMigration {
         END IF;
         PERFORM pg_advisory_xact_lock(hashtextextended(${quoteLiteral(`flowbus_tick:${s}`)}, 0));
         SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END INTO v_lo FROM ${seq};
+        v_marker := pg_current_xact_id();
         SELECT pg_current_snapshot(), CASE WHEN is_called THEN last_value ELSE last_value - 1 END
           INTO v_snap, v_hi FROM ${seq};
         SELECT lo_seq INTO v_floor FROM ${tick}
-          WHERE snap_xmax <= pg_snapshot_xmin(v_snap) ORDER BY snap_xmax DESC, id DESC LIMIT 1;
-        INSERT INTO ${tick} (snap, snap_xmax, lo_seq, hi_seq, floor_seq)
-          VALUES (v_snap, pg_snapshot_xmax(v_snap), v_lo, v_hi, COALESCE(v_floor, 0))
+          WHERE marker < pg_snapshot_xmin(v_snap) ORDER BY marker DESC, id DESC LIMIT 1;
+        INSERT INTO ${tick} (snap, marker, lo_seq, hi_seq, floor_seq)
+          VALUES (v_snap, v_marker, v_lo, v_hi, COALESCE(v_floor, 0))
           RETURNING id INTO v_id;
         RETURN v_id;
       END

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import {
+  LOG_PARTITIONS,
   advanceCursors,
   getTick,
   latestTick,
@@ -97,13 +98,10 @@ export class LogReader {
    * The rows of `batch` in seq order, `pageSize` at a time. The next page is fetched while the
    * caller handles the current one (pipelining: the page's round trip overlaps the deliveries).
    */
-  async *pages(
-    batch: LogBatch,
-    filter: SubscriberFilter,
-    pageSize: number,
-    allParts: boolean,
-  ): AsyncGenerator<LogRow[]> {
-    const parts = allParts ? undefined : batch.leases.map((l) => l.part);
+  async *pages(batch: LogBatch, filter: SubscriberFilter, pageSize: number): AsyncGenerator<LogRow[]> {
+    // Every partition at one tick: no partition filter. Otherwise only the batch's own partitions
+    // (another group of cursors, at another tick, reads its window itself).
+    const parts = batch.leases.length === LOG_PARTITIONS ? undefined : batch.leases.map((l) => l.part);
     const fetch = (after: string) =>
       this.run<LogRow>(
         logPage(this.schema, {

@@ -262,7 +262,7 @@ export function pruneTicks(schema: string): NamedQuery {
     text: `DELETE FROM ${tick} WHERE id < LEAST(
         COALESCE((SELECT min(tick_id) FROM ${cursor}), (SELECT max(id) FROM ${tick})),
         COALESCE((SELECT t.id FROM ${tick} t
-          WHERE t.snap_xmax <= pg_snapshot_xmin(pg_current_snapshot()) ORDER BY t.snap_xmax DESC, t.id DESC LIMIT 1), 0))`,
+          WHERE t.marker < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY t.marker DESC, t.id DESC LIMIT 1), 0))`,
     values: [],
   };
 }

@@ -10,7 +10,6 @@ import { LOCAL_DESTINATION } from '../options/resolve-options.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { LogReader, type LogBatch } from '../outbox/log-reader.js';
 import {
-  LOG_PARTITIONS,
   advanceCursors,
   insertDeadLetters,
   insertRetries,
@@ -149,7 +148,7 @@ export class LogRelay {
     let read = 0;
     for (const batch of await this.reader.batches(s.cursor, leases, to)) {
       const outcome = new BatchOutcome();
-      for await (const page of this.reader.pages(batch, s.filter, pageSize, leases.length === LOG_PARTITIONS)) {
+      for await (const page of this.reader.pages(batch, s.filter, pageSize)) {
         read += page.length;
         await this.deliverPage(s, page, outcome);
       }
