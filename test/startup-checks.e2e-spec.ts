@@ -105,9 +105,10 @@ describe('with migrationsRun: false', () => {
       { id: 1, name: 'FlowbusInit1763769600001' },
       { id: 2, name: 'FlowbusSagas1763769600002' },
       { id: 3, name: 'FlowbusSubscribers1763769600003' },
+      { id: 4, name: 'FlowbusLog1763769600004' },
     ]);
     expect(error!.message).toContain(
-      'migration(s) 1 (FlowbusInit1763769600001), 2 (FlowbusSagas1763769600002), 3 (FlowbusSubscribers1763769600003) not applied',
+      'migration(s) 1 (FlowbusInit1763769600001), 2 (FlowbusSagas1763769600002), 3 (FlowbusSubscribers1763769600003), 4 (FlowbusLog1763769600004) not applied',
     );
     expect(error!.message).toContain('npx flowbus-migrate up --schema fresh');
   });
