@@ -1,17 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Injectable, type INestApplication } from '@nestjs/common';
-import {
-  HandleEvent,
-  NonRetryableError,
-  OutboxService,
-  type DeliveryMessage,
-  type Destination,
-  type FlowbusOptions,
-} from 'nestjs-flowbus';
+import { HandleEvent, NonRetryableError, OutboxService, type FlowbusOptions } from 'nestjs-flowbus';
 import { drainOutbox, waitFor } from 'nestjs-flowbus/testing';
 import { DataSource, type EntityManager } from 'typeorm';
-import { createFlowbusApp, gate } from './support/app.js';
+import { createFlowbusApp } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { heldSink, cutWhileDelivering, OUTAGE_BATCH } from './support/held-sink.js';
 import { RecordingDestination } from './support/recording-destination.js';
 import { startTcpProxy } from './support/tcp-proxy.js';
 import { adminApi, createAdminApp } from './support/admin-app.js';
@@ -293,38 +287,17 @@ describe('log storage', () => {
       extra: { max: 10, connectionTimeoutMillis: 2000 },
     }).initialize();
     try {
-      const release = gate();
-      const received: string[] = [];
-      let started = 0;
-      const sink: Destination = {
-        maxAttempts: 5,
-        backoff: { initialMs: 60_000, jitter: 'none' }, // the retry stays in flowbus_outbox while checked
-        async deliver(message: DeliveryMessage) {
-          started++;
-          await release.promise;
-          received.push(message.id);
-          if ((message.payload as { fail?: boolean }).fail) throw new Error('503 from downstream');
-        },
-      };
+      // The retry stays in flowbus_outbox while the test looks at it.
+      const held = heldSink({ backoff: { initialMs: 60_000, jitter: 'none' } });
+      const { received } = held;
       const app = await createFlowbusApp({
         dataSource: proxied,
-        options: { destinations: { sink }, relay: { storage: 'log', pollIntervalMs: 50, leaseMs: 60_000 } },
+        options: { destinations: { sink: held.sink }, relay: { storage: 'log', pollIntervalMs: 50, leaseMs: 60_000 } },
       });
       apps.push(app);
       const outbox = app.get(OutboxService);
-      const ids = await outbox.transaction((m) =>
-        outbox.enqueue(m, [
-          ...Array.from({ length: 20 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })),
-          { destination: 'sink', type: 'T', payload: { fail: true } },
-        ]),
-      );
-      await waitFor(() => started === ids.length, { message: 'every delivery in flight' });
-      proxy.refuse();
-      proxy.cut();
-      release.open();
-      await waitFor(() => received.length === ids.length, { message: 'every delivery done' });
-      const refused = proxy.refused;
-      await waitFor(() => proxy.refused >= refused + 5, { message: 'connections refused after the deliveries' });
+      const ids = await outbox.transaction((m) => outbox.enqueue(m, OUTAGE_BATCH));
+      await cutWhileDelivering(proxy, held, ids.length);
       proxy.accept();
       // Well before the 60 s lease: the batch is recorded (retry row + cursor advance) once the database is back.
       await waitFor(
