@@ -124,8 +124,22 @@ describe('GET /stats', () => {
     const res = await api.get('/stats').expect(200);
     expect(res.body.outbox).toMatchObject({ pending: 2, inFlight: 1, delivered: 3 });
     expect(res.body.outbox.byDestination).toEqual([
-      { destination: 'other', pending: 1, inFlight: 1, delivered: 0, noSubscriberHere: 0 },
-      { destination: 'sink', pending: 1, inFlight: 0, delivered: 3, noSubscriberHere: 0 },
+      {
+        destination: 'other',
+        pending: 1,
+        inFlight: 1,
+        delivered: 0,
+        noSubscriberHere: 0,
+        oldestPendingAgeMs: expect.any(Number),
+      },
+      {
+        destination: 'sink',
+        pending: 1,
+        inFlight: 0,
+        delivered: 3,
+        noSubscriberHere: 0,
+        oldestPendingAgeMs: expect.any(Number),
+      },
     ]);
     expect(res.body.outbox.oldestPendingAgeMs).toEqual(expect.any(Number));
     expect(res.body.outbox.oldestPendingAgeMs).toBeGreaterThanOrEqual(0);
@@ -138,6 +152,10 @@ describe('GET /stats', () => {
     });
     expect(res.body.sagas).toEqual({
       byStatus: { running: 2, completed: 0, compensating: 0, compensated: 0, failed: 1 },
+      byName: [
+        { name: 'order', status: 'failed', count: 1 },
+        { name: 'order', status: 'running', count: 2 },
+      ],
       timeoutsPending: 1,
     });
     expect(res.body.breakers).toEqual([]); // both sinks run without a breaker
@@ -154,6 +172,7 @@ describe('GET /stats', () => {
       noSubscriberHere: 0,
       oldestPendingAgeMs: null,
       byDestination: [],
+      bySubscriber: [],
     });
     expect(res.body.deadLetters).toEqual({ total: 0, byDestination: [] });
   });

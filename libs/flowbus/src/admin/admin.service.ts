@@ -11,6 +11,7 @@ import { DurableHandlerRegistry } from '../bus/durable-handler-registry.js';
 import { LOCAL_DESTINATION } from '../options/resolve-options.js';
 import { BreakerRegistry } from '../relay/breaker.registry.js';
 import { RelaySignal } from '../relay/relay-signal.js';
+import { FlowbusStats } from '../telemetry/flowbus-stats.js';
 import type { ResolvedAdminOptions } from './admin-options.interface.js';
 import { FLOWBUS_ADMIN_OPTIONS } from './admin.constants.js';
 import * as sql from './admin.queries.js';
@@ -27,15 +28,6 @@ import { RecordNotFoundError } from '../errors/record-not-found.error.js';
 import { StateConflictError } from '../errors/state-conflict.error.js';
 
 const UNIQUE_VIOLATION = '23505';
-
-interface StatsRow {
-  outbox: { destination: string; pending: number; inFlight: number; delivered: number; noSubscriberHere: number }[];
-  oldest: Date | null;
-  dbNow: Date;
-  dead: { destination: string; count: number }[];
-  sagas: Record<string, number>;
-  timeouts: number;
-}
 
 /**
  * What the admin controller does: reads for the dashboard and the few repairs an operator needs
@@ -54,6 +46,7 @@ export class AdminService implements OnModuleInit {
     private readonly signal: RelaySignal,
     private readonly breakers: BreakerRegistry,
     private readonly durable: DurableHandlerRegistry,
+    private readonly figures: FlowbusStats,
   ) {
     this.pool = poolOf(dataSource);
     this.schema = options.schema;
@@ -69,26 +62,24 @@ export class AdminService implements OnModuleInit {
   }
 
   async stats(): Promise<StatsDto> {
-    const now = this.now();
-    const { types, names } = this.durable.pairs();
-    const [row] = await this.rows<StatsRow>(sql.stats(this.schema, now, { name: LOCAL_DESTINATION, types, names }));
-    const r = row!;
+    const f = await this.figures.read();
     const sum = (k: 'pending' | 'inFlight' | 'delivered' | 'noSubscriberHere') =>
-      r.outbox.reduce((n, d) => n + d[k], 0);
-    const byStatus = Object.fromEntries(sql.SAGA_STATUSES.map((s) => [s, r.sagas[s] ?? 0]));
+      f.outbox.reduce((n, d) => n + d[k], 0);
+    const byStatus: Record<string, number> = Object.fromEntries(sql.SAGA_STATUSES.map((s) => [s, 0]));
+    for (const s of f.sagas) byStatus[s.status] = (byStatus[s.status] ?? 0) + s.count;
     return {
-      at: now.toISOString(),
+      at: f.at.toISOString(),
       outbox: {
         pending: sum('pending'),
         inFlight: sum('inFlight'),
         delivered: sum('delivered'),
         noSubscriberHere: sum('noSubscriberHere'),
-        // Both ends from the database clock: created_at is the database's now() at insert.
-        oldestPendingAgeMs: r.oldest ? Math.max(0, r.dbNow.getTime() - r.oldest.getTime()) : null,
-        byDestination: r.outbox,
+        oldestPendingAgeMs: f.oldestPendingAgeMs,
+        byDestination: f.outbox,
+        bySubscriber: f.subscribers,
       },
-      deadLetters: { total: r.dead.reduce((n, d) => n + d.count, 0), byDestination: r.dead },
-      sagas: { byStatus, timeoutsPending: r.timeouts },
+      deadLetters: { total: f.deadLetters.reduce((n, d) => n + d.count, 0), byDestination: f.deadLetters },
+      sagas: { byStatus, byName: f.sagas, timeoutsPending: f.timeoutsPending },
       breakers: this.breakerStates(),
     };
   }

@@ -9,6 +9,7 @@ import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { messageId } from './message-id.js';
 import type { OutboxMessage, OutboxPublishOptions } from './outbox-message.interface.js';
 import type { OutboxInsertRow } from './outbox.queries.js';
+import { FlowbusTelemetry } from '../telemetry/flowbus-telemetry.js';
 import { PayloadCodec } from './payload-codec.js';
 import { SubscriberDirectory } from './subscriber-directory.js';
 
@@ -24,6 +25,7 @@ export class OutboxRows {
     @Inject(FLOWBUS_RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
     private readonly directory: SubscriberDirectory,
     private readonly codec: PayloadCodec,
+    private readonly telemetry: FlowbusTelemetry,
   ) {}
 
   /**
@@ -38,9 +40,9 @@ export class OutboxRows {
     const rows: OutboxInsertRow[] = [];
     if (Array.isArray(messages)) {
       const list = messages as readonly OutboxMessage[];
-      for (let i = 0; i < list.length; i++) await this.addRows(rows, list[i]!, i, manager);
+      for (let i = 0; i < list.length; i++) await this.addRows(rows, list[i]!, i, manager, firstId(rows));
     } else {
-      await this.addRows(rows, messages as OutboxMessage, undefined, manager);
+      await this.addRows(rows, messages as OutboxMessage, undefined, manager, undefined);
     }
     return rows;
   }
@@ -57,20 +59,23 @@ export class OutboxRows {
   ): Promise<OutboxInsertRow[]> {
     const list = Array.isArray(events) ? (events as readonly object[]) : [events];
     const key = options.key ?? null;
-    const headers = headersOf(options.headers, 'options.headers');
+    const headers = this.telemetry.stamp(headersOf(options.headers, 'options.headers'));
     const at = availableAt(options.availableAt, 'options.availableAt');
     const rows: OutboxInsertRow[] = [];
     for (let i = 0; i < list.length; i++) {
       const event = list[i]!;
       const type = eventTypeOfInstance(event);
       const payload = this.serialise(event, () => (list === events ? `events[${i}]` : 'event'));
-      const base = { type, key, payload, headers, availableAt: at };
+      const base = { type, key, payload, availableAt: at };
       const routes = this.options.routes.filter((r) => r.eventType === type);
       for (const subscriber of await this.directory.namesOf(type, manager, routes.length === 0)) {
-        rows.push({ ...base, id: messageId(), destination: LOCAL_DESTINATION, subscriber });
+        const id = messageId();
+        rows.push({ ...base, id, headers: headers(id), destination: LOCAL_DESTINATION, subscriber });
       }
-      for (const route of routes)
-        rows.push({ ...base, id: messageId(), destination: route.destination, subscriber: '' });
+      for (const route of routes) {
+        const id = messageId();
+        rows.push({ ...base, id, headers: headers(id), destination: route.destination, subscriber: '' });
+      }
     }
     return rows;
   }
@@ -85,6 +90,8 @@ export class OutboxRows {
     m: OutboxMessage,
     index: number | undefined,
     manager: EntityManager,
+    /** Id of the first row of the call, which starts the conversation when nothing caused it. */
+    first: string | undefined,
   ): Promise<void> {
     const field = (sub?: string) => `${index === undefined ? 'message' : `messages[${index}]`}${sub ? `.${sub}` : ''}`;
     if (typeof m !== 'object' || m === null) throw new InvalidMessageError(field(), 'must be an object');
@@ -97,7 +104,7 @@ export class OutboxRows {
     const type = m.type;
     const key = m.key ?? null;
     const payload = this.serialise(m.payload, field, 'payload');
-    const headers = m.headers === undefined ? '{}' : headersOf(m.headers, field('headers'));
+    const stamp = this.telemetry.stamp(m.headers === undefined ? undefined : headersOf(m.headers, field('headers')));
     const at = m.availableAt === undefined ? null : availableAt(m.availableAt, field('availableAt'));
     if (m.destination === LOCAL_DESTINATION) {
       const subscribers = await this.directory.namesOf(m.type, manager, true);
@@ -108,14 +115,15 @@ export class OutboxRows {
         );
       }
       for (const subscriber of subscribers) {
+        const id = m.id ?? messageId();
         rows.push({
-          id: m.id ?? messageId(),
+          id,
           destination: LOCAL_DESTINATION,
           subscriber,
           type,
           key,
           payload,
-          headers,
+          headers: stamp(first ?? id),
           availableAt: at,
         });
       }
@@ -124,14 +132,15 @@ export class OutboxRows {
     if (!this.options.destinations.has(m.destination)) {
       throw new UnknownDestinationError(String(m.destination), [...this.options.destinations.keys()]);
     }
+    const id = m.id ?? messageId();
     rows.push({
-      id: m.id ?? messageId(),
+      id,
       destination: m.destination,
       subscriber: '',
       type,
       key,
       payload,
-      headers,
+      headers: stamp(first ?? id),
       availableAt: at,
     });
   }
@@ -150,14 +159,18 @@ export class OutboxRows {
   }
 }
 
-function headersOf(headers: unknown, field: string): string {
-  if (headers === undefined) return '{}';
+function firstId(rows: readonly OutboxInsertRow[]): string | undefined {
+  return rows[0]?.id;
+}
+
+function headersOf(headers: unknown, field: string): Record<string, string> | undefined {
+  if (headers === undefined) return undefined;
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers))
     throw new InvalidMessageError(field, 'must be an object of strings');
   for (const [k, v] of Object.entries(headers)) {
     if (typeof v !== 'string') throw new InvalidMessageError(`${field}.${k}`, 'must be a string');
   }
-  return JSON.stringify(headers);
+  return headers as Record<string, string>;
 }
 
 function availableAt(value: unknown, field: string): Date | null {

@@ -18,6 +18,27 @@ export class DestinationCountsDto {
       'Undelivered `local` messages for a durable subscriber this app does not have: they wait for an app that has it',
   })
   noSubscriberHere!: number;
+
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'Age in ms of its oldest undelivered message; null when none',
+  })
+  oldestPendingAgeMs!: number | null;
+}
+
+export class SubscriberLagDto {
+  @ApiProperty()
+  destination!: string;
+
+  @ApiProperty({ description: 'Durable subscriber (handler or saga) of `local` rows' })
+  subscriber!: string;
+
+  @ApiProperty({ description: 'Undelivered messages (pending or in flight)' })
+  pending!: number;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'Age in ms of its oldest undelivered message' })
+  oldestPendingAgeMs!: number | null;
 }
 
 export class OutboxStatsDto {
@@ -45,6 +66,9 @@ export class OutboxStatsDto {
 
   @ApiProperty({ type: [DestinationCountsDto] })
   byDestination!: DestinationCountsDto[];
+
+  @ApiProperty({ type: [SubscriberLagDto], description: 'Lag of each durable subscriber with messages in the outbox' })
+  bySubscriber!: SubscriberLagDto[];
 }
 
 export class DeadLetterCountDto {
@@ -63,6 +87,17 @@ export class DeadLetterStatsDto {
   byDestination!: DeadLetterCountDto[];
 }
 
+export class SagaCountDto {
+  @ApiProperty()
+  name!: string;
+
+  @ApiProperty()
+  status!: string;
+
+  @ApiProperty()
+  count!: number;
+}
+
 export class SagaStatsDto {
   @ApiProperty({
     type: 'object',
@@ -71,6 +106,9 @@ export class SagaStatsDto {
     example: { running: 3, completed: 10, compensating: 0, compensated: 1, failed: 0 },
   })
   byStatus!: Record<string, number>;
+
+  @ApiProperty({ type: [SagaCountDto], description: 'Instances per saga and status (only the counts above 0)' })
+  byName!: SagaCountDto[];
 
   @ApiProperty({ description: 'Scheduled saga timeouts' })
   timeoutsPending!: number;
