@@ -325,6 +325,22 @@ describe('the API', () => {
     await untilSaga(id, 'completed'); // leave nothing in flight for the next test
   });
 
+  it('serves /metrics in Prometheus text through OpenTelemetry, and /health', async () => {
+    await untilSaga(await placeOrder([{ sku: 'MOUSE-PRO', qty: 1 }]), 'completed');
+    const metrics = await http().get('/metrics').expect(200);
+    expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
+    expect(metrics.text).toMatch(
+      /^flowbus_deliveries_total\{[^}]*destination="local"[^}]*outcome="success"[^}]*\} [1-9]/m,
+    );
+    expect(metrics.text).toMatch(/^flowbus_delivery_duration_bucket\{[^}]*destination="shipping"[^}]*le="1"\} [1-9]/m);
+    expect(metrics.text).toMatch(
+      /^flowbus_saga_instances\{[^}]*saga="order-fulfillment"[^}]*status="completed"[^}]*\} [1-9]/m,
+    );
+    expect(metrics.text).toMatch(/^flowbus_breaker_state\{[^}]*destination="shipping"[^}]*\} 0/m);
+    const health = await http().get('/health').expect(200);
+    expect(health.body).toMatchObject({ status: 'ok', info: { flowbus: { status: 'up' } } });
+  });
+
   it('serves the landing page, the Swagger UI (demo and Flowbus admin routes) and the dashboard', async () => {
     const landing = await http()
       .get('/')

@@ -8,6 +8,9 @@ import { loadOtelApi } from './otel-api.js';
 /** What became of a delivery attempt, as counted by `flowbus.deliveries`. */
 export type DeliveryOutcome = 'success' | 'retry' | 'dead_letter' | 'released';
 
+/** Histogram buckets in seconds, 5 ms to 5 min (the SDK's defaults are made for milliseconds). */
+const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
 const BREAKER_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
 
 /**
@@ -41,6 +44,7 @@ export class FlowbusMetrics implements OnModuleInit {
     this.duration = meter.createHistogram('flowbus.delivery.duration', {
       description: 'Duration of delivery attempts',
       unit: 's',
+      advice: { explicitBucketBoundaries: SECONDS_BUCKETS },
     });
     this.handlerFailures = meter.createCounter('flowbus.bus.handler_failures', {
       description: 'In-process bus handlers that threw, rejected or timed out',
@@ -48,6 +52,7 @@ export class FlowbusMetrics implements OnModuleInit {
     this.timeoutLateness = meter.createHistogram('flowbus.saga.timeout.lateness', {
       description: 'How long after its due time a saga timeout fired',
       unit: 's',
+      advice: { explicitBucketBoundaries: SECONDS_BUCKETS },
     });
     const pending = meter.createObservableGauge('flowbus.outbox.pending', {
       description: 'Undelivered messages (pending or in flight) by destination',
