@@ -83,6 +83,8 @@ const ROUTES: [method: 'get' | 'post' | 'delete', path: string][] = [
   ['delete', '/dead-letters/3b241101-e2bb-4255-8caf-4136c566a962'],
   ['get', '/sagas'],
   ['get', '/sagas/order/o-1'],
+  ['get', '/sagas/order/o-1/timeline'],
+  ['get', '/conversations/3b241101-e2bb-4255-8caf-4136c566a962'],
   ['get', '/breakers'],
 ];
 

@@ -23,7 +23,18 @@ export class ShippingService {
     private readonly switchboard: Switchboard,
   ) {}
 
-  async ship(messageId: string, order: ShipOrderPayloadDto): Promise<ShippingAnswerDto> {
+  /**
+   * @param headers the received message's headers: the reply joins its conversation
+   *   (`correlation-id`) and names it as its cause (`causation-id`)
+   */
+  async ship(
+    messageId: string,
+    order: ShipOrderPayloadDto,
+    headers?: Record<string, string>,
+  ): Promise<ShippingAnswerDto> {
+    const replyHeaders: Record<string, string> = { 'causation-id': messageId };
+    const correlationId = headers?.['correlation-id'];
+    if (correlationId) replyHeaders['correlation-id'] = correlationId;
     const outcome = await this.switchboard.call('shipping'); // `down`: SimulatedOutageError → 503
     const reason = outcome === 'fail' ? 'carrier refused the parcel (simulated)' : null;
     const tracking = outcome === 'ok' ? `FBX-${randomBytes(4).toString('hex').toUpperCase()}` : null;
@@ -44,10 +55,10 @@ export class ShippingService {
       }
       // The reply goes out through the outbox, committed with the shipment row.
       if (reason) {
-        await this.outbox.publish(manager, new ShipmentFailed(order.orderId, reason));
+        await this.outbox.publish(manager, new ShipmentFailed(order.orderId, reason), { headers: replyHeaders });
         this.logger.warn(`Order ${short(order.orderId)}: ${reason}`);
       } else {
-        await this.outbox.publish(manager, new OrderShipped(order.orderId, tracking!));
+        await this.outbox.publish(manager, new OrderShipped(order.orderId, tracking!), { headers: replyHeaders });
         this.logger.log(`Order ${short(order.orderId)}: shipped to ${order.customer}, tracking ${tracking}`);
       }
       return answer;

@@ -30,12 +30,14 @@ const OUTBOX_STATUS_SQL = (now: string) => `CASE
   WHEN locked_until > ${now} THEN 'in-flight'
   ELSE 'pending' END`;
 
-const outboxColumns = (now: string) => `id, seq, destination, subscriber, type, key, payload, headers,
+const CAUSE_COLUMNS = `headers->>'correlation-id' AS "correlationId", headers->>'causation-id' AS "causationId"`;
+
+const outboxColumns = (now: string) => `id, seq, destination, subscriber, type, key, payload, headers, ${CAUSE_COLUMNS},
   ${OUTBOX_STATUS_SQL(now)} AS status, attempts, last_error AS "lastError",
   created_at AS "createdAt", next_attempt_at AS "nextAttemptAt", locked_until AS "lockedUntil",
   lock_owner AS "lockOwner", delivered_at AS "deliveredAt"`;
 
-const DEAD_LETTER_COLUMNS = `id, seq, destination, subscriber, type, key, payload, headers, attempts,
+const DEAD_LETTER_COLUMNS = `id, seq, destination, subscriber, type, key, payload, headers, ${CAUSE_COLUMNS}, attempts,
   last_error AS "lastError", created_at AS "createdAt", failed_at AS "failedAt"`;
 
 const SAGA_COLUMNS = `id, seq, saga_name AS name, correlation_id AS "correlationId", status, version, state,
@@ -237,5 +239,57 @@ export function getSaga(schema: string, name: string, correlationId: string): Qu
         WHERE t.saga_name = s.saga_name AND t.correlation_id = s.correlation_id), '[]'::jsonb) AS timeouts
       FROM ${table(schema, 'flowbus_saga')} s WHERE saga_name = $1 AND correlation_id = $2`,
     values: [name, correlationId],
+  };
+}
+
+/** Messages of one conversation (and of one saga instance's timeline) listed at most. */
+export const CONVERSATION_MAX = 500;
+
+/** A message of a conversation or timeline, from the outbox or the dead letters. */
+const conversationColumns = (now: string, table: 'outbox' | 'dead') => `id, destination, subscriber, type,
+  ${CAUSE_COLUMNS}, headers->>'flowbus-saga' AS saga,
+  ${table === 'outbox' ? OUTBOX_STATUS_SQL(now) : "'dead-letter'"} AS status, attempts, last_error AS "lastError",
+  created_at AS "createdAt", ${table === 'outbox' ? 'delivered_at' : 'failed_at'} AS "finishedAt"`;
+
+/**
+ * Every message of a conversation (header `correlation-id`), delivered, pending or dead, oldest
+ * first. The header is not indexed: this scans the tables, which the admin API can afford.
+ */
+export function conversation(schema: string, correlationId: string, now: Date): Query {
+  return {
+    text: `
+      SELECT * FROM (
+        SELECT ${conversationColumns('$2', 'outbox')} FROM ${table(schema, 'flowbus_outbox')} WHERE headers->>'correlation-id' = $1
+        UNION ALL
+        SELECT ${conversationColumns('$2', 'dead')} FROM ${table(schema, 'flowbus_dead_letter')} WHERE headers->>'correlation-id' = $1
+      ) m ORDER BY "createdAt", id LIMIT $3`,
+    values: [correlationId, now, CONVERSATION_MAX + 1],
+  };
+}
+
+/**
+ * A saga instance's timeline: the messages its steps wrote (header `flowbus-saga`) and the
+ * messages delivered to the saga in the same conversations (what ran its steps), oldest first.
+ */
+export function sagaTimeline(schema: string, name: string, correlationId: string, now: Date): Query {
+  const outbox = table(schema, 'flowbus_outbox');
+  const dead = table(schema, 'flowbus_dead_letter');
+  return {
+    text: `
+      WITH sent AS (
+        SELECT ${conversationColumns('$3', 'outbox')} FROM ${outbox} WHERE headers->>'flowbus-saga' = $1
+        UNION ALL
+        SELECT ${conversationColumns('$3', 'dead')} FROM ${dead} WHERE headers->>'flowbus-saga' = $1
+      ), conversations AS (
+        SELECT DISTINCT "correlationId" FROM sent WHERE "correlationId" IS NOT NULL
+      ), received AS (
+        SELECT ${conversationColumns('$3', 'outbox')} FROM ${outbox}
+        WHERE subscriber = $2 AND headers->>'correlation-id' IN (SELECT * FROM conversations)
+        UNION ALL
+        SELECT ${conversationColumns('$3', 'dead')} FROM ${dead}
+        WHERE subscriber = $2 AND headers->>'correlation-id' IN (SELECT * FROM conversations)
+      )
+      SELECT * FROM (SELECT * FROM sent UNION SELECT * FROM received) m ORDER BY "createdAt", id LIMIT $4`,
+    values: [`${name}/${correlationId}`, `saga:${name}`, now, CONVERSATION_MAX + 1],
   };
 }

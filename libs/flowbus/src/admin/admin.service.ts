@@ -24,6 +24,7 @@ import type { ListSagasQuery } from './dto/list-sagas.query.js';
 import type { OutboxMessageDetailDto, OutboxPageDto } from './dto/outbox-message.dto.js';
 import type { SagaDetailDto, SagaPageDto } from './dto/saga.dto.js';
 import type { BreakerDto, StatsDto } from './dto/stats.dto.js';
+import type { ConversationDto, ConversationMessageDto, SagaTimelineDto } from './dto/conversation.dto.js';
 import { RecordNotFoundError } from '../errors/record-not-found.error.js';
 import { StateConflictError } from '../errors/state-conflict.error.js';
 
@@ -172,6 +173,25 @@ export class AdminService implements OnModuleInit {
     const [row] = await this.rows<Paged>(sql.getSaga(this.schema, name, correlationId));
     if (!row) throw new RecordNotFoundError(`saga instance of "${name}" with correlation id`, `"${correlationId}"`);
     return withoutSeq(row) as unknown as SagaDetailDto;
+  }
+
+  /** Every message of a conversation, oldest first. 404 when no message carries the id. */
+  async conversation(correlationId: string): Promise<ConversationDto> {
+    const rows = await this.rows<ConversationMessageDto>(sql.conversation(this.schema, correlationId, this.now()));
+    if (rows.length === 0) throw new RecordNotFoundError('conversation', `"${correlationId}"`);
+    const truncated = rows.length > sql.CONVERSATION_MAX;
+    const messages = rows.slice(0, sql.CONVERSATION_MAX);
+    const sagas = [...new Set(messages.map((m) => m.saga).filter((s): s is string => s !== null))];
+    return { correlationId, messages, sagas, truncated };
+  }
+
+  /** A saga instance's messages, received and sent, oldest first. 404 for an unknown instance. */
+  async sagaTimeline(name: string, correlationId: string): Promise<SagaTimelineDto> {
+    await this.getSaga(name, correlationId);
+    const q = sql.sagaTimeline(this.schema, name, correlationId, this.now());
+    const rows = await this.rows<ConversationMessageDto>(q);
+    const truncated = rows.length > sql.CONVERSATION_MAX;
+    return { name, correlationId, messages: rows.slice(0, sql.CONVERSATION_MAX), truncated };
   }
 
   breakerStates(): BreakerDto[] {

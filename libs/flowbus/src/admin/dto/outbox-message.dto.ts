@@ -25,6 +25,20 @@ export class OutboxMessageDto {
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
   headers!: Record<string, string>;
 
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The conversation it belongs to (header `correlation-id`); null for messages written before 0.2',
+  })
+  correlationId!: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The message whose handler or saga step wrote it (header `causation-id`); null when none did',
+  })
+  causationId!: string | null;
+
   @ApiProperty({ enum: OUTBOX_STATUSES })
   status!: OutboxStatus;
 
