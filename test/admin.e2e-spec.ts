@@ -85,6 +85,7 @@ const ROUTES: [method: 'get' | 'post' | 'delete', path: string][] = [
   ['get', '/sagas/order/o-1'],
   ['get', '/sagas/order/o-1/timeline'],
   ['get', '/conversations/3b241101-e2bb-4255-8caf-4136c566a962'],
+  ['get', '/history'],
   ['get', '/breakers'],
 ];
 
@@ -712,6 +713,9 @@ describe('OpenAPI', () => {
         'DELETE /flowbus/dead-letters/{id}',
         'GET /flowbus/sagas',
         'GET /flowbus/sagas/{name}/{correlationId}',
+        'GET /flowbus/sagas/{name}/{correlationId}/timeline',
+        'GET /flowbus/conversations/{correlationId}',
+        'GET /flowbus/history',
         'GET /flowbus/breakers',
       ].sort(),
     );

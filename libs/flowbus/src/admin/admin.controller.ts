@@ -42,6 +42,7 @@ import { ListSagasQuery } from './dto/list-sagas.query.js';
 import { OutboxMessageDetailDto, OutboxPageDto } from './dto/outbox-message.dto.js';
 import { SagaDetailDto, SagaPageDto } from './dto/saga.dto.js';
 import { BreakerDto, StatsDto } from './dto/stats.dto.js';
+import { HistoryDto } from './dto/history.dto.js';
 import { ConversationDto, SagaTimelineDto } from './dto/conversation.dto.js';
 import { InputShapePipe } from './input-shape.pipe.js';
 import { MessageIdPipe } from './message-id.pipe.js';
@@ -206,6 +207,15 @@ export class AdminController {
   @ApiNotFoundResponse({ description: 'No message carries this correlation id' })
   conversation(@Param('correlationId', TextParamPipe) correlationId: string): Promise<ConversationDto> {
     return this.admin.conversation(correlationId);
+  }
+
+  @Get('history')
+  @ApiOperation({
+    summary: 'Throughput (delivered, failed) and backlog per destination over the last hour, per minute',
+  })
+  @ApiOkResponse({ type: HistoryDto })
+  history(): Promise<HistoryDto> {
+    return this.admin.history();
   }
 
   @Get('breakers')

@@ -12,6 +12,7 @@ import { LOCAL_DESTINATION } from '../options/resolve-options.js';
 import { BreakerRegistry } from '../relay/breaker.registry.js';
 import { RelaySignal } from '../relay/relay-signal.js';
 import { FlowbusStats } from '../telemetry/flowbus-stats.js';
+import { StallDiagnosis } from '../telemetry/stall-diagnosis.js';
 import type { ResolvedAdminOptions } from './admin-options.interface.js';
 import { FLOWBUS_ADMIN_OPTIONS } from './admin.constants.js';
 import * as sql from './admin.queries.js';
@@ -24,6 +25,7 @@ import type { ListSagasQuery } from './dto/list-sagas.query.js';
 import type { OutboxMessageDetailDto, OutboxPageDto } from './dto/outbox-message.dto.js';
 import type { SagaDetailDto, SagaPageDto } from './dto/saga.dto.js';
 import type { BreakerDto, StatsDto } from './dto/stats.dto.js';
+import type { HistoryDto } from './dto/history.dto.js';
 import type { ConversationDto, ConversationMessageDto, SagaTimelineDto } from './dto/conversation.dto.js';
 import { RecordNotFoundError } from '../errors/record-not-found.error.js';
 import { StateConflictError } from '../errors/state-conflict.error.js';
@@ -48,6 +50,7 @@ export class AdminService implements OnModuleInit {
     private readonly breakers: BreakerRegistry,
     private readonly durable: DurableHandlerRegistry,
     private readonly figures: FlowbusStats,
+    private readonly diagnosis: StallDiagnosis,
   ) {
     this.pool = poolOf(dataSource);
     this.schema = options.schema;
@@ -64,6 +67,7 @@ export class AdminService implements OnModuleInit {
 
   async stats(): Promise<StatsDto> {
     const f = await this.figures.read();
+    const stalled = await this.diagnosis.causes(f.outbox.reduce((n, d) => n + d.pending + d.inFlight, 0));
     const sum = (k: 'pending' | 'inFlight' | 'delivered' | 'noSubscriberHere') =>
       f.outbox.reduce((n, d) => n + d[k], 0);
     const byStatus: Record<string, number> = Object.fromEntries(sql.SAGA_STATUSES.map((s) => [s, 0]));
@@ -82,6 +86,7 @@ export class AdminService implements OnModuleInit {
       deadLetters: { total: f.deadLetters.reduce((n, d) => n + d.count, 0), byDestination: f.deadLetters },
       sagas: { byStatus, byName: f.sagas, timeoutsPending: f.timeoutsPending },
       breakers: this.breakerStates(),
+      stalled,
     };
   }
 
@@ -192,6 +197,11 @@ export class AdminService implements OnModuleInit {
     const rows = await this.rows<ConversationMessageDto>(q);
     const truncated = rows.length > sql.CONVERSATION_MAX;
     return { name, correlationId, messages: rows.slice(0, sql.CONVERSATION_MAX), truncated };
+  }
+
+  /** Throughput and backlog per destination over the last hour, per minute (the dashboard's charts). */
+  async history(): Promise<HistoryDto> {
+    return { bucketSeconds: 60, destinations: await this.figures.history(60, 60) };
   }
 
   breakerStates(): BreakerDto[] {

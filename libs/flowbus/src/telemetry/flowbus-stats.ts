@@ -6,7 +6,7 @@ import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
 import { poolOf } from '../database/pg-pool.js';
 import { LOCAL_DESTINATION } from '../options/resolve-options.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
-import { stats } from './stats.queries.js';
+import { history, stats } from './stats.queries.js';
 
 export interface DestinationFigures {
   destination: string;
@@ -39,6 +39,22 @@ export interface FlowbusFigures {
   timeoutsPending: number;
 }
 
+/** One bucket of a destination's history. */
+export interface HistoryPoint {
+  /** End of the bucket. */
+  at: Date;
+  delivered: number;
+  /** Failed attempts (retried or dead-lettered). */
+  failed: number;
+  /** Undelivered messages at the end of the bucket. */
+  backlog: number;
+}
+
+export interface DestinationHistory {
+  destination: string;
+  points: HistoryPoint[];
+}
+
 interface StatsRow extends Pick<FlowbusFigures, 'outbox' | 'subscribers' | 'oldestPendingAgeMs' | 'sagas'> {
   dead: FlowbusFigures['deadLetters'];
   timeouts: number;
@@ -59,6 +75,22 @@ export class FlowbusStats {
     private readonly durable: DurableHandlerRegistry,
   ) {
     this.pool = poolOf(dataSource);
+  }
+
+  /**
+   * Delivered, failed and backlog per destination, in `buckets` buckets of `bucketSeconds`
+   * ending now (database clock), oldest first.
+   */
+  async history(buckets = 60, bucketSeconds = 60): Promise<DestinationHistory[]> {
+    const q = history(this.options.schema, { now: new Date(this.options.clock.now()), buckets, bucketSeconds });
+    const rows = (await this.pool.query<HistoryPoint & { destination: string }>(q.text, q.values)).rows;
+    const out = new Map<string, HistoryPoint[]>();
+    for (const { destination, ...point } of rows) {
+      const list = out.get(destination);
+      if (list) list.push(point);
+      else out.set(destination, [point]);
+    }
+    return [...out].map(([destination, points]) => ({ destination, points }));
   }
 
   async read(): Promise<FlowbusFigures> {

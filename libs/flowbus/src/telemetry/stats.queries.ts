@@ -51,3 +51,102 @@ export function stats(schema: string, now: Date, local: { name: string; types: s
 function ageMs(column: string): string {
   return `(CASE WHEN ${column} IS NULL THEN NULL ELSE GREATEST(0, floor(extract(epoch FROM now() - ${column}) * 1000)) END)::float8`;
 }
+
+/**
+ * What can hold delivery back, for "why is it stalled?": rows leased long ago by another relay
+ * (an instance that may have stopped; they wait for their lease to expire), undelivered `local`
+ * rows for a subscriber this app lacks (recorded by another app, or by none), and transactions
+ * open for long in this database (they hold PostgreSQL's xmin horizon, so vacuum keeps every
+ * delivered row and claims slow down).
+ */
+export function stallCauses(
+  schema: string,
+  p: {
+    now: Date;
+    local: { name: string; types: string[]; names: string[] };
+    /** Leases taken before this, by another owner, count as stale. */
+    staleLeaseTakenBefore: Date;
+    leaseMs: number;
+    owner: string;
+    /** Transactions open longer than this (ms) count. */
+    transactionAgeMs: number;
+  },
+): Query {
+  const outbox = table(schema, 'flowbus_outbox');
+  return {
+    text: `
+      WITH stale AS (
+        SELECT lock_owner AS owner, destination, count(*)::int AS count, max(locked_until) AS until
+        FROM ${outbox}
+        WHERE delivered_at IS NULL AND locked_until > $1 AND lock_owner <> $6
+          AND locked_until - make_interval(secs => $7::float8 / 1000) < $5
+        GROUP BY lock_owner, destination
+      ), orphans AS (
+        SELECT o.type, o.subscriber, count(*)::int AS count, max(s.seen_at) AS "seenAt"
+        FROM ${outbox} o
+        LEFT JOIN ${table(schema, 'flowbus_subscriber')} s ON s.event_type = o.type AND s.subscriber = o.subscriber
+        WHERE o.delivered_at IS NULL AND o.destination = $2
+          AND (o.type, o.subscriber) NOT IN (SELECT * FROM unnest($3::text[], $4::text[]))
+        GROUP BY o.type, o.subscriber
+      ), old AS (
+        SELECT pid, usename AS "user", application_name AS application, state, xact_start AS since,
+          left(query, 200) AS query
+        FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid()
+          AND xact_start < now() - make_interval(secs => $8::float8 / 1000)
+          AND (backend_xmin IS NOT NULL OR backend_xid IS NOT NULL)
+        ORDER BY xact_start LIMIT 5
+      )
+      SELECT
+        COALESCE((SELECT jsonb_agg(to_jsonb(stale) ORDER BY owner, destination) FROM stale), '[]'::jsonb) AS stale,
+        COALESCE((SELECT jsonb_agg(to_jsonb(orphans) ORDER BY type, subscriber) FROM orphans), '[]'::jsonb) AS orphans,
+        COALESCE((SELECT jsonb_agg(to_jsonb(old) ORDER BY since) FROM old), '[]'::jsonb) AS transactions`,
+    values: [
+      p.now,
+      p.local.name,
+      p.local.types,
+      p.local.names,
+      p.staleLeaseTakenBefore,
+      p.owner,
+      p.leaseMs,
+      p.transactionAgeMs,
+    ],
+  };
+}
+
+/**
+ * Throughput and backlog per destination over the last `buckets` × `bucketSeconds`, for the
+ * dashboard's charts, rebuilt from the rows (delivered rows stay until retention): per bucket,
+ * messages delivered, attempts failed (error history entries) and dead-lettered, and the backlog
+ * at the bucket's end (created by then, not yet delivered or dead-lettered by then).
+ */
+export function history(schema: string, p: { now: Date; buckets: number; bucketSeconds: number }): Query {
+  const outbox = table(schema, 'flowbus_outbox');
+  const dead = table(schema, 'flowbus_dead_letter');
+  return {
+    text: `
+      WITH b AS (
+        SELECT $1::timestamptz - make_interval(secs => $3 * (i + 1)) AS start,
+               $1::timestamptz - make_interval(secs => $3 * i) AS stop
+        FROM generate_series(0, $2 - 1) AS i
+      ), since AS (SELECT min(start) AS t FROM b),
+      rows AS (
+        SELECT destination, created_at, delivered_at AS done, errors FROM ${outbox}
+        WHERE delivered_at IS NULL OR delivered_at >= (SELECT t FROM since)
+        UNION ALL
+        SELECT destination, created_at, failed_at AS done, errors FROM ${dead}
+        WHERE failed_at >= (SELECT t FROM since)
+      ), failures AS (
+        SELECT destination, (e->>'at')::timestamptz AS at FROM rows, jsonb_array_elements(errors) e
+        WHERE (e->>'attempt')::int > 0 AND (e->>'at')::timestamptz >= (SELECT t FROM since)
+      ), dests AS (SELECT DISTINCT destination FROM rows)
+      SELECT d.destination, b.stop AS at,
+        (SELECT count(*) FROM ${outbox} o WHERE o.destination = d.destination
+          AND o.delivered_at >= b.start AND o.delivered_at < b.stop)::int AS delivered,
+        (SELECT count(*) FROM failures f WHERE f.destination = d.destination AND f.at >= b.start AND f.at < b.stop)::int AS failed,
+        (SELECT count(*) FROM rows r WHERE r.destination = d.destination AND r.created_at < b.stop
+          AND (r.done IS NULL OR r.done >= b.stop))::int AS backlog
+      FROM dests d CROSS JOIN b ORDER BY d.destination, b.stop`,
+    values: [p.now, p.buckets, p.bucketSeconds],
+  };
+}

@@ -129,6 +129,25 @@ export class BreakerDto {
   stats!: Record<string, number>;
 }
 
+export class StallCauseDto {
+  @ApiProperty({
+    enum: ['breaker-open', 'stale-lease', 'no-subscriber', 'old-transaction', 'relay-stopped', 'relay-disabled'],
+  })
+  kind!: string;
+
+  @ApiProperty({ description: 'What holds delivery back, in a sentence' })
+  message!: string;
+
+  @ApiProperty({ required: false })
+  destination?: string;
+
+  @ApiProperty({ required: false })
+  subscriber?: string;
+
+  @ApiProperty({ required: false, description: 'Messages it holds back' })
+  count?: number;
+}
+
 /** Result of `GET /stats`. */
 export class StatsDto {
   @ApiProperty({ type: String, format: 'date-time', description: 'The app clock when the figures were taken' })
@@ -145,4 +164,10 @@ export class StatsDto {
 
   @ApiProperty({ type: [BreakerDto], description: 'Circuit breakers of this instance' })
   breakers!: BreakerDto[];
+
+  @ApiProperty({
+    type: [StallCauseDto],
+    description: 'Why delivery may be stalled ("why is it stalled?"); empty when nothing holds it back',
+  })
+  stalled!: StallCauseDto[];
 }
