@@ -1,28 +1,15 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Get, type INestApplication } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import type { INestApplication } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { InvalidOptionsError, OutboxRelay, OutboxService, type Destination } from 'nestjs-flowbus';
 import { FlowbusHealthIndicator } from 'nestjs-flowbus/health';
 import { waitFor } from 'nestjs-flowbus/testing';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
+import { HealthController } from '../apps/demo/src/observability/health.controller.js';
 import { createFlowbusApp } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { RecordingDestination } from './support/recording-destination.js';
-
-@Controller('health')
-class HealthController {
-  constructor(
-    private readonly health: HealthCheckService,
-    private readonly flowbus: FlowbusHealthIndicator,
-  ) {}
-
-  @Get()
-  @HealthCheck()
-  check() {
-    return this.health.check([() => this.flowbus.isHealthy('flowbus', { maxOldestPendingAgeMs: 60_000 })]);
-  }
-}
 
 let db: TestDatabase;
 let ds: DataSource;
@@ -96,14 +83,14 @@ describe('FlowbusHealthIndicator', () => {
     const health = app.get(FlowbusHealthIndicator);
     const result = await waitFor(async () => {
       const r = await health.isHealthy('flowbus');
-      return r.flowbus.status === 'down' ? r : undefined;
+      return r.flowbus?.status === 'down' ? r : undefined;
     });
     expect(result.flowbus).toMatchObject({
       failed: ['breakers'],
       checks: { breakers: { status: 'down', open: ['sink'], error: 'circuit breaker open for sink' } },
     });
     // Only reported when asked not to fail on it.
-    expect((await health.isHealthy('flowbus', { failOnOpenBreaker: false })).flowbus.status).toBe('up');
+    expect((await health.isHealthy('flowbus', { failOnOpenBreaker: false })).flowbus?.status).toBe('up');
   });
 
   it('goes down when the oldest undelivered message is older than the threshold', async () => {

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { CausationIdProperty, CorrelationIdProperty } from './message-cause.property.js';
 
 /** A message of a conversation or a saga timeline. */
 export class ConversationMessageDto {
@@ -14,10 +15,10 @@ export class ConversationMessageDto {
   @ApiProperty()
   type!: string;
 
-  @ApiProperty({ type: String, nullable: true })
+  @CorrelationIdProperty()
   correlationId!: string | null;
 
-  @ApiProperty({ type: String, nullable: true, description: 'The message that caused it: its parent in the tree' })
+  @CausationIdProperty()
   causationId!: string | null;
 
   @ApiProperty({ type: String, nullable: true, description: 'The saga instance (`name/correlationId`) that wrote it' })

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { CausationIdProperty, CorrelationIdProperty } from './message-cause.property.js';
 import { ErrorEntryDto } from './error-entry.dto.js';
 
 /** A message the relay gave up on, as the admin API lists it. */
@@ -24,18 +25,10 @@ export class DeadLetterDto {
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
   headers!: Record<string, string>;
 
-  @ApiProperty({
-    type: String,
-    nullable: true,
-    description: 'The conversation it belongs to (header `correlation-id`); null for messages written before 0.2',
-  })
+  @CorrelationIdProperty()
   correlationId!: string | null;
 
-  @ApiProperty({
-    type: String,
-    nullable: true,
-    description: 'The message whose handler or saga step wrote it (header `causation-id`); null when none did',
-  })
+  @CausationIdProperty()
   causationId!: string | null;
 
   @ApiProperty({ description: 'Deliveries attempted before it was dead-lettered' })

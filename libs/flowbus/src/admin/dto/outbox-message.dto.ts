@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { CausationIdProperty, CorrelationIdProperty } from './message-cause.property.js';
 import { OUTBOX_STATUSES, type OutboxStatus } from '../admin.queries.js';
 import { ErrorEntryDto } from './error-entry.dto.js';
 
@@ -25,18 +26,10 @@ export class OutboxMessageDto {
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
   headers!: Record<string, string>;
 
-  @ApiProperty({
-    type: String,
-    nullable: true,
-    description: 'The conversation it belongs to (header `correlation-id`); null for messages written before 0.2',
-  })
+  @CorrelationIdProperty()
   correlationId!: string | null;
 
-  @ApiProperty({
-    type: String,
-    nullable: true,
-    description: 'The message whose handler or saga step wrote it (header `causation-id`); null when none did',
-  })
+  @CausationIdProperty()
   causationId!: string | null;
 
   @ApiProperty({ enum: OUTBOX_STATUSES })
