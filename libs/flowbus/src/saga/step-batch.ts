@@ -6,6 +6,7 @@ import type { CompensationMessage, SagaStatus } from './saga-context.interface.j
 import type { SagaDefinition, StepDefinition, TimeoutDefinition } from './saga-definition.js';
 import type { SagaRow, SagaWrites } from './saga.queries.js';
 import type { FlowbusTelemetry, StepCause } from '../telemetry/flowbus-telemetry.js';
+import { CORRELATION_HEADER } from '../telemetry/message-scope.js';
 import { StepContext } from './step-context.js';
 import { StepSavepoint } from './step-savepoint.js';
 
@@ -111,7 +112,7 @@ export class StepBatch {
     if (!instance && !(isStep && handler.start)) {
       if (isStep) {
         this.logger.warn(
-          `Saga "${saga.name}": ${type} for "${item.correlationId}" ignored, no such instance (and ${saga.className}.${handler.methodName} is not a start step)`,
+          `Saga "${saga.name}": ${type}${causeOf(item)} for "${item.correlationId}" ignored, no such instance (and ${saga.className}.${handler.methodName} is not a start step)`,
         );
       }
       return undefined;
@@ -119,7 +120,7 @@ export class StepBatch {
     if (instance && instance.status !== 'running') {
       if (isStep) {
         this.logger.log(
-          `Saga "${saga.name}": ${type} for "${item.correlationId}" ignored, instance is ${instance.status}`,
+          `Saga "${saga.name}": ${type}${causeOf(item)} for "${item.correlationId}" ignored, instance is ${instance.status}`,
         );
       }
       return undefined;
@@ -178,6 +179,13 @@ export class StepBatch {
     this.applied.push(ctx);
     return undefined;
   }
+}
+
+/** ` (message <id> correlation <id>)` of an item the relay delivered, for log lines; '' otherwise. */
+function causeOf(item: BatchItem): string {
+  if (!item.cause) return '';
+  const correlation = item.cause.headers[CORRELATION_HEADER];
+  return ` (message ${item.cause.id}${correlation ? ` correlation ${correlation}` : ''})`;
 }
 
 function emptyWrites(): SagaWrites {

@@ -21,6 +21,14 @@ const CONSUMER = 4;
 const INTERNAL = 0;
 const ERROR = 2;
 
+/**
+ * What the enqueue's caller may do with its span. Flowbus's declarations name no type of
+ * `@opentelemetry/api`, so apps without it compile them (no `skipLibCheck` needed).
+ */
+export interface EnqueueSpan {
+  setAttributes(attributes: Record<string, string | number>): unknown;
+}
+
 /** The message a saga step or timeout runs for, as the batch passes it. */
 export interface StepCause {
   readonly id: string;
@@ -74,14 +82,14 @@ export class FlowbusTelemetry implements OnModuleInit {
   /** Runs an enqueue or publish in a producer span; `describe` names what was written once known. */
   async enqueue<T extends readonly unknown[]>(
     operation: 'enqueue' | 'publish',
-    work: (span: Span | undefined) => Promise<T>,
+    work: (span: EnqueueSpan | undefined) => Promise<T>,
   ): Promise<T> {
     if (!this.tracer) return work(undefined);
     return this.inSpan(`${operation} outbox`, PRODUCER, { 'messaging.operation.type': 'send' }, undefined, work);
   }
 
   /** Sets the attributes of an enqueue span from the rows written. */
-  written(span: Span | undefined, rows: readonly { id: string; destination: string; type: string }[]): void {
+  written(span: EnqueueSpan | undefined, rows: readonly { id: string; destination: string; type: string }[]): void {
     if (!span || rows.length === 0) return;
     const destinations = [...new Set(rows.map((r) => r.destination))];
     span.setAttributes({
