@@ -6,12 +6,16 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { MeterProvider, MetricReader, type DataPoint, type Histogram } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { randomBytes } from 'node:crypto';
+import { connect as amqpConnect, type ConsumeMessage } from 'amqplib';
+import { connect as natsConnect } from 'nats';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect as tcpConnect, type AddressInfo } from 'node:net';
 import {
+  amqpDestination,
   EventBus,
   HandleEvent,
   httpDestination,
+  natsDestination,
   NonRetryableError,
   OutboxService,
   Saga,
@@ -178,6 +182,78 @@ describe('traces', () => {
     expect(span.attributes['flowbus.outcome']).toBe('failure');
     expect(span.events.some((e) => e.name === 'exception')).toBe(true);
     flaky.failWith = () => undefined;
+  });
+});
+
+const portOpen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = tcpConnect({ host: '127.0.0.1', port, timeout: 1000 });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('timeout', () => done(false));
+    socket.once('error', () => done(false));
+  });
+const brokersUp = (await portOpen(5672)) && (await portOpen(4222));
+if (!brokersUp) console.log('Skipping the AMQP/NATS trace test: RabbitMQ (5672) or NATS (4222) is not running');
+
+(brokersUp ? describe : describe.skip)('trace context over AMQP and NATS', () => {
+  it("sends the delivery span's traceparent in the AMQP and NATS message headers", async () => {
+    const suffix = randomBytes(4).toString('hex');
+    const exchange = `flowbus-trace-${suffix}`;
+    const stream = `FLOWBUS_TRACE_${suffix}`;
+    const subject = `flowbus.trace.${suffix}`;
+    const fast = { initialMs: 10, factor: 1, maxMs: 10, jitter: 'none' } as const;
+    const brokerApp = await createFlowbusApp({
+      dataSource: ds,
+      options: {
+        destinations: {
+          rabbit: amqpDestination({ url: 'amqp://guest:guest@127.0.0.1:5672', exchange, backoff: fast }),
+          nats: natsDestination({ servers: 'nats://127.0.0.1:4222', subject, stream, backoff: fast }),
+        },
+        relay: { pollIntervalMs: 20, listen: false },
+      },
+    });
+    const rabbit = await amqpConnect('amqp://guest:guest@127.0.0.1:5672');
+    const nc = await natsConnect({ servers: 'nats://127.0.0.1:4222' });
+    try {
+      const channel = await rabbit.createChannel();
+      const q = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+      await channel.bindQueue(q.queue, exchange, '#');
+      const got: ConsumeMessage[] = [];
+      await channel.consume(q.queue, (m) => m && got.push(m), { noAck: true });
+      const outbox = brokerApp.get(OutboxService);
+      const [toRabbit, toNats] = await outbox.transaction((m) =>
+        outbox.enqueue(m, [
+          { destination: 'rabbit', type: 'Traced', payload: {} },
+          { destination: 'nats', type: 'Traced', payload: {} },
+        ]),
+      );
+      const deliverSpan = (id: string) =>
+        waitFor(() =>
+          spans
+            .getFinishedSpans()
+            .find((s) => s.attributes['messaging.message.id'] === id && s.name.startsWith('deliver')),
+        );
+      const amqp = await waitFor(() => got.find((m) => m.properties.messageId === toRabbit));
+      const amqpSpan = await deliverSpan(toRabbit!);
+      expect(String(amqp.properties.headers?.traceparent)).toBe(
+        `00-${amqpSpan.spanContext().traceId}-${amqpSpan.spanContext().spanId}-01`,
+      );
+      const natsSpan = await deliverSpan(toNats!);
+      const stored = await (await nc.jetstreamManager()).streams.getMessage(stream, { last_by_subj: subject });
+      expect(stored.header.get('traceparent')).toBe(
+        `00-${natsSpan.spanContext().traceId}-${natsSpan.spanContext().spanId}-01`,
+      );
+      await (await nc.jetstreamManager()).streams.delete(stream);
+      await channel.deleteExchange(exchange);
+    } finally {
+      await brokerApp.close();
+      await rabbit.close();
+      await nc.close();
+    }
   });
 });
 
