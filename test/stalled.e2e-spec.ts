@@ -5,7 +5,7 @@ import { OutboxRelay } from 'nestjs-flowbus';
 import { waitFor } from 'nestjs-flowbus/testing';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
-import { StallDiagnosis } from '../libs/flowbus/src/telemetry/stall-diagnosis.js';
+import { StallDiagnosis } from '../libs/flowbus/src/admin/stall-diagnosis.js';
 import { adminApi, createAdminApp, enqueue } from './support/admin-app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { RecordingDestination } from './support/recording-destination.js';
@@ -69,10 +69,11 @@ describe('GET /stats: stalled', () => {
 
   it('names rows leased long ago by a relay that is not this one', async () => {
     const app = await start();
-    // Leased 6 of its 10 minutes ago by an instance that never wrote an outcome.
+    // Leased 6 of its 10 minutes ago by an instance that never wrote an outcome (a claim sets
+    // next_attempt_at to the lease end too, so no relay claims it meanwhile).
     await ds.query(
-      `INSERT INTO flowbus_outbox (id, destination, subscriber, type, payload, locked_until, lock_owner)
-       VALUES ($1, 'sink', '', 'Stuck', '{}', now() + interval '4 minutes', 'gone-host:42:deadbeef')`,
+      `INSERT INTO flowbus_outbox (id, destination, subscriber, type, payload, locked_until, next_attempt_at, lock_owner)
+       VALUES ($1, 'sink', '', 'Stuck', '{}', now() + interval '4 minutes', now() + interval '4 minutes', 'gone-host:42:deadbeef')`,
       [randomUUID()],
     );
     const causes = await stalled(app);

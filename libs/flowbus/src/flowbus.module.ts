@@ -33,7 +33,6 @@ import { FlowbusTimers } from './scheduling/flowbus-timers.js';
 import { FlowbusMetrics } from './telemetry/flowbus-metrics.js';
 import { FlowbusStats } from './telemetry/flowbus-stats.js';
 import { FlowbusTelemetry } from './telemetry/flowbus-telemetry.js';
-import { StallDiagnosis } from './telemetry/stall-diagnosis.js';
 
 /**
  * Flowbus: in-process event bus, transactional outbox with its relay, and sagas, on PostgreSQL.
@@ -83,7 +82,6 @@ import { StallDiagnosis } from './telemetry/stall-diagnosis.js';
     TimeoutScheduler,
     FlowbusTimers,
     FlowbusStats,
-    StallDiagnosis,
     FlowbusMetrics,
     FlowbusTelemetry,
   ],
@@ -101,7 +99,6 @@ import { StallDiagnosis } from './telemetry/stall-diagnosis.js';
     DurableHandlerRegistry,
     // For FlowbusAdminModule and FlowbusHealthIndicator; not public API.
     FlowbusStats,
-    StallDiagnosis,
   ],
 })
 export class FlowbusModule extends FlowbusConfigurableModule {}

@@ -12,7 +12,7 @@ import { LOCAL_DESTINATION } from '../options/resolve-options.js';
 import { BreakerRegistry } from '../relay/breaker.registry.js';
 import { RelaySignal } from '../relay/relay-signal.js';
 import { FlowbusStats } from '../telemetry/flowbus-stats.js';
-import { StallDiagnosis } from '../telemetry/stall-diagnosis.js';
+import { StallDiagnosis } from './stall-diagnosis.js';
 import type { ResolvedAdminOptions } from './admin-options.interface.js';
 import { FLOWBUS_ADMIN_OPTIONS } from './admin.constants.js';
 import * as sql from './admin.queries.js';

@@ -8,7 +8,7 @@ import { LOCAL_DESTINATION } from '../options/resolve-options.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { BreakerRegistry } from '../relay/breaker.registry.js';
 import { OutboxRelay } from '../relay/outbox-relay.js';
-import { stallCauses } from './stats.queries.js';
+import { stallCauses } from '../telemetry/stats.queries.js';
 
 /** Transactions open longer than this are named as holding PostgreSQL's horizon. @default 60 s */
 const OLD_TRANSACTION_MS = 60_000;
