@@ -20,6 +20,7 @@ const BENCHES = [
   { name: 'bus', file: 'bus.bench.js', database: true },
   { name: 'relay', file: 'relay.bench.js', database: true },
   { name: 'saga', file: 'saga.bench.js', database: true },
+  { name: 'sources', file: 'sources.bench.js', database: true },
 ];
 
 const benchDir = dirname(fileURLToPath(import.meta.url));

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { BreakerRegistry, httpDestination, OutboxService } from 'nestjs-flowbus';
 import { waitFor } from 'nestjs-flowbus/testing';
 import type { DataSource } from 'typeorm';
 import { createFlowbusApp } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { SwitchableSink } from './support/switchable-sink.js';
 
 /**
  * A busy HTTP destination goes down and comes back, at a smaller scale than in production
@@ -15,44 +14,10 @@ import { createTestDatabase, type TestDatabase } from './support/database.js';
  * is back.
  */
 
-/** An HTTP sink that can be taken down (listening socket and open connections closed) and back up. */
-class Sink {
-  private server: Server | undefined;
-  port = 0;
-  readonly delivered = new Map<string, number>();
-  firstAfterUp: number | undefined;
-  upAt = 0;
-
-  async up(): Promise<void> {
-    const server = createServer((req, res) => {
-      const id = String(req.headers['x-flowbus-message-id']);
-      req.resume();
-      req.on('end', () => {
-        this.delivered.set(id, (this.delivered.get(id) ?? 0) + 1);
-        this.firstAfterUp ??= performance.now();
-        res.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as AddressInfo).port;
-    this.server = server;
-    this.upAt = performance.now();
-    this.firstAfterUp = undefined;
-  }
-
-  async down(): Promise<void> {
-    const server = this.server!;
-    this.server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeAllConnections();
-    await closed;
-  }
-}
-
 let db: TestDatabase;
 let ds: DataSource;
 let app: INestApplication;
-const sink = new Sink();
+const sink = new SwitchableSink();
 let stopProducer: () => Promise<void> = async () => undefined;
 
 beforeAll(async () => {
@@ -72,7 +37,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopProducer();
   await app.close();
-  await sink.down().catch(() => undefined);
+  await sink.down();
   await ds.destroy();
   await db.drop();
 });

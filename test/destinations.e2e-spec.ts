@@ -4,7 +4,7 @@ import { connect as amqpConnect, type Channel, type ChannelModel, type ConsumeMe
 import { connect as natsConnect, type JetStreamManager, type NatsConnection } from 'nats';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import { connect as tcpConnect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import {
   amqpDestination,
   DeliveryError,
@@ -19,24 +19,8 @@ import {
 import { waitFor } from 'nestjs-flowbus/testing';
 import type { DataSource } from 'typeorm';
 import { createFlowbusApp } from './support/app.js';
+import { NATS_URL, portOpen, RABBIT_URL } from './support/brokers.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-
-const RABBIT_URL = 'amqp://guest:guest@127.0.0.1:5672';
-const NATS_URL = 'nats://127.0.0.1:4222';
-
-/** True when something accepts TCP connections on 127.0.0.1:port within a second. */
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = tcpConnect({ host: '127.0.0.1', port, timeout: 1000 });
-    const done = (open: boolean) => {
-      socket.destroy();
-      resolve(open);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('timeout', () => done(false));
-    socket.once('error', () => done(false));
-  });
-}
 
 const rabbitUp = await portOpen(5672);
 const natsUp = await portOpen(4222);

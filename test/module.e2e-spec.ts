@@ -43,6 +43,7 @@ const FLOWBUS_TABLES = [
   'flowbus_inbox',
   'flowbus_migrations',
   'flowbus_outbox',
+  'flowbus_received',
   'flowbus_saga',
   'flowbus_saga_timeout',
   'flowbus_subscriber',
@@ -102,7 +103,7 @@ describe('migrations', () => {
     expect(await tables('tenant_a')).toEqual(FLOWBUS_TABLES);
     expect(
       (await ds.query('SELECT id FROM tenant_a.flowbus_migrations ORDER BY id')).map((r: { id: number }) => r.id),
-    ).toEqual([1, 2, 3]);
+    ).toEqual([1, 2, 3, 5]);
   });
 
   it('lets instances starting together migrate once (advisory lock)', async () => {
@@ -139,6 +140,7 @@ describe('migrations', () => {
       'FlowbusInit_typeorm_run_1763769600001',
       'FlowbusSagas_typeorm_run_1763769600002',
       'FlowbusSubscribers_typeorm_run_1763769600003',
+      'FlowbusReceived_typeorm_run_1763769600005',
     ]);
     expect(await own.runMigrations()).toEqual([]);
     await own.undoLastMigration();
@@ -149,6 +151,7 @@ describe('migrations', () => {
       'flowbus_outbox',
       'flowbus_saga',
       'flowbus_saga_timeout',
+      'flowbus_subscriber',
     ]);
   });
 
@@ -172,7 +175,7 @@ describe('migrations', () => {
     ]);
     const env = { ...process.env, DATABASE_URL: db.url };
     const first = await run(process.execPath, [`${out}/cli/migrate.js`, '--schema', 'from_cli'], { env });
-    expect(first.stdout).toBe('flowbus-migrate: applied 1, 2, 3 in schema "from_cli"\n');
+    expect(first.stdout).toBe('flowbus-migrate: applied 1, 2, 3, 5 in schema "from_cli"\n');
     const second = await run(process.execPath, [`${out}/cli/migrate.js`, '--schema', 'from_cli'], { env });
     expect(second.stdout).toBe('flowbus-migrate: schema "from_cli" is up to date\n');
     expect(await tables('from_cli')).toEqual(FLOWBUS_TABLES);

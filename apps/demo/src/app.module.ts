@@ -1,8 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { FlowbusModule } from 'nestjs-flowbus';
 import { FlowbusAdminModule } from 'nestjs-flowbus/admin';
-import { DemoSchema1751328000000 } from './database/1751328000000-demo-schema.migration.js';
+import { demoTypeOrm } from './database/demo-typeorm.js';
 import { DEMO_OPTIONS, flowbusOptions, resolveDemoOptions, type DemoOptions } from './demo-options.js';
 import { FulfillmentModule } from './fulfillment/fulfillment.module.js';
 import { InventoryModule } from './inventory/inventory.module.js';
@@ -36,18 +35,8 @@ export class AppModule {
           providers: [{ provide: DEMO_OPTIONS, useValue: resolved }],
           exports: [DEMO_OPTIONS],
         },
-        TypeOrmModule.forRoot({
-          type: 'postgres',
-          url: options.databaseUrl,
-          autoLoadEntities: true,
-          // The demo's own tables; Flowbus's come from Flowbus's migrations, run by FlowbusModule.
-          migrations: [DemoSchema1751328000000],
-          migrationsRun: true,
-          migrationsTableName: 'demo_migrations',
-          retryAttempts: 2,
-          retryDelay: 1000,
-          extra: { max: 20 },
-        }),
+        // The demo's own tables; Flowbus's come from Flowbus's migrations, run by FlowbusModule.
+        demoTypeOrm(options.databaseUrl),
         // No `dataSource`: Flowbus uses the one TypeOrmModule provides, so `outbox.publish(manager, …)`
         // joins the transactions of the demo's own code.
         FlowbusModule.forRoot(flowbusOptions(options, resolved)),

@@ -1,5 +1,6 @@
-import { httpDestination, type FlowbusOptions, type HttpDestinationOptions } from 'nestjs-flowbus';
+import { httpDestination, type FlowbusOptions, type HttpDestinationOptions, type Source } from 'nestjs-flowbus';
 import { randomBytes } from 'node:crypto';
+import type { DemoBroker } from './broker/demo-broker.js';
 
 /** Injection token of the resolved demo options. */
 export const DEMO_OPTIONS = Symbol('DEMO_OPTIONS');
@@ -22,6 +23,11 @@ export interface DemoOptions {
   shipping?: Omit<HttpDestinationOptions, 'url'>;
   /** Bearer token the relay sends to the shipping webhook, which refuses requests without it. @default random */
   webhookSecret?: string;
+  /**
+   * Reach the shipping service through a broker (it runs as a second process, `shipping-main.ts`)
+   * instead of the webhook of this app. @default undefined (the webhook)
+   */
+  broker?: DemoBroker;
 }
 
 export interface ResolvedDemoOptions {
@@ -66,6 +72,11 @@ export function flowbusOptions(o: DemoOptions, resolved: ResolvedDemoOptions): F
           },
   });
   const f = o.flowbus ?? {};
+  // Two processes: ShipOrder goes out to the broker, the carrier's answers come back from it.
+  const broker = o.broker;
+  const sources: Record<string, Source> = broker
+    ? { shipping: broker.source('shop', ['OrderShipped', 'ShipmentFailed']) }
+    : {};
   return {
     ...f,
     relay: {
@@ -75,6 +86,7 @@ export function flowbusOptions(o: DemoOptions, resolved: ResolvedDemoOptions): F
       backoff: { initialMs: 500, maxMs: 10_000, ...f.relay?.backoff },
     },
     timeouts: { pollIntervalMs: 500, ...f.timeouts },
-    destinations: { shipping, ...f.destinations },
+    destinations: { shipping: broker ? broker.destination('shipping') : shipping, ...f.destinations },
+    sources: { ...sources, ...f.sources },
   };
 }

@@ -3,6 +3,7 @@ import { Logger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { fileURLToPath } from 'node:url';
 import { AppModule } from './app.module.js';
+import { demoBrokerFromEnv } from './broker/demo-broker.js';
 import { configureApp, DOCS_PATH } from './configure-app.js';
 import { startLocalDatabase, StartupError, type LocalDatabase } from './database/local-database.js';
 
@@ -63,6 +64,8 @@ async function main(): Promise<void> {
         selfUrl,
         adminToken: config.adminToken,
         paymentTimeoutMs: config.paymentTimeoutMs,
+        // AMQP_URL or NATS_URL: the shipping service runs as a second process (shipping-main.ts).
+        broker: demoBrokerFromEnv(process.env),
       }),
       // Throw instead of exiting, so the embedded server is stopped below.
       { abortOnError: false },

@@ -24,6 +24,8 @@ import { OutboxRelay } from './relay/outbox-relay.js';
 import { RelaySignal } from './relay/relay-signal.js';
 import { RetentionService } from './relay/retention.service.js';
 import { SagaEngine } from './saga/saga.engine.js';
+import { ReceivedStore } from './sources/received-store.js';
+import { SourceRunner } from './sources/source-runner.js';
 import { SagaExplorer } from './saga/saga.explorer.js';
 import { SagaRegistry } from './saga/saga.registry.js';
 import { SagaService } from './saga/saga.service.js';
@@ -84,6 +86,8 @@ import { FlowbusTelemetry } from './telemetry/flowbus-telemetry.js';
     FlowbusStats,
     FlowbusMetrics,
     FlowbusTelemetry,
+    ReceivedStore,
+    SourceRunner,
   ],
   exports: [
     EventBus,

@@ -65,5 +65,13 @@ export { natsDestination } from './relay/destinations/nats.destination.js';
 export type { NatsDestinationOptions } from './relay/destinations/nats-destination-options.interface.js';
 export { DeliveryError } from './errors/delivery.error.js';
 
+export { amqpSource } from './sources/amqp.source.js';
+export type { AmqpSourceBinding, AmqpSourceOptions } from './sources/amqp-source-options.interface.js';
+export { natsSource } from './sources/nats.source.js';
+export type { NatsSourceOptions } from './sources/nats-source-options.interface.js';
+export type { Source } from './sources/source.interface.js';
+export type { ReceivedMessage } from './sources/received-message.interface.js';
+export type { RawAmqpMessage, RawNatsMessage } from './sources/raw-message.interface.js';
+
 // The admin API and dashboard have their own entry point: nestjs-flowbus/admin.
 export type { FlowbusAsyncOptions } from './flowbus.module-definition.js';

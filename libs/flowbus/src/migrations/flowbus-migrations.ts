@@ -2,12 +2,18 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { Init0001Migration } from './0001-init.migration.js';
 import { Sagas0002Migration } from './0002-sagas.migration.js';
 import { Subscribers0003Migration } from './0003-subscribers.migration.js';
+import { Received0005Migration } from './0005-received.migration.js';
 import type { FlowbusMigration } from './flowbus-migration.js';
 
 type MigrationClass = new (schema?: string) => FlowbusMigration;
 
 /** Every Flowbus migration, oldest first. Append only. */
-const ALL: readonly MigrationClass[] = [Init0001Migration, Sagas0002Migration, Subscribers0003Migration];
+const ALL: readonly MigrationClass[] = [
+  Init0001Migration,
+  Sagas0002Migration,
+  Subscribers0003Migration,
+  Received0005Migration,
+];
 
 /** Instances bound to a schema, for the built-in runner and the CLI. */
 export function migrationInstances(schema: string): FlowbusMigration[] {

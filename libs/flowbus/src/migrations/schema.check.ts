@@ -18,6 +18,7 @@ export const REQUIRED_PRIVILEGES: Readonly<Record<string, readonly string[]>> = 
   flowbus_saga: ['SELECT', 'INSERT', 'UPDATE'],
   flowbus_saga_timeout: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   flowbus_subscriber: ['SELECT', 'INSERT', 'UPDATE'],
+  flowbus_received: ['SELECT', 'INSERT', 'DELETE'],
   flowbus_migrations: ['SELECT'],
 };
 

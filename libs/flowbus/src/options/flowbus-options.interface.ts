@@ -2,6 +2,7 @@ import type { Type } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { PayloadSerializer } from '../outbox/payload-serializer.interface.js';
 import type { Destination } from '../relay/destination.interface.js';
+import type { Source } from '../sources/source.interface.js';
 import type { Clock } from './clock.js';
 
 /** Options of the in-process event bus. */
@@ -62,9 +63,13 @@ export interface CircuitBreakerOptions {
    */
   resetTimeoutRatio?: number;
   /**
-   * Failures in a row that open the breaker, once `volumeThreshold` deliveries are in the window.
-   * Opens it at once when a busy destination goes down, whatever its successes before.
-   * @default 10
+   * Failed runs in a row that open the breaker, once `volumeThreshold` deliveries are in the
+   * window. A run starts with a failure (the relay then claims nothing more for the destination)
+   * and fails when no delivery in flight succeeds; only its first failure costs an attempt. A
+   * success resets the count. So the breaker opens after a few attempts when a busy destination
+   * goes down, whatever its successes before, and not on a burst of messages failing while the
+   * destination answers others.
+   * @default 3
    */
   consecutiveFailures?: number;
   /** Minimum deliveries in the window before the breaker may open. @default 5 */
@@ -141,6 +146,13 @@ export interface FlowbusOptions {
   destinations?: Record<string, Destination>;
   /** Durable routes of event types to destinations. */
   routes?: RouteOptions[];
+  /**
+   * Named brokers to consume from (`amqpSource()`, `natsSource()`): each received message is
+   * stored for the durable handlers and saga steps of its type, deduplicated by its id, and
+   * acknowledged after commit. The name identifies the source in the deduplication table: keep it
+   * stable. @default {}
+   */
+  sources?: Record<string, Source>;
   /** Default circuit breaker of every destination (a destination may override it). */
   circuitBreaker?: CircuitBreakerOptions;
   /** Saga timeout scheduler. */

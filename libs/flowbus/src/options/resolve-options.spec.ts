@@ -61,7 +61,7 @@ describe('resolveOptions', () => {
       resetTimeoutMs: 5000,
       initialResetTimeoutMs: 1000,
       resetTimeoutRatio: 0.1,
-      consecutiveFailures: 10,
+      consecutiveFailures: 3,
       volumeThreshold: 2,
       errorThresholdPercentage: 50,
     });

@@ -3,6 +3,7 @@ import { eventTypeOf } from '../bus/event-type.js';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import type { PayloadSerializer } from '../outbox/payload-serializer.interface.js';
 import type { Destination } from '../relay/destination.interface.js';
+import type { Source } from '../sources/source.interface.js';
 import { systemClock, type Clock } from './clock.js';
 import type { FlowbusOptions } from './flowbus-options.interface.js';
 import { bool, join, num, oneOf, onlyKnownKeys, optionalNum, section, str, typeName } from './option-readers.js';
@@ -36,6 +37,7 @@ export function resolveOptions(input: FlowbusOptions | undefined): ResolvedOptio
     'relay',
     'destinations',
     'routes',
+    'sources',
     'circuitBreaker',
     'timeouts',
     'clock',
@@ -114,6 +116,7 @@ export function resolveOptions(input: FlowbusOptions | undefined): ResolvedOptio
     },
     destinations,
     routes: resolveRoutes(o.routes, destinations),
+    sources: resolveSources(o.sources),
     circuitBreaker,
     timeouts: {
       enabled: bool(timeouts.enabled, 'timeouts.enabled', true),
@@ -145,7 +148,7 @@ const DEFAULT_BREAKER: ResolvedBreaker = {
   resetTimeoutMs: 30_000,
   initialResetTimeoutMs: 1000,
   resetTimeoutRatio: 0.1,
-  consecutiveFailures: 10,
+  consecutiveFailures: 3,
   volumeThreshold: 5,
   rollingCountTimeoutMs: 10_000,
 };
@@ -274,6 +277,21 @@ function resolveRoutes(value: unknown, destinations: ReadonlyMap<string, Resolve
     }
     return { eventType: eventTypeOf(route.event as string), destination };
   });
+}
+
+function resolveSources(value: unknown): ReadonlyMap<string, Source> {
+  const map = new Map<string, Source>();
+  for (const [name, s] of Object.entries(section(value, 'sources'))) {
+    const field = join('sources', name);
+    if (!DESTINATION_NAME.test(name))
+      throw new InvalidOptionsError(field, `name must match ${String(DESTINATION_NAME)}`);
+    const source = section(s, field);
+    if (typeof source.start !== 'function' || typeof source.stop !== 'function' || typeof source.close !== 'function') {
+      throw new InvalidOptionsError(field, 'must be made by amqpSource() or natsSource()');
+    }
+    map.set(name, s as Source);
+  }
+  return map;
 }
 
 function resolveClock(value: unknown): Clock {

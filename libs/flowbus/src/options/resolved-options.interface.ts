@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { PayloadSerializer } from '../outbox/payload-serializer.interface.js';
 import type { Destination } from '../relay/destination.interface.js';
+import type { Source } from '../sources/source.interface.js';
 import type { Clock } from './clock.js';
 
 export interface ResolvedBackoff {
@@ -53,6 +54,7 @@ export interface ResolvedOptions {
   };
   destinations: ReadonlyMap<string, ResolvedDestination>;
   routes: readonly { eventType: string; destination: string }[];
+  sources: ReadonlyMap<string, Source>;
   circuitBreaker: ResolvedBreaker;
   timeouts: { enabled: boolean; pollIntervalMs: number; batchSize: number };
   clock: Clock;

@@ -129,6 +129,10 @@ export function explainClaim(claim: Query): Query {
  * Of the `local` rows, only those of a (type, subscriber) in `local` are claimed: a row for a
  * subscriber this app does not have (another app's, or one renamed in a newer version) stays
  * pending for an app that has it, without burning attempts.
+ *
+ * `probe` (a half-open breaker's one delivery) prefers rows that never failed: a row that failed
+ * before may fail for its own reasons (its data), and a probe that fails keeps the breaker open
+ * for every other row.
  */
 export function claimDue(
   schema: string,
@@ -139,6 +143,7 @@ export function claimDue(
     limit: number;
     destinations: string[];
     local: { types: string[]; names: string[] };
+    probe?: boolean;
   },
 ): Query {
   const outbox = table(schema, 'flowbus_outbox');
@@ -154,7 +159,7 @@ export function claimDue(
             SELECT 1 FROM ${outbox} p
             WHERE p.destination = o.destination AND p.subscriber = o.subscriber AND p.key = o.key
               AND p.delivered_at IS NULL AND p.seq < o.seq))
-        ORDER BY o.next_attempt_at, o.seq
+        ORDER BY ${p.probe ? 'o.attempts, ' : ''}o.next_attempt_at, o.seq
         LIMIT $4
         FOR UPDATE SKIP LOCKED
       )

@@ -18,10 +18,27 @@ export interface BreakerSnapshot {
 /** Error code opossum gives a call refused by an open breaker. */
 export const BREAKER_OPEN = 'EOPENBREAKER';
 
+/**
+ * A run of failures, from the first failure after a success until its verdict: acquitted by a
+ * delivery in flight that succeeds, or convicted when none is left to (the breaker opens).
+ */
+interface Run {
+  /** Resolves with the verdict: `true` when the run's later failures count no attempt. */
+  readonly verdict: Promise<boolean>;
+  readonly decide: (opened: boolean) => void;
+}
+
 interface Entry {
   readonly breaker: CircuitBreaker<[DeliveryMessage], void>;
-  /** Failures since the last success. */
-  consecutive: number;
+  readonly policy: { readonly consecutiveFailures: number; readonly volumeThreshold: number };
+  /** Deliveries through the breaker not settled yet. */
+  inFlight: number;
+  /** The run of failures under way: the destination is suspect and not claimed. */
+  run: Run | undefined;
+  /** Runs in a row that ended without a success (reset by a success). */
+  failedRuns: number;
+  /** When the last delivery succeeded (performance.now()). */
+  lastSuccessAt: number;
   /** When the breaker opened, until it closes again (half-open probes included). */
   openSince: number | undefined;
 }
@@ -31,13 +48,18 @@ interface Entry {
  * that destination's rows; half-open lets exactly one delivery through as a probe. A
  * `NonRetryableError` is the message's fault, not the destination's, so it does not count.
  *
- * On top of opossum's error percentage over its rolling window, a breaker opens after
- * `consecutiveFailures` failures in a row: after a busy period the percentage needs as many
- * failures as there were successes (thousands of attempts burnt) before it trips. Deliveries
- * that fail after it opened (they were in flight) are refused like the ones it blocks, so no
- * attempt is counted for them. The pause before a probe starts at `initialResetTimeoutMs` and
- * grows with the outage (`resetTimeoutRatio` of its length so far) up to `resetTimeoutMs`, so a
- * short outage is probed soon and a long one rarely.
+ * On top of opossum's error percentage over its rolling window, a failure makes the destination
+ * suspect (unless a delivery succeeded after the failed one started: the destination answers, the
+ * failure is the message's): the relay claims none of its rows until the deliveries already in
+ * flight settle. One of them succeeding acquits it (a blip: the run's failures are attempts) and
+ * claims resume. When none is left to succeed the run failed: only its first failure costs an
+ * attempt (the others were in flight with it), and `consecutiveFailures` failed runs in a row,
+ * without a success between them, open the breaker. Deliveries that fail after it opened are
+ * refused like the ones it blocks. A percentage alone would need as many failures as there were
+ * successes after a busy period, and counting single failures in a row opens it on a burst of
+ * messages that fail while the destination answers others. The pause before a probe starts at
+ * `initialResetTimeoutMs` and grows with the outage (`resetTimeoutRatio` of its length so far) up
+ * to `resetTimeoutMs`, so a short outage is probed soon and a long one rarely.
  */
 @Injectable()
 export class BreakerRegistry {
@@ -45,6 +67,10 @@ export class BreakerRegistry {
   private readonly entries = new Map<string, Entry>();
   /** Messages whose delivery failed while their breaker was open: not an attempt. */
   private readonly echoes = new WeakSet<DeliveryMessage>();
+  /** Messages whose delivery failed during a run it did not start: they wait for its verdict. */
+  private readonly held = new WeakMap<DeliveryMessage, Run>();
+  /** When each delivery in flight started (performance.now()). */
+  private readonly started = new WeakMap<DeliveryMessage, number>();
 
   constructor(private readonly signal: RelaySignal) {}
 
@@ -68,7 +94,15 @@ export class BreakerRegistry {
     });
     // opossum reads `options.resetTimeout` each time the breaker opens (its typings omit `options`).
     const settings = (breaker as unknown as { options: { resetTimeout: number } }).options;
-    const entry: Entry = { breaker, consecutive: 0, openSince: undefined };
+    const entry: Entry = {
+      breaker,
+      policy: o,
+      inFlight: 0,
+      run: undefined,
+      failedRuns: 0,
+      lastSuccessAt: -Infinity,
+      openSince: undefined,
+    };
     const name = destination.name;
     // Runs before opossum decides on its percentage, so `opened` is the state this failure met.
     breaker.on('failure', (_error, _latency, args) => {
@@ -76,16 +110,22 @@ export class BreakerRegistry {
         this.echoes.add(args[0]);
         return;
       }
-      entry.consecutive++;
-      if (breaker.closed && entry.consecutive >= o.consecutiveFailures && breaker.stats.fires >= o.volumeThreshold) {
-        breaker.open();
-      }
+      // A failed half-open probe reopens the breaker (opossum): an attempt like any other. A
+      // delivery that succeeded after this one started shows the destination answering: the
+      // failure is this message's (a burst of them is not an outage).
+      if (!breaker.closed || entry.lastSuccessAt >= (this.started.get(args[0]) ?? -Infinity)) return;
+      if (entry.run) this.held.set(args[0], entry.run);
+      else entry.run = newRun();
     });
+    // Also for a NonRetryableError (filtered): the destination answered.
     breaker.on('success', () => {
-      entry.consecutive = 0;
+      entry.lastSuccessAt = performance.now();
+      entry.failedRuns = 0;
+      this.endRun(entry, false);
     });
     breaker.on('open', () => {
       entry.openSince ??= performance.now();
+      this.endRun(entry, true);
       this.logger.warn(
         `Circuit breaker of destination "${name}" opened: its deliveries are paused for ${settings.resetTimeout} ms`,
       );
@@ -101,7 +141,7 @@ export class BreakerRegistry {
     });
     breaker.on('close', () => {
       entry.openSince = undefined;
-      entry.consecutive = 0;
+      entry.failedRuns = 0;
       settings.resetTimeout = o.initialResetTimeoutMs;
       this.logger.log(`Circuit breaker of destination "${name}" closed: deliveries resume`);
       this.signal.wake();
@@ -121,28 +161,50 @@ export class BreakerRegistry {
 
   /**
    * Delivers through the destination's breaker. Rejects with BreakerOpenError when the breaker
-   * refused the delivery or the delivery failed after the breaker had opened.
+   * refused the delivery, or the delivery failed after the breaker had opened or late in a run of
+   * failures that failed (see the class comment): no attempt is counted for those.
    */
   async fire(destination: string, message: DeliveryMessage): Promise<void> {
     const entry = this.entries.get(destination);
     if (!entry) throw new Error(`No circuit breaker for destination "${destination}"`);
+    let failure: { error: unknown } | undefined;
+    entry.inFlight++;
+    this.started.set(message, performance.now());
     try {
       await entry.breaker.fire(message);
     } catch (error) {
-      const refused = (error as { code?: unknown } | null)?.code === BREAKER_OPEN;
-      if (refused || this.echoes.has(message)) {
-        this.echoes.delete(message);
-        throw new BreakerOpenError(destination, { cause: error });
-      }
-      throw error;
+      failure = { error };
+    } finally {
+      entry.inFlight--;
+      this.started.delete(message);
+      if (entry.run && entry.inFlight === 0) this.convict(entry);
     }
+    if (!failure) return;
+    const { error } = failure;
+    const run = this.held.get(message);
+    this.held.delete(message);
+    const refused = (error as { code?: unknown } | null)?.code === BREAKER_OPEN;
+    if (refused || this.echoes.has(message) || (run && (await run.verdict))) {
+      this.echoes.delete(message);
+      throw new BreakerOpenError(destination, { cause: error });
+    }
+    throw error;
   }
 
-  /** Destinations whose rows must not be claimed now: open, or half-open with its probe in flight. */
+  /**
+   * Destinations whose rows the relay's claim must skip: suspect (a run of failures awaits its
+   * verdict), open, or half-open (its probe is claimed on its own: see probing).
+   */
   blocked(): string[] {
     const names: string[] = [];
-    for (const [name, { breaker: b }] of this.entries)
-      if (b.opened || (b.halfOpen && !b.pendingClose)) names.push(name);
+    for (const [name, { breaker: b, run }] of this.entries) if (run || b.opened || b.halfOpen) names.push(name);
+    return names;
+  }
+
+  /** Half-open destinations waiting for their probe (opossum's `pendingClose`): the relay claims it alone (see claimDue). */
+  probing(): string[] {
+    const names: string[] = [];
+    for (const [name, { breaker: b }] of this.entries) if (b.halfOpen && b.pendingClose) names.push(name);
     return names;
   }
 
@@ -164,7 +226,44 @@ export class BreakerRegistry {
   }
 
   shutdown(): void {
-    for (const { breaker } of this.entries.values()) breaker.shutdown();
+    for (const entry of this.entries.values()) {
+      this.endRun(entry, false);
+      entry.breaker.shutdown();
+    }
     this.entries.clear();
   }
+
+  /**
+   * Nothing in flight is left to acquit the run: one more failed run, and the breaker opens once
+   * there were `consecutiveFailures` of them in a row (and `volumeThreshold` deliveries in its
+   * window). Either way only the run's first failure counts as an attempt; claims resume when the
+   * breaker stays closed, and the next run (or a success) decides.
+   */
+  private convict(entry: Entry): void {
+    const { breaker, policy } = entry;
+    entry.failedRuns++;
+    if (
+      breaker.closed &&
+      entry.failedRuns >= policy.consecutiveFailures &&
+      breaker.stats.fires >= policy.volumeThreshold
+    ) {
+      breaker.open(); // ends the run ('open')
+    }
+    this.endRun(entry, true);
+  }
+
+  /** Ends the run under way: `refused`, its held failures count no attempt. */
+  private endRun(entry: Entry, refused: boolean): void {
+    const run = entry.run;
+    if (!run) return;
+    entry.run = undefined;
+    run.decide(refused);
+    if (!entry.breaker.opened) this.signal.wake();
+  }
+}
+
+function newRun(): Run {
+  let decide!: (opened: boolean) => void;
+  const verdict = new Promise<boolean>((resolve) => (decide = resolve));
+  return { verdict, decide };
 }

@@ -199,19 +199,30 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private async claim(limit: number): Promise<ClaimedRow[]> {
+    const now = this.options.clock.now();
+    const claim = (destinations: string[], n: number, probe = false) =>
+      claimDue(this.options.schema, {
+        now: new Date(now),
+        leaseUntil: new Date(now + this.options.relay.leaseMs),
+        owner: this.owner,
+        limit: n,
+        destinations,
+        local: this.durable.pairs(),
+        probe,
+      });
+    // A half-open breaker's probe, claimed alone so that it is the row of its choice (see claimDue).
+    const probes: ClaimedRow[] = [];
+    for (const d of this.breakers.probing()) {
+      if (probes.length >= limit) break;
+      const p = claim([d], 1, true);
+      probes.push(...(await this.pool.query<ClaimedRow>(p.text, p.values)).rows);
+    }
     const blocked = this.breakers.blocked();
     const destinations = [...this.options.destinations.keys()].filter((d) => !blocked.includes(d));
-    if (destinations.length === 0) return [];
-    const now = this.options.clock.now();
-    const q = claimDue(this.options.schema, {
-      now: new Date(now),
-      leaseUntil: new Date(now + this.options.relay.leaseMs),
-      owner: this.owner,
-      limit,
-      destinations,
-      local: this.durable.pairs(),
-    });
-    return withPooledClient(this.pool, async (client) => {
+    if (destinations.length === 0 || probes.length >= limit) return probes;
+    limit -= probes.length;
+    const q = claim(destinations, limit);
+    const claimed = withPooledClient(this.pool, async (client) => {
       let rows: ClaimedRow[];
       if (this.pinnedPlan) {
         // Several statements in one message: node-postgres returns a result per statement.
@@ -232,6 +243,14 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       }
       return rows;
     });
+    if (probes.length === 0) return claimed;
+    // The probes are leased already: deliver them even if this claim fails.
+    try {
+      return [...probes, ...(await claimed)];
+    } catch (error) {
+      this.logger.error(`Claim failed (${describeError(error)}); delivering the breaker probe(s) alone`);
+      return probes;
+    }
   }
 
   private deliver(row: ClaimedRow): void {

@@ -20,6 +20,7 @@ import {
   deleteFiredTimeouts,
   inboxAndLoadSagas,
   loadSagas,
+  lockInstances,
   lockTimeouts,
   type SagaRow,
   type TimeoutRow,
@@ -64,6 +65,7 @@ export class SagaEngine {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.dataSource.transaction(async (manager) => {
+          await rowsOf(manager, lockInstances(this.options.schema, saga.name, [correlationId]));
           const load = loadSagas(this.options.schema, saga.name, [correlationId], attempt > 1);
           const [error] = await this.runBatch(saga, [item], manager, await rowsOf<SagaRow>(manager, load));
           if (error) throw error;
@@ -104,8 +106,11 @@ export class SagaEngine {
       errors[i] = correlationError(saga, step, correlationId);
       return undefined;
     });
-    const messageIds = deliveries.map((d) => d.id);
+    // Inbox keys in one order too: two batches recording the same redelivered messages queue.
+    const messageIds = deliveries.map((d) => d.id).sort();
     const wanted = [...new Set(correlationIds.filter((c): c is string => c !== undefined))];
+    // Before any write: the instances' advisory locks, in one order (see lockInstances).
+    if (wanted.length > 0) await rowsOf(manager, lockInstances(schema, saga.name, wanted));
     let fresh: Set<string>;
     let loaded: SagaRow[];
     if (attempt === 0) {
@@ -166,6 +171,7 @@ export class SagaEngine {
       // locked first, the two queue and whichever comes second sees the other's result (a fired
       // timeout's row gone, or a finished instance whose timeout is dropped).
       const correlationIds = [...new Set(rows.map((r) => r.correlation_id))];
+      await rowsOf(manager, lockInstances(schema, saga.name, correlationIds));
       const instances = await rowsOf<SagaRow>(manager, loadSagas(schema, saga.name, correlationIds, true));
       const ids = rows.map((r) => r.id);
       const locked = await rowsOf<{ id: string; token: string }>(manager, lockTimeouts(schema, ids));

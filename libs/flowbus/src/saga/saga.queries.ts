@@ -47,6 +47,24 @@ export function loadSagas(schema: string, name: string, correlationIds: string[]
 }
 
 /**
+ * Takes a transaction-level advisory lock per instance (64-bit hash of saga name and correlation
+ * id), in hash order, before a transaction writes anything for them. Every path that saves
+ * instances (relay batches, bus steps, fired timeouts) takes these first, so two transactions
+ * touching the same instances queue on one lock order instead of on the order in which their
+ * inserts, updates and unique-index checks happen to reach the rows (deadlock detected). A hash
+ * collision only makes two unrelated instances queue.
+ */
+export function lockInstances(schema: string, name: string, correlationIds: string[]): Query {
+  return {
+    text: `SELECT count(*)::int AS locked FROM (
+        SELECT pg_advisory_xact_lock(k.h) FROM (
+          SELECT DISTINCT hashtextextended($1 || '/' || $2 || '/' || c, 0) AS h FROM unnest($3::text[]) AS c
+          ORDER BY h) k) l`,
+    values: [schema, name, correlationIds],
+  };
+}
+
+/**
  * Records deliveries in the inbox and loads the instances they are for, in one round trip (the
  * first, optimistic attempt of a batch). One row at least; the first row's `fresh_ids` holds the
  * message ids not processed before (the others are duplicates; parsed once, not on every row);

@@ -40,7 +40,7 @@ export function resolveAmqpOptions(options: AmqpDestinationOptions): ResolvedAmq
     );
   }
   return {
-    ...amqpUrl(o.url),
+    ...amqpUrl(o.url, `${FIELD}.url`),
     exchange: o.exchange,
     routingKey: routingKeyOf(o.routingKey),
     exchangeType: oneOf(
@@ -56,8 +56,8 @@ export function resolveAmqpOptions(options: AmqpDestinationOptions): ResolvedAmq
   };
 }
 
-function amqpUrl(value: unknown): { url: string; shownUrl: string } {
-  const field = `${FIELD}.url`;
+/** An amqp:// or amqps:// URL, and the same without credentials for logs and errors. */
+export function amqpUrl(value: unknown, field: string): { url: string; shownUrl: string } {
   if (typeof value !== 'string' || value === '') {
     throw new InvalidOptionsError(field, `must be an amqp:// or amqps:// URL, got ${typeName(value)}`);
   }

@@ -8,7 +8,7 @@ import type { NatsDestinationOptions } from './nats-destination-options.interfac
 const FIELD = 'natsDestination';
 /** A publishable subject: dot-separated tokens, no whitespace, no wildcards. */
 const SUBJECT = /^[^\s.*>]+(\.[^\s.*>]+)*$/;
-const STREAM_NAME = /^[^\s.*>/\\]{1,255}$/;
+export const STREAM_NAME = /^[^\s.*>/\\]{1,255}$/;
 
 export interface ResolvedNatsOptions {
   servers: string[];
@@ -34,11 +34,9 @@ export function resolveNatsOptions(options: NatsDestinationOptions): ResolvedNat
     'connectOptions',
     ...OVERRIDE_KEYS,
   ]);
-  const servers = serversOf(o.servers);
   const stream = o.stream === undefined ? undefined : str(o.stream, `${FIELD}.stream`, '', STREAM_NAME);
   return {
-    servers,
-    shownServers: servers.map((s) => s.replace(/^([a-z]+:\/\/)?[^@/]*@/i, '$1')).join(','),
+    ...natsServers(o.servers, `${FIELD}.servers`),
     subject: subjectOf(o.subject),
     stream,
     streamSubjects: streamSubjectsOf(o.streamSubjects, o.subject, stream),
@@ -48,13 +46,14 @@ export function resolveNatsOptions(options: NatsDestinationOptions): ResolvedNat
   };
 }
 
-function serversOf(value: unknown): string[] {
-  const field = `${FIELD}.servers`;
+/** NATS server URL(s), and the same without credentials for logs and errors. */
+export function natsServers(value: unknown, field: string): { servers: string[]; shownServers: string } {
   const list = typeof value === 'string' ? [value] : value;
   if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === 'string' && s !== '')) {
     throw new InvalidOptionsError(field, `must be a server URL or a non-empty array of them, got ${typeName(value)}`);
   }
-  return list as string[];
+  const servers = list as string[];
+  return { servers, shownServers: servers.map((s) => s.replace(/^([a-z]+:\/\/)?[^@/]*@/i, '$1')).join(',') };
 }
 
 function subjectOf(value: unknown): (message: DeliveryMessage) => string {

@@ -1,0 +1,203 @@
+import { connect as amqpConnect } from 'amqplib';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { connect as natsConnect, headers as natsHeaders, type NatsConnection } from 'nats';
+import { parseArgs } from 'node:util';
+import { benchDatabaseUrl } from './support/flowbus-app.js';
+import { rate, table } from './support/format.js';
+import { describeMachine } from './support/machine.js';
+import { summarize } from './support/stats.js';
+import {
+  ackOnlyAmqp,
+  amqpSource,
+  flowbusRun,
+  handNats,
+  idempotentAmqp,
+  natsSource,
+  type Timing,
+} from './sources/contenders.js';
+
+/*
+ * Sources benchmark (issue 13, "Speed"): receive 20,000 messages already queued on RabbitMQ (and on
+ * NATS JetStream) into a durable handler that does nothing, against a hand-written idempotent
+ * consumer (one transaction per message inserting the id into an inbox table, ack after commit) and
+ * an ack-only consumer (the broker's ceiling), in turns, on the same broker and database.
+ *
+ * `npm run bench -- sources` (bench/run.mjs builds and provides PostgreSQL). Needs RabbitMQ on
+ * 127.0.0.1:5672 and NATS JetStream on 127.0.0.1:4222 (AMQP_URL / NATS_URL to change).
+ * Options: --quick (5,000 messages, 1 pass), --passes <n> (default 3).
+ */
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, passes: { type: 'string' } } });
+const COUNT = values.quick ? 5000 : 20_000;
+const PASSES = values.passes ? Math.max(1, Number(values.passes)) : values.quick ? 1 : 3;
+const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const databaseUrl = benchDatabaseUrl();
+const id = randomBytes(3).toString('hex');
+let run = 0;
+
+type Kind = 'flowbus' | 'store-only' | 'idempotent' | 'ack-only';
+const KINDS: Kind[] = ['flowbus', 'store-only', 'idempotent', 'ack-only'];
+const results = { amqp: new Map<Kind, Timing[]>(), nats: new Map<Kind, Timing[]>() };
+const boots: number[] = [];
+
+const machine = describeMachine();
+console.log(`sources bench: ${COUNT} messages, ${PASSES} pass(es) (${machine})`);
+const amqp = await amqpConnect(AMQP_URL);
+const channel = await amqp.createChannel();
+const nc = await natsConnect({ servers: NATS_URL });
+try {
+  boots.push((await amqpRound('flowbus', 0)).ackedMs);
+  for (let pass = 0; pass < PASSES; pass++) {
+    for (const kind of KINDS) record('amqp', kind, await amqpRound(kind, COUNT));
+    for (const kind of KINDS) record('nats', kind, await natsRound(kind, COUNT));
+  }
+} finally {
+  await channel.close();
+  await amqp.close();
+  await nc.close();
+}
+await report();
+
+function record(broker: 'amqp' | 'nats', kind: Kind, t: Timing): void {
+  const list = results[broker].get(kind) ?? [];
+  list.push(t);
+  results[broker].set(kind, list);
+  const handled = Number.isNaN(t.handledMs) ? '—' : `${rate((COUNT / t.handledMs) * 1000)}/s`;
+  console.log(`  ${broker} ${kind}: acked ${rate((COUNT / t.ackedMs) * 1000)}/s, handled ${handled}`);
+}
+
+/** A fresh queue holding `count` messages in Flowbus's format, consumed by `kind`. */
+async function amqpRound(kind: Kind, count: number): Promise<Timing> {
+  const queue = `flowbus.bench.${id}.${++run}`;
+  await channel.assertQueue(queue, { durable: true });
+  const body = Buffer.from('{}');
+  for (let i = 0; i < count; i++) {
+    if (!channel.sendToQueue(queue, body, { messageId: randomUUID(), type: 'SourceBench', persistent: true })) {
+      await new Promise((r) => channel.once('drain', r));
+    }
+  }
+  while ((await channel.checkQueue(queue)).messageCount < count) await new Promise((r) => setTimeout(r, 20));
+  try {
+    if (kind === 'ack-only') return await ackOnlyAmqp(AMQP_URL, queue, count);
+    if (kind === 'idempotent') return await fresh(() => idempotentAmqp(AMQP_URL, queue, databaseUrl, count));
+    const t = await flowbusRun({
+      databaseUrl,
+      relay: kind === 'flowbus',
+      schema: `bench_${id}_${run}`,
+      source: amqpSource({
+        url: AMQP_URL,
+        queue,
+        prefetch: 1000,
+        batchSize: 500,
+        deadLetterQueue: false,
+        maxBacklog: 1_000_000,
+      }),
+      count,
+      pendingOnBroker: async () => (await channel.checkQueue(queue)).messageCount,
+    });
+    return count === 0 ? { ackedMs: t.bootMs, handledMs: t.bootMs } : t;
+  } finally {
+    await channel.deleteQueue(queue);
+  }
+}
+
+/** A fresh stream holding `count` messages in Flowbus's format, consumed by `kind`. */
+async function natsRound(kind: Kind, count: number): Promise<Timing> {
+  const stream = `FLOWBUS_BENCH_${id.toUpperCase()}_${++run}`;
+  const subject = `flowbus.bench.${id}.${run}`;
+  const jsm = await nc.jetstreamManager();
+  await jsm.streams.add({ name: stream, subjects: [subject] });
+  await publishNats(nc, subject, count);
+  try {
+    if (kind === 'ack-only') return await handNats(NATS_URL, stream, 'bench', count);
+    if (kind === 'idempotent') return await fresh(() => handNats(NATS_URL, stream, 'bench', count, databaseUrl));
+    return await flowbusRun({
+      databaseUrl,
+      relay: kind === 'flowbus',
+      schema: `bench_${id}_${run}`,
+      source: natsSource({ servers: NATS_URL, stream, durable: 'bench', batchSize: 500, maxBacklog: 1_000_000 }),
+      count,
+      pendingOnBroker: async () => {
+        const info = await jsm.consumers.info(stream, 'bench');
+        return info.num_pending + info.num_ack_pending;
+      },
+    });
+  } finally {
+    await jsm.streams.delete(stream);
+  }
+}
+
+async function publishNats(connection: NatsConnection, subject: string, count: number): Promise<void> {
+  const js = connection.jetstream();
+  const body = new TextEncoder().encode('{}');
+  for (let i = 0; i < count; i += 500) {
+    const acks = [];
+    for (let j = i; j < Math.min(count, i + 500); j++) {
+      const h = natsHeaders();
+      h.set('Flowbus-Type', 'SourceBench');
+      acks.push(js.publish(subject, body, { msgID: randomUUID(), headers: h }));
+    }
+    await Promise.all(acks);
+  }
+}
+
+/** The hand-written consumers' inbox table starts empty each time. */
+async function fresh(work: () => Promise<Timing>): Promise<Timing> {
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  await client.query('DROP TABLE IF EXISTS bench_inbox');
+  await client.end();
+  return work();
+}
+
+async function report(): Promise<void> {
+  const boot = summarize(boots).median;
+  const perSec = (ms: number) => (COUNT / ms) * 1000;
+  const section = (broker: 'amqp' | 'nats') => {
+    const m = results[broker];
+    const med = (kind: Kind, f: (t: Timing) => number) => summarize(m.get(kind)!.map(f)).median;
+    const hand = perSec(med('idempotent', (t) => t.handledMs));
+    const name = broker === 'amqp' ? 'amqpSource' : 'natsSource';
+    const NAMES: Record<Kind, string> = {
+      flowbus: `Flowbus ${name} → durable no-op handler`,
+      'store-only': `Flowbus ${name}, store only (no relay running)`,
+      idempotent: 'hand-written idempotent consumer (1 tx per message, ack after commit)',
+      'ack-only': 'ack-only consumer (broker ceiling)',
+    };
+    const rows = KINDS.map((kind) => {
+      const acked = perSec(med(kind, (t) => t.ackedMs));
+      const handled = perSec(med(kind, (t) => t.handledMs));
+      const noBoot =
+        kind === 'flowbus' ? ` (${rate(perSec(med(kind, (t) => t.handledMs) - boot))} without the boot)` : '';
+      return [
+        NAMES[kind],
+        `${rate(acked)} (×${(acked / hand).toFixed(2)})`,
+        Number.isNaN(handled) ? '—' : `${rate(handled)}${noBoot} (×${(handled / hand).toFixed(2)})`,
+      ];
+    });
+    return table(['consumer', 'stored and acked /s (× hand-written)', 'handled /s (× hand-written)'], rows);
+  };
+  const text = `## Sources (\`bench/sources.bench.ts\`)
+
+Measured by \`${process.env.BENCH_COMMAND ?? 'npm run bench -- sources'}\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC
+(${machine}). ${COUNT.toLocaleString('en')} messages already queued, the contenders in turns, medians of ${PASSES} pass(es).
+"Stored and acked": until the broker holds none of them; "handled": until the durable handler ran
+for each (for the hand-written consumers both are the same: their work is the inbox insert). The
+Flowbus figures include the app's boot (${boot.toFixed(0)} ms on an empty queue).
+Flowbus runs with \`prefetch: 1000, batchSize: 500\` (RabbitMQ) and \`batchSize: 500\` (NATS);
+the hand-written consumers with prefetch 200 and a pool of 10 connections.
+
+### RabbitMQ
+
+${section('amqp')}
+
+### NATS JetStream
+
+${section('nats')}
+`;
+  console.log(`\n${text}`);
+  if (process.env.BENCH_REPORT) await writeFile(process.env.BENCH_REPORT, text);
+}

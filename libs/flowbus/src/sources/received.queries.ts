@@ -1,0 +1,52 @@
+import { table } from '../database/sql-identifiers.js';
+import type { Query } from '../outbox/outbox.queries.js';
+import { LOCAL_DESTINATION } from '../options/resolve-options.js';
+
+/** Header of a stored message naming the source it came from (flow control counts by it). */
+export const SOURCE_HEADER = 'flowbus-source';
+/** Header of a stored message carrying the producer's message id. */
+export const SOURCE_ID_HEADER = 'flowbus-source-id';
+
+/** Records message ids of `source`; returns the ids not recorded before. */
+export function insertReceived(schema: string, source: string, ids: readonly string[]): Query {
+  return {
+    text: `INSERT INTO ${table(schema, 'flowbus_received')} (source, message_id)
+           SELECT $1, unnest($2::text[])
+           ON CONFLICT DO NOTHING
+           RETURNING message_id AS id`,
+    values: [source, ids],
+  };
+}
+
+/** Forgets ids recorded in this transaction whose messages went back to the broker. */
+export function forgetReceived(schema: string, source: string, ids: readonly string[]): Query {
+  return {
+    text: `DELETE FROM ${table(schema, 'flowbus_received')} WHERE source = $1 AND message_id = ANY($2::text[])`,
+    values: [source, ids],
+  };
+}
+
+/**
+ * Local backlog of a source, counted up to `limit`: stored messages not yet delivered to their
+ * subscriber. Bound to the outbox storage: the one place to change when the storage changes.
+ */
+export function countBacklog(schema: string, source: string, limit: number): Query {
+  return {
+    text: `SELECT count(*)::int AS n FROM (
+             SELECT 1 FROM ${table(schema, 'flowbus_outbox')}
+             WHERE delivered_at IS NULL AND destination = $1 AND headers ->> '${SOURCE_HEADER}' = $2
+             LIMIT $3) backlog`,
+    values: [LOCAL_DESTINATION, source, limit],
+  };
+}
+
+/** Deletes up to `batch` received ids older than `olderThanMs` (the deduplication window). */
+export function deleteOldReceived(schema: string, olderThanMs: number, batch: number): Query {
+  const t = table(schema, 'flowbus_received');
+  return {
+    text: `DELETE FROM ${t} WHERE ctid = ANY(ARRAY(
+             SELECT ctid FROM ${t} WHERE received_at < now() - make_interval(secs => $1::double precision / 1000)
+             LIMIT $2))`,
+    values: [olderThanMs, batch],
+  };
+}

@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { BreakerRegistry, httpDestination, OutboxService } from 'nestjs-flowbus';
+import { waitFor } from 'nestjs-flowbus/testing';
+import type { DataSource } from 'typeorm';
+import { createFlowbusApp } from './support/app.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { SwitchableSink } from './support/switchable-sink.js';
+
+/**
+ * What opens a breaker, with many deliveries in flight: a destination going down costs one
+ * attempt per failed run (`consecutiveFailures`) however many were in flight (they all fail together), and a burst of messages the
+ * destination fails one by one while it answers the others does not open it.
+ */
+
+let db: TestDatabase;
+let ds: DataSource;
+let app: INestApplication;
+const sink = new SwitchableSink();
+sink.delayMs = 200;
+let opened = 0;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  ds = await db.dataSource();
+  await sink.up();
+  app = await createFlowbusApp({
+    dataSource: ds,
+    options: {
+      destinations: { sink: httpDestination({ url: `http://127.0.0.1:${sink.port}/in`, timeoutMs: 5000 }) },
+      relay: { pollIntervalMs: 100, maxAttempts: 1000, backoff: { initialMs: 60_000, maxMs: 60_000 } },
+      // No probe during the test: what is burnt is the opening alone.
+      circuitBreaker: { initialResetTimeoutMs: 60_000, resetTimeoutMs: 60_000 },
+    },
+  });
+  app
+    .get(BreakerRegistry)
+    .breakerOf('sink')!
+    .on('open', () => opened++);
+});
+
+afterAll(async () => {
+  await app.close();
+  await sink.down();
+  await ds.destroy();
+  await db.drop();
+});
+
+const enqueue = (rows: number, fail: boolean) =>
+  app.get(OutboxService).transaction((m) =>
+    app.get(OutboxService).enqueue(
+      m,
+      Array.from({ length: rows }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i, fail } })),
+    ),
+  );
+
+const attempts = async (): Promise<number> =>
+  Number((await ds.query(`SELECT coalesce(sum(jsonb_array_length(errors)), 0)::int AS n FROM flowbus_outbox`))[0].n);
+
+describe('a breaker with many deliveries in flight', () => {
+  it('stays closed on a burst of failing messages while the destination answers others', async () => {
+    // The failures come back first (the successes are slower), 20 in a row.
+    await enqueue(20, true);
+    await enqueue(20, false);
+    await waitFor(() => sink.delivered.size === 20, { timeoutMs: 20_000, message: 'the clean rows delivered' });
+    await waitFor(async () => (await attempts()) === 20, { message: 'an attempt recorded per failing row' });
+    expect(opened).toBe(0);
+    await ds.query(`DELETE FROM flowbus_outbox`);
+  });
+
+  it('opens at the cost of at most consecutiveFailures (3) attempts when the destination goes down with 30 deliveries in flight', async () => {
+    sink.delayMs = 2000;
+    await enqueue(30, false);
+    const breakers = app.get(BreakerRegistry);
+    const inFlight = () =>
+      ds.query(`SELECT count(*)::int AS n FROM flowbus_outbox WHERE lock_owner IS NOT NULL`).then((r) => r[0].n);
+    await waitFor(async () => (await inFlight()) === 30, { message: '30 deliveries in flight' });
+    await new Promise((r) => setTimeout(r, 200)); // the requests reach the sink
+    await sink.down();
+    await waitFor(() => breakers.snapshots().find((b) => b.destination === 'sink')!.state === 'open', {
+      message: 'the breaker to open',
+    });
+    await waitFor(async () => (await inFlight()) === 0, { message: 'every row given back' });
+    // One attempt per failed run, three runs at most (the default consecutiveFailures); opossum's
+    // error percentage may open it sooner. Counting every failure in flight cost 10.
+    expect(opened).toBe(1);
+    expect(await attempts()).toBeLessThanOrEqual(3);
+  });
+});
