@@ -6,7 +6,7 @@ import type { CompensationMessage, SagaStatus } from './saga-context.interface.j
 import type { SagaDefinition, StepDefinition, TimeoutDefinition } from './saga-definition.js';
 import type { SagaRow, SagaWrites } from './saga.queries.js';
 import { StepContext } from './step-context.js';
-import { StepSavepoint } from './step-savepoint.js';
+import { LazySavepoint } from '../database/lazy-savepoint.js';
 
 /** An event (for a step) or a fired timeout for one instance of the batch's saga. */
 export interface BatchItem {
@@ -69,7 +69,7 @@ export class StepBatch {
         steps: 0,
       });
     }
-    const savepoint = new StepSavepoint(this.client, this.manager);
+    const savepoint = new LazySavepoint(this.client, this.manager);
     const errors: (Error | undefined)[] = [];
     for (const item of items) errors.push(await this.runOne(item, savepoint));
     return errors;
@@ -98,7 +98,7 @@ export class StepBatch {
     return { ids, updates, inserts };
   }
 
-  private async runOne(item: BatchItem, savepoint: StepSavepoint): Promise<Error | undefined> {
+  private async runOne(item: BatchItem, savepoint: LazySavepoint): Promise<Error | undefined> {
     const { saga } = this;
     const handler = item.handler;
     const isStep = 'eventType' in handler;
