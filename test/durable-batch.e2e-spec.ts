@@ -11,6 +11,7 @@ class Packed {
   constructor(
     readonly n: number,
     readonly fail = false,
+    readonly swallow = false,
   ) {}
 }
 
@@ -31,6 +32,8 @@ class Packing {
     // Written before the throw: the savepoint must take it back.
     await manager.query('INSERT INTO packed (n) VALUES ($1)', [e.n]);
     if (e.fail) throw new Error(`cannot pack ${e.n}`);
+    // A failed statement caught here: the transaction is aborted although the call returns.
+    if (e.swallow) await manager.query('SELECT no_such_column FROM packed').catch(() => undefined);
   }
 }
 
@@ -122,6 +125,19 @@ describe('durable handlers in batches', () => {
     expect(packRuns.map((r) => r.n).sort()).toEqual([10, 11, 13, 14]);
     expect(await packedNs()).toEqual([10, 11, 13, 14]);
     expect(new Set(packRuns.map((r) => r.tx)).size).toBe(1);
+  });
+
+  it('fails alone a call that returned but left the transaction aborted', async () => {
+    const ids = await outbox.transaction((m) =>
+      outbox.publish(m, [new Packed(20), new Packed(21, false, true), new Packed(22)]),
+    );
+    const dead = await waitFor(
+      async () => (await ds.query('SELECT * FROM flowbus_dead_letter WHERE id = $1', [ids[1]]))[0],
+      { timeoutMs: 10_000 },
+    );
+    expect(dead.last_error).toContain('Packing.pack returned, but a statement it ran failed');
+    expect(await packedNs()).toEqual([20, 22]);
+    expect(packRuns.filter((r) => r.n !== 21).map((r) => r.n)).toEqual([20, 22]);
   });
 
   it('gives each delivery a transaction of its own with batch: false', async () => {

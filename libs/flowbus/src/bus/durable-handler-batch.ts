@@ -37,7 +37,20 @@ export function durableHandlerBatch(
           error = thrown instanceof Error ? thrown : new Error(`Handler threw ${String(thrown)}`);
           failed.push(d.id);
         }
-        await savepoint.close(error === undefined);
+        if (error) {
+          await savepoint.close(false);
+        } else {
+          // The call returned but left the transaction aborted: it fails alone (see LazySavepoint.close).
+          error = await savepoint.close(true).then(
+            () => undefined,
+            (closing: unknown) =>
+              new Error(
+                `${subscriber} returned, but a statement it ran failed and left the transaction aborted: ${(closing as Error).message}`,
+                { cause: closing },
+              ),
+          );
+          if (error) failed.push(d.id);
+        }
       }
       errors.push(error);
     }

@@ -48,17 +48,31 @@ export class LazySavepoint {
     });
   }
 
-  /** Keeps (`ok`) or undoes what the delivery wrote, and gets ready for the next one. */
+  /**
+   * Keeps (`ok`) or undoes what the delivery wrote, and gets ready for the next one. A delivery
+   * that returned but left the transaction aborted (it caught a failed statement of its own) cannot
+   * be kept: its savepoint is rolled back and the error of the release is thrown, so the caller
+   * fails that delivery alone.
+   */
   async close(ok: boolean): Promise<void> {
     const opened = this.opened;
     if (!opened) return;
     this.opened = undefined;
     if (ok) {
-      await opened;
-      await this.client.query(`RELEASE SAVEPOINT ${NAME}`);
-      return;
+      try {
+        await opened;
+        await this.client.query(`RELEASE SAVEPOINT ${NAME}`);
+        return;
+      } catch (error) {
+        await this.rollback();
+        throw error;
+      }
     }
     await opened.catch(() => undefined);
+    await this.rollback();
+  }
+
+  private async rollback(): Promise<void> {
     await this.client.query(`ROLLBACK TO SAVEPOINT ${NAME}`);
     await this.client.query(`RELEASE SAVEPOINT ${NAME}`);
   }

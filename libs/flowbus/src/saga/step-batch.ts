@@ -138,7 +138,13 @@ export class StepBatch {
     } catch (error) {
       failure = { error };
     }
-    await savepoint.close(!failure);
+    try {
+      await savepoint.close(!failure);
+    } catch (error) {
+      // The step returned but left the transaction aborted (see LazySavepoint.close): it fails alone.
+      if (failure) throw error;
+      failure = { error };
+    }
     if (failure) {
       return new SagaStepError(
         saga.name,
