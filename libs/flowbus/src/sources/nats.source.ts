@@ -12,6 +12,9 @@ import type { Inbound, Source, SourceReceiver } from './source.interface.js';
 
 type Nats = typeof import('nats');
 
+/** How long one pull request lasts; bounds the pause after a reconnect whose first re-pull failed. */
+const PULL_EXPIRES_MS = 5000;
+
 /** JetStream's error code for "consumer not found". */
 const CONSUMER_NOT_FOUND = 10014;
 
@@ -126,7 +129,9 @@ class NatsSource implements Source {
     }
     const consumer = await connection.jetstream().consumers.get(stream, durable);
     // The server sends at most max_ack_pending unacknowledged messages: that bounds what waits here.
-    this.messages = await consumer.consume({ max_messages: 2 * this.o.batchSize });
+    // Short pulls: after a reconnect the client re-pulls, and backs off `expires` when that fails
+    // (30 s by default); its idle heartbeat (half of it) notices a pull the server forgot.
+    this.messages = await consumer.consume({ max_messages: 2 * this.o.batchSize, expires: PULL_EXPIRES_MS });
     if (this.stopping.signal.aborted) this.messages.stop();
     this.logger.log(`${this.description}: consuming`);
     return this.messages;
