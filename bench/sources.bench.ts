@@ -187,7 +187,7 @@ Measured by \`${process.env.BENCH_COMMAND ?? 'npm run bench -- sources'}\` on ${
 "Stored and acked": until the broker holds none of them; "handled": until the durable handler ran
 for each (for the hand-written consumers both are the same: their work is the inbox insert). The
 Flowbus figures include the app's boot (${boot.toFixed(0)} ms on an empty queue).
-Flowbus runs with \`prefetch: 1000, batchSize: 500\` (RabbitMQ) and \`batchSize: 500\` (NATS);
+Flowbus runs with \`prefetch: 1000, batchSize: 500\` (RabbitMQ) and \`batchSize: 500\` (NATS), its relay with \`batchSize: 500\`;
 the hand-written consumers with prefetch 200 and a pool of 10 connections.
 
 ### RabbitMQ
