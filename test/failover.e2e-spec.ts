@@ -1,11 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { OutboxService, type DeliveryMessage, type Destination, type FlowbusOptions } from 'nestjs-flowbus';
+import { OutboxService, type FlowbusOptions } from 'nestjs-flowbus';
 import { waitFor } from 'nestjs-flowbus/testing';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
-import { createFlowbusApp, gate } from './support/app.js';
+import { createFlowbusApp } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { heldSink, cutWhileDelivering, OUTAGE_BATCH } from './support/held-sink.js';
 import { RecordingDestination } from './support/recording-destination.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 
@@ -93,35 +94,14 @@ describe('database connections cut (failover)', () => {
 
 describe('delivery outcomes during a database outage', () => {
   it('keeps the outcomes of deliveries made while the database is unreachable and writes them once it is back', async () => {
-    const release = gate();
-    const received: string[] = [];
-    let started = 0;
-    const sink: Destination = {
-      maxAttempts: 5,
-      async deliver(message: DeliveryMessage) {
-        started++;
-        await release.promise;
-        received.push(message.id);
-        if ((message.payload as { fail?: boolean }).fail) throw new Error('503 from downstream');
-      },
-    };
-    const app = await proxiedApp({ destinations: { sink }, relay: { pollIntervalMs: 50, leaseMs: 60_000 } });
+    const held = heldSink();
+    const { received } = held;
+    const app = await proxiedApp({ destinations: { sink: held.sink }, relay: { pollIntervalMs: 50, leaseMs: 60_000 } });
     const outbox = app.get(OutboxService);
-    const ids = await outbox.transaction((m) =>
-      outbox.enqueue(m, [
-        ...Array.from({ length: 20 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })),
-        { destination: 'sink', type: 'T', payload: { fail: true } },
-      ]),
-    );
+    const ids = await outbox.transaction((m) => outbox.enqueue(m, OUTAGE_BATCH));
     const failing = ids[20]!;
-    await waitFor(() => started === ids.length, { message: 'every delivery in flight' });
-    proxy.refuse();
-    proxy.cut();
-    release.open();
-    await waitFor(() => received.length === ids.length, { message: 'every delivery done' });
-    // The relay tried to write the outcomes (and to claim) meanwhile, and could not.
-    const refused = proxy.refused;
-    await waitFor(() => proxy.refused >= refused + 5, { message: 'connections refused after the deliveries' });
+    // The relay tries to write the outcomes (and to claim) meanwhile, and cannot.
+    await cutWhileDelivering(proxy, held, ids.length);
     proxy.accept();
     // Well before the 60 s lease: the kept outcomes are written as soon as the database is back.
     await waitFor(

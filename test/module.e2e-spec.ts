@@ -39,14 +39,17 @@ const tables = async (schema: string) =>
   ).map((r: { table_name: string }) => r.table_name);
 
 const FLOWBUS_TABLES = [
+  'flowbus_cursor',
   'flowbus_dead_letter',
   'flowbus_inbox',
+  'flowbus_log',
   'flowbus_migrations',
   'flowbus_outbox',
   'flowbus_received',
   'flowbus_saga',
   'flowbus_saga_timeout',
   'flowbus_subscriber',
+  'flowbus_tick',
 ];
 
 describe('start-up', () => {
@@ -103,7 +106,7 @@ describe('migrations', () => {
     expect(await tables('tenant_a')).toEqual(FLOWBUS_TABLES);
     expect(
       (await ds.query('SELECT id FROM tenant_a.flowbus_migrations ORDER BY id')).map((r: { id: number }) => r.id),
-    ).toEqual([1, 2, 3, 5]);
+    ).toEqual([1, 2, 3, 4, 5]);
   });
 
   it('lets instances starting together migrate once (advisory lock)', async () => {
@@ -140,19 +143,15 @@ describe('migrations', () => {
       'FlowbusInit_typeorm_run_1763769600001',
       'FlowbusSagas_typeorm_run_1763769600002',
       'FlowbusSubscribers_typeorm_run_1763769600003',
+      'FlowbusLog_typeorm_run_1763769600004',
       'FlowbusReceived_typeorm_run_1763769600005',
     ]);
     expect(await own.runMigrations()).toEqual([]);
     await own.undoLastMigration();
     await own.destroy();
-    expect(await tables('typeorm_run')).toEqual([
-      'flowbus_dead_letter',
-      'flowbus_inbox',
-      'flowbus_outbox',
-      'flowbus_saga',
-      'flowbus_saga_timeout',
-      'flowbus_subscriber',
-    ]);
+    expect(await tables('typeorm_run')).toEqual(
+      FLOWBUS_TABLES.filter((t) => t !== 'flowbus_received' && t !== 'flowbus_migrations'),
+    );
   });
 
   it('runs from the flowbus-migrate CLI', async () => {
@@ -175,7 +174,7 @@ describe('migrations', () => {
     ]);
     const env = { ...process.env, DATABASE_URL: db.url };
     const first = await run(process.execPath, [`${out}/cli/migrate.js`, '--schema', 'from_cli'], { env });
-    expect(first.stdout).toBe('flowbus-migrate: applied 1, 2, 3, 5 in schema "from_cli"\n');
+    expect(first.stdout).toBe('flowbus-migrate: applied 1, 2, 3, 4, 5 in schema "from_cli"\n');
     const second = await run(process.execPath, [`${out}/cli/migrate.js`, '--schema', 'from_cli'], { env });
     expect(second.stdout).toBe('flowbus-migrate: schema "from_cli" is up to date\n');
     expect(await tables('from_cli')).toEqual(FLOWBUS_TABLES);

@@ -63,6 +63,8 @@ export const DRAIN_CONFIGS: readonly DrainConfig[] = [
   raw(100, 'mark', false),
   raw(100, 'mark', true, true),
   flowbus(100, 1),
+  flowbus(1000, 1),
+  flowbus(2000, 1),
   flowbus(100, 2),
   flowbus(100, 1, 100),
   flowbus(100, 1, 200, false),

@@ -27,7 +27,11 @@ export async function startFlowbusApp(p: {
     ...(p.poolSize ? { extra: { max: p.poolSize } } : {}),
   }).initialize();
 
-  @Module({ imports: [FlowbusModule.forRoot({ ...p.options, dataSource })], providers: p.providers ?? [] })
+  // FLOWBUS_BENCH_STORAGE=log|table picks `relay.storage` for every app of a run (default: the library's).
+  const storage = process.env.FLOWBUS_BENCH_STORAGE as 'log' | 'table' | undefined;
+  const options = storage ? { ...p.options, relay: { ...p.options.relay, storage } } : p.options;
+
+  @Module({ imports: [FlowbusModule.forRoot({ ...options, dataSource })], providers: p.providers ?? [] })
   class BenchAppModule {}
 
   const app = await NestFactory.createApplicationContext(BenchAppModule, { logger: ['error', 'warn'] });

@@ -13,8 +13,14 @@ export interface FlowbusAppOptions {
 
 /** Builds and initialises a Nest app with Flowbus on the given DataSource. Close it with `app.close()`. */
 export async function createFlowbusApp(setup: FlowbusAppOptions): Promise<INestApplication> {
+  // FLOWBUS_TEST_STORAGE=log runs a spec on the log storage (`relay.storage`) unless it chose one.
+  const storage = process.env.FLOWBUS_TEST_STORAGE as 'log' | 'table' | undefined;
+  const options =
+    storage && setup.options?.relay?.storage === undefined
+      ? { ...setup.options, relay: { ...setup.options?.relay, storage } }
+      : setup.options;
   const moduleRef = await Test.createTestingModule({
-    imports: [FlowbusModule.forRoot({ dataSource: setup.dataSource, ...setup.options }), ...(setup.imports ?? [])],
+    imports: [FlowbusModule.forRoot({ dataSource: setup.dataSource, ...options }), ...(setup.imports ?? [])],
     providers: setup.providers ?? [],
     controllers: setup.controllers ?? [],
   }).compile();

@@ -14,6 +14,7 @@ import { RelaySignal } from '../relay/relay-signal.js';
 import type { ResolvedAdminOptions } from './admin-options.interface.js';
 import { FLOWBUS_ADMIN_OPTIONS } from './admin.constants.js';
 import * as sql from './admin.queries.js';
+import { subscriberLag } from '../outbox/log.queries.js';
 import { decodeCursor, encodeCursor, type CursorList } from './cursor.js';
 import type { BulkRequeueDto } from './dto/bulk-requeue.dto.js';
 import type { BulkRequeueResultDto, DeadLetterDetailDto, DeadLetterPageDto } from './dto/dead-letter.dto.js';
@@ -71,7 +72,13 @@ export class AdminService implements OnModuleInit {
   async stats(): Promise<StatsDto> {
     const now = this.now();
     const { types, names } = this.durable.pairs();
-    const [row] = await this.rows<StatsRow>(sql.stats(this.schema, now, { name: LOCAL_DESTINATION, types, names }));
+    const [[row], lag] = await Promise.all([
+      this.rows<StatsRow>(sql.stats(this.schema, now, { name: LOCAL_DESTINATION, types, names })),
+      // Only with the log: a role granted the table storage's tables alone may not read the cursors.
+      this.options.relay.storage === 'log'
+        ? this.rows<{ subscriber: string; behindSeq: string; lagSeconds: number }>(subscriberLag(this.schema))
+        : [],
+    ]);
     const r = row!;
     const sum = (k: 'pending' | 'inFlight' | 'delivered' | 'noSubscriberHere') =>
       r.outbox.reduce((n, d) => n + d[k], 0);
@@ -90,6 +97,11 @@ export class AdminService implements OnModuleInit {
       deadLetters: { total: r.dead.reduce((n, d) => n + d.count, 0), byDestination: r.dead },
       sagas: { byStatus, timeoutsPending: r.timeouts },
       breakers: this.breakerStates(),
+      subscribers: lag.map((l) => ({
+        subscriber: l.subscriber,
+        behindSeq: Number(l.behindSeq),
+        lagSeconds: Math.max(0, l.lagSeconds),
+      })),
     };
   }
 

@@ -2,6 +2,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { Init0001Migration } from './0001-init.migration.js';
 import { Sagas0002Migration } from './0002-sagas.migration.js';
 import { Subscribers0003Migration } from './0003-subscribers.migration.js';
+import { Log0004Migration } from './0004-log.migration.js';
 import { Received0005Migration } from './0005-received.migration.js';
 import type { FlowbusMigration } from './flowbus-migration.js';
 
@@ -12,6 +13,7 @@ const ALL: readonly MigrationClass[] = [
   Init0001Migration,
   Sagas0002Migration,
   Subscribers0003Migration,
+  Log0004Migration,
   Received0005Migration,
 ];
 

@@ -84,7 +84,7 @@ export interface RelayOptions {
   enabled?: boolean;
   /** Fallback poll when no wake-up arrives. @default 1000 */
   pollIntervalMs?: number;
-  /** Rows claimed per round trip. @default 100 */
+  /** Rows claimed per round trip (with `storage: 'log'`: rows read per page of the log). @default 100 (500 with `storage: 'log'`) */
   batchSize?: number;
   /** How long a claimed row stays reserved; an expired lease is claimed again. @default 30000 */
   leaseMs?: number;
@@ -110,6 +110,15 @@ export interface RelayOptions {
   notify?: boolean;
   /** LISTEN for other instances' notifications. @default true */
   listen?: boolean;
+  /**
+   * Where `OutboxService.enqueue`/`publish` write and the relay reads (issue #9, experimental):
+   * `'table'`, one `flowbus_outbox` row per delivery, claimed and marked in place; `'log'`, one
+   * `flowbus_log` row per message, read through snapshot ticks and a cursor per subscriber, with
+   * failed deliveries moved to `flowbus_outbox` for their retries. Every app on one database must
+   * use the same value.
+   * @default 'table'
+   */
+  storage?: 'table' | 'log';
 }
 
 /** Durable routing of an event type to a destination, used by `OutboxService.publish`. */

@@ -36,6 +36,7 @@ describe('resolveOptions', () => {
       retentionMs: 7 * 24 * 3600 * 1000,
       notify: false,
       listen: true,
+      storage: 'table',
     });
     expect(o.timeouts).toEqual({ enabled: true, pollIntervalMs: 1000, batchSize: 100 });
     expect([...o.destinations.keys()]).toEqual(['local']);
@@ -46,6 +47,15 @@ describe('resolveOptions', () => {
     expect(resolveOptions({ relay: { batchSize: 30 } }).relay.concurrency).toBe(60);
     expect(resolveOptions({ relay: { batchSize: 8000 } }).relay.concurrency).toBe(10_000);
     expect(resolveOptions({ relay: { batchSize: 30, concurrency: 5 } }).relay.concurrency).toBe(5);
+  });
+
+  it("reads the log in pages of 500 by default with relay.storage 'log'", () => {
+    expect(resolveOptions({ relay: { storage: 'log' } }).relay).toMatchObject({
+      storage: 'log',
+      batchSize: 500,
+      concurrency: 1000,
+    });
+    expect(resolveOptions({ relay: { storage: 'log', batchSize: 50 } }).relay.batchSize).toBe(50);
   });
 
   it('merges destination overrides field by field over the relay defaults', () => {
@@ -93,6 +103,7 @@ describe('resolveOptions', () => {
     [{ relay: { batchSize: 1.5 } }, 'relay.batchSize', 'must be an integer'],
     [{ relay: { maxAttempts: '3' } }, 'relay.maxAttempts', 'must be a finite number'],
     [{ relay: { backoff: { jitter: 'random' } } }, 'relay.backoff.jitter', "must be one of 'full', 'equal', 'none'"],
+    [{ relay: { storage: 'queue' } }, 'relay.storage', "must be one of 'table', 'log'"],
     [{ relay: { backoff: { initialMs: 5000, maxMs: 100 } } }, 'relay.backoff.maxMs', 'must be >= initialMs'],
     [{ relay: { pollIntervalMS: 5 } }, 'relay.pollIntervalMS', 'did you mean "pollIntervalMs"'],
     [{ bus: { handlerTimeoutMs: 0 } }, 'bus.handlerTimeoutMs', 'must be >= 1'],

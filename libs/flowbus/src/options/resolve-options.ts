@@ -66,11 +66,18 @@ export function resolveOptions(input: FlowbusOptions | undefined): ResolvedOptio
     'retentionBatchSize',
     'notify',
     'listen',
+    'storage',
   ]);
   const maxAttempts = num(relay.maxAttempts, 'relay.maxAttempts', 10, { min: 1, max: 1000, integer: true });
   const backoff = resolveBackoff(relay.backoff, 'relay.backoff', DEFAULT_BACKOFF);
   const circuitBreaker = resolveBreaker(o.circuitBreaker, 'circuitBreaker', DEFAULT_BREAKER);
-  const batchSize = num(relay.batchSize, 'relay.batchSize', 100, { min: 1, max: 10_000, integer: true });
+  const storage = oneOf(relay.storage, 'relay.storage', ['table', 'log'] as const, 'table');
+  // The log is read in pages that cost one cheap index walk each: 500 measured fastest (bench/RESULTS.md).
+  const batchSize = num(relay.batchSize, 'relay.batchSize', storage === 'log' ? 500 : 100, {
+    min: 1,
+    max: 10_000,
+    integer: true,
+  });
   const leaseMs = num(relay.leaseMs, 'relay.leaseMs', 30_000, { min: 100, integer: true });
 
   const timeouts = section(o.timeouts, 'timeouts');
@@ -113,6 +120,7 @@ export function resolveOptions(input: FlowbusOptions | undefined): ResolvedOptio
       }),
       notify: bool(relay.notify, 'relay.notify', false),
       listen: bool(relay.listen, 'relay.listen', true),
+      storage,
     },
     destinations,
     routes: resolveRoutes(o.routes, destinations),

@@ -51,6 +51,7 @@ export interface ResolvedOptions {
     retentionBatchSize: number;
     notify: boolean;
     listen: boolean;
+    storage: 'table' | 'log';
   };
   destinations: ReadonlyMap<string, ResolvedDestination>;
   routes: readonly { eventType: string; destination: string }[];

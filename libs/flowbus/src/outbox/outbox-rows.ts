@@ -8,6 +8,7 @@ import { LOCAL_DESTINATION } from '../options/resolve-options.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { messageId } from './message-id.js';
 import type { OutboxMessage, OutboxPublishOptions } from './outbox-message.interface.js';
+import type { LogInsertRow } from './log.queries.js';
 import type { OutboxInsertRow } from './outbox.queries.js';
 import { PayloadCodec } from './payload-codec.js';
 import { SubscriberDirectory } from './subscriber-directory.js';
@@ -76,6 +77,55 @@ export class OutboxRows {
   }
 
   /**
+   * Rows of `enqueue(messages)` for the log storage: one row per message. A `local` message is
+   * for every durable subscriber of its type (each reads it through its cursor); a type nobody
+   * subscribes to is refused.
+   * @throws InvalidMessageError, UnknownDestinationError, NoSubscriberError
+   */
+  async logRowsForMessages(
+    messages: OutboxMessage | readonly OutboxMessage[],
+    manager: EntityManager,
+  ): Promise<LogInsertRow[]> {
+    const list = Array.isArray(messages) ? (messages as readonly OutboxMessage[]) : [messages as OutboxMessage];
+    const rows: LogInsertRow[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const m = this.validate(list[i]!, list === messages ? i : undefined);
+      if (m.destination === LOCAL_DESTINATION) {
+        await this.directory.namesOf(m.type, manager, true);
+        rows.push({ ...m, id: m.id ?? messageId(), destination: null });
+      } else {
+        rows.push({ ...m, id: m.id ?? messageId() });
+      }
+    }
+    return rows;
+  }
+
+  /**
+   * Rows of `publish(events)` for the log storage: one row per event, read by each durable
+   * subscriber and route of its type through its own cursor; a type with neither is refused.
+   * @throws InvalidEventError, InvalidMessageError, NoSubscriberError
+   */
+  async logRowsForEvents(
+    events: object | readonly object[],
+    options: OutboxPublishOptions,
+    manager: EntityManager,
+  ): Promise<LogInsertRow[]> {
+    const list = Array.isArray(events) ? (events as readonly object[]) : [events];
+    const key = options.key ?? null;
+    const headers = headersOf(options.headers, 'options.headers');
+    const at = availableAt(options.availableAt, 'options.availableAt');
+    const rows: LogInsertRow[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const event = list[i]!;
+      const type = eventTypeOfInstance(event);
+      const payload = this.serialise(event, () => (list === events ? `events[${i}]` : 'event'));
+      if (!this.options.routes.some((r) => r.eventType === type)) await this.directory.namesOf(type, manager, true);
+      rows.push({ id: messageId(), destination: null, type, key, payload, headers, availableAt: at });
+    }
+    return rows;
+  }
+
+  /**
    * Validates `m` and appends its row(s). `index` names the message in errors (`messages[i]`, or
    * `message` when a single one was given); field names are only built when a check fails, since
    * this runs for every message written.
@@ -86,6 +136,23 @@ export class OutboxRows {
     index: number | undefined,
     manager: EntityManager,
   ): Promise<void> {
+    const v = this.validate(m, index);
+    if (v.destination === LOCAL_DESTINATION) {
+      const subscribers = await this.directory.namesOf(v.type, manager, true);
+      if (v.id !== undefined && subscribers.length > 1) {
+        throw new InvalidMessageError(
+          `${index === undefined ? 'message' : `messages[${index}]`}.id`,
+          `cannot be given for "local" type ${v.type}: it has ${subscribers.length} durable subscribers, one row each`,
+        );
+      }
+      for (const subscriber of subscribers) rows.push({ ...v, id: v.id ?? messageId(), subscriber });
+      return;
+    }
+    rows.push({ ...v, id: v.id ?? messageId(), subscriber: '' });
+  }
+
+  /** The checked fields of `m` (see addRows for `index`); the destination is known or `local`. */
+  private validate(m: OutboxMessage, index: number | undefined) {
     const field = (sub?: string) => `${index === undefined ? 'message' : `messages[${index}]`}${sub ? `.${sub}` : ''}`;
     if (typeof m !== 'object' || m === null) throw new InvalidMessageError(field(), 'must be an object');
     if (typeof m.type !== 'string' || m.type === '')
@@ -94,46 +161,21 @@ export class OutboxRows {
       throw new InvalidMessageError(field('key'), 'must be a string');
     if (m.id !== undefined && (typeof m.id !== 'string' || !UUID.test(m.id)))
       throw new InvalidMessageError(field('id'), 'must be a uuid');
-    const type = m.type;
-    const key = m.key ?? null;
     const payload = this.serialise(m.payload, field, 'payload');
     const headers = m.headers === undefined ? '{}' : headersOf(m.headers, field('headers'));
     const at = m.availableAt === undefined ? null : availableAt(m.availableAt, field('availableAt'));
-    if (m.destination === LOCAL_DESTINATION) {
-      const subscribers = await this.directory.namesOf(m.type, manager, true);
-      if (m.id !== undefined && subscribers.length > 1) {
-        throw new InvalidMessageError(
-          field('id'),
-          `cannot be given for "local" type ${m.type}: it has ${subscribers.length} durable subscribers, one row each`,
-        );
-      }
-      for (const subscriber of subscribers) {
-        rows.push({
-          id: m.id ?? messageId(),
-          destination: LOCAL_DESTINATION,
-          subscriber,
-          type,
-          key,
-          payload,
-          headers,
-          availableAt: at,
-        });
-      }
-      return;
-    }
-    if (!this.options.destinations.has(m.destination)) {
+    if (m.destination !== LOCAL_DESTINATION && !this.options.destinations.has(m.destination)) {
       throw new UnknownDestinationError(String(m.destination), [...this.options.destinations.keys()]);
     }
-    rows.push({
-      id: m.id ?? messageId(),
+    return {
+      id: m.id as string | undefined,
       destination: m.destination,
-      subscriber: '',
-      type,
-      key,
+      type: m.type,
+      key: m.key ?? null,
       payload,
       headers,
       availableAt: at,
-    });
+    };
   }
 
   /** JSON of `value`; `field(sub)` names it in the error, built only when serialising fails. */

@@ -5,6 +5,7 @@ import type { EventInstance } from '../bus/event-type.js';
 import { NotInTransactionError } from '../errors/not-in-transaction.error.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { CommitWatcher } from './commit-watcher.js';
+import { appendToLog, type LogInsertRow } from './log.queries.js';
 import { OutboxRows } from './outbox-rows.js';
 import type { OutboxMessage, OutboxPublishOptions } from './outbox-message.interface.js';
 import { INSERT_PARAMS_PER_ROW, insertMessages, type OutboxInsertRow } from './outbox.queries.js';
@@ -31,7 +32,9 @@ export class OutboxService {
   }
 
   /**
-   * Writes messages with `manager`, which must belong to an open transaction. A message for
+   * Writes messages with `manager`, which must belong to an open transaction. With
+   * `relay.storage: 'log'`, each message is one `flowbus_log` row (and one id), whatever the number
+   * of its subscribers. Otherwise a message for
    * `local` becomes one row per durable subscriber of its type, in this app or any other app on
    * the database (each records its subscribers at start); a `local` type nobody subscribes to is
    * refused with a NoSubscriberError before anything is written.
@@ -40,12 +43,16 @@ export class OutboxService {
    */
   async enqueue(manager: EntityManager, messages: OutboxMessage | readonly OutboxMessage[]): Promise<string[]> {
     assertInTransaction(manager, 'OutboxService.enqueue');
+    if (this.options.relay.storage === 'log') {
+      return this.append(manager, await this.rows.logRowsForMessages(messages, manager), 'OutboxService.enqueue');
+    }
     const rows = await this.rows.forMessages(messages, manager);
     return this.write(manager, rows, 'OutboxService.enqueue');
   }
 
   /**
-   * Durable fan-out of an event: one row per durable subscriber (each `@HandleEvent(X, { durable:
+   * Durable fan-out of an event. With `relay.storage: 'log'`: one `flowbus_log` row (and one id)
+   * per event, read by each subscriber through its own cursor. Otherwise one row per durable subscriber (each `@HandleEvent(X, { durable:
    * true })`, each saga listening to X, in this app or any other app on the database) and per
    * configured route of X, so each is retried alone. Several events (an array) are written with
    * one INSERT, all with the same `options`.
@@ -58,6 +65,9 @@ export class OutboxService {
     options: OutboxPublishOptions = {},
   ): Promise<string[]> {
     assertInTransaction(manager, 'OutboxService.publish');
+    if (this.options.relay.storage === 'log') {
+      return this.append(manager, await this.rows.logRowsForEvents(events, options, manager), 'OutboxService.publish');
+    }
     const rows = await this.rows.forEvents(events, options, manager);
     return this.write(manager, rows, 'OutboxService.publish');
   }
@@ -78,6 +88,18 @@ export class OutboxService {
       const q = insertMessages(this.schema, chunk, now, last && this.options.relay.notify ? this.channel : undefined);
       await runner.query(q.text, q.values);
     }
+    this.commits.track(runner);
+    return rows.map((r) => r.id);
+  }
+
+  /** Log storage: one statement of a fixed text, whatever the number of rows (see appendToLog). */
+  private async append(manager: EntityManager, rows: LogInsertRow[], operation: string): Promise<string[]> {
+    const runner = assertInTransaction(manager, operation);
+    if (rows.length === 0) return [];
+    const q = appendToLog(this.schema, rows, this.options.relay.notify ? this.channel : undefined);
+    // TypeORM's query() takes no statement name; its driver connection is a node-postgres client.
+    const client = (await runner.connect()) as { query(config: object): Promise<unknown> };
+    await client.query(q);
     this.commits.track(runner);
     return rows.map((r) => r.id);
   }

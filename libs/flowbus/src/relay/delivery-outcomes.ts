@@ -221,6 +221,7 @@ export class DeliveryOutcomes {
   }
 }
 
-function isNonRetryable(error: unknown): boolean {
+/** A failure not worth retrying: NonRetryableError, or any error carrying its code. */
+export function isNonRetryable(error: unknown): boolean {
   return error instanceof NonRetryableError || (error as { code?: unknown } | null)?.code === 'FLOWBUS_NON_RETRYABLE';
 }

@@ -24,6 +24,7 @@ import { BreakerRegistry } from './breaker.registry.js';
 import { DeliveryOutcomes } from './delivery-outcomes.js';
 import type { DeliveryMessage } from './destination.interface.js';
 import { LocalDestination } from './local.destination.js';
+import { LogRelay } from './log-relay.js';
 import { NotifyListener } from './notify-listener.js';
 import { RelaySignal } from './relay-signal.js';
 
@@ -55,7 +56,11 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private inFlight = 0;
   private capacityFreed: (() => void) | undefined;
   private idle: (() => void)[] = [];
-  private running: Promise<void> | undefined;
+  private running: Promise<unknown> | undefined;
+  /** The log reader, with `relay.storage: 'log'` (then the claim loop only retries failed deliveries). */
+  private log: LogRelay | undefined;
+  /** Wakes the claim loop: the shared signal for the table storage, its own for the log's retries. */
+  private readonly claimSignal: RelaySignal;
   private unsubscribeClock: (() => void) | undefined;
 
   constructor(
@@ -69,6 +74,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly timers: FlowbusTimers,
   ) {
     this.pool = poolOf(dataSource);
+    this.claimSignal = options.relay.storage === 'log' ? new RelaySignal() : signal;
     this.outcomes = new DeliveryOutcomes(this.pool, options, this.owner, options.clock, (ids, keyed) =>
       this.written(ids, keyed),
     );
@@ -82,13 +88,27 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       await d.destination?.init?.();
     }
     if (relay.listen) await this.listener.start(notifyChannel(this.options.schema), () => this.signal.wake());
-    await this.timers.addInterval(RELAY_TIMER, relay.pollIntervalMs, () => this.signal.wake());
+    await this.timers.addInterval(RELAY_TIMER, relay.pollIntervalMs, () => this.wakeAll());
     // A test clock moved: retries it made due are claimed now, not at the next poll.
-    this.unsubscribeClock = this.options.clock.onJump?.(() => this.signal.wake());
-    this.running = this.loop();
+    this.unsubscribeClock = this.options.clock.onJump?.(() => this.wakeAll());
+    if (relay.storage === 'log') {
+      this.log = new LogRelay(
+        this.pool,
+        this.options,
+        this.owner,
+        this.durable,
+        () => this.breakers.blocked(),
+        (message) => this.send(message),
+      );
+      this.log.onRetries = () => this.claimSignal.wake();
+      await this.log.start();
+      this.running = Promise.all([this.loop(), this.logLoop()]);
+    } else {
+      this.running = this.loop();
+    }
     this.logger.log(
       `Relay ${this.owner} started: destinations ${[...this.options.destinations.keys()].join(', ')}; ` +
-        `batch ${relay.batchSize}, concurrency ${relay.concurrency}, poll ${relay.pollIntervalMs} ms, LISTEN ${relay.listen ? 'on' : 'off'}`,
+        `batch ${relay.batchSize}, concurrency ${relay.concurrency}, poll ${relay.pollIntervalMs} ms, LISTEN ${relay.listen ? 'on' : 'off'}, storage ${relay.storage}`,
     );
   }
 
@@ -107,6 +127,13 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     if (!(await this.whenIdle(shutdownTimeoutMs)) && !(await this.outcomes.flushed(shutdownTimeoutMs))) {
       this.outcomes.abandon();
     }
+    try {
+      await this.log?.stop();
+    } catch (error) {
+      this.logger.error(
+        `Could not give back the log cursors on shutdown; their leases will expire: ${describeError(error)}`,
+      );
+    }
     const unfinished = [...this.holding];
     try {
       await this.outcomes.release(unfinished);
@@ -120,6 +147,30 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     this.logger.log(
       `Relay ${this.owner} stopped${unfinished.length ? `, released ${unfinished.length} unfinished row(s)` : ''}`,
     );
+  }
+
+  /**
+   * Log storage: resolves once a round that started after this call found nothing new to deliver
+   * (or `false` after `timeoutMs`). Table storage: `true` at once.
+   * @internal for drainOutbox
+   */
+  async whenLogDrained(timeoutMs: number): Promise<boolean> {
+    const log = this.log;
+    if (!log) return true;
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const round = log.nextRound();
+      this.signal.wake();
+      let timer: NodeJS.Timeout | undefined;
+      const left = Math.max(0, deadline - performance.now());
+      const read = await Promise.race([
+        round,
+        new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), left))),
+      ]);
+      clearTimeout(timer);
+      if (read === undefined) return false;
+      if (read === 0) return true;
+    }
   }
 
   /** Resolves when no delivery is in flight and every outcome is written (tests, shutdown). */
@@ -155,16 +206,42 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         errors = 0;
         backlog = rows.length === limit;
         for (const row of rows) this.deliver(row);
-        if (!backlog) await this.signal.wait(this.abort.signal);
+        if (!backlog) await this.claimSignal.wait(this.abort.signal);
       } catch (error) {
         errors++;
         // The fallback poll wakes the loop anyway, so the pause never exceeds pollIntervalMs: the
         // relay resumes within a poll of the database coming back.
         const pause = Math.min(this.options.relay.pollIntervalMs, 100 * 2 ** Math.min(errors, 20));
         this.logger.error(`Claim failed (${describeError(error)}); retrying within ${pause} ms`);
+        await this.claimSignal.wait(this.abort.signal, pause);
+      }
+    }
+  }
+
+  /** Reads the log (storage 'log'): a round per wake-up while rows keep coming. */
+  private async logLoop(): Promise<void> {
+    let errors = 0;
+    while (!this.abort.signal.aborted) {
+      try {
+        const read = await this.log!.round(this.abort.signal);
+        errors = 0;
+        if (read === 0) {
+          await this.signal.wait(this.abort.signal);
+          // Saga steps still write their messages to flowbus_outbox: a commit wakes both loops.
+          this.claimSignal.wake();
+        }
+      } catch (error) {
+        errors++;
+        const pause = Math.min(this.options.relay.pollIntervalMs, 100 * 2 ** Math.min(errors, 20));
+        this.logger.error(`Log round failed (${describeError(error)}); retrying within ${pause} ms`);
         await this.signal.wait(this.abort.signal, pause);
       }
     }
+  }
+
+  private wakeAll(): void {
+    this.signal.wake();
+    if (this.claimSignal !== this.signal) this.claimSignal.wake();
   }
 
   /** Resolves when a delivery finished or the relay is stopping. */
@@ -268,7 +345,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private written(ids: readonly string[], keyed: boolean): void {
     for (const id of ids) this.holding.delete(id);
     // A delivered keyed row unblocks the next row of its key: claim again rather than wait a poll.
-    if (keyed) this.signal.wake();
+    if (keyed) this.claimSignal.wake();
     if (this.inFlight === 0 && this.holding.size === 0) {
       const waiters = this.idle;
       this.idle = [];

@@ -10,11 +10,13 @@ import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS, RETENTION_TIMER } from '
 import { poolOf } from '../database/pg-pool.js';
 import { describeError } from '../errors/handler-failures.error.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
+import { deleteConsumedLog, pruneTicks } from '../outbox/log.queries.js';
 import { deleteDelivered, deleteInbox, type Query } from '../outbox/outbox.queries.js';
 import { FlowbusTimers } from '../scheduling/flowbus-timers.js';
 
 /**
- * Deletes delivered outbox rows and inbox rows older than `relay.retentionMs`, in batches of
+ * Deletes delivered outbox rows and inbox rows older than `relay.retentionMs` (and, with the log
+ * storage, log rows every cursor has consumed, and ticks no cursor needs), in batches of
  * `retentionBatchSize` so no statement holds many locks or bloats WAL at once. Runs with the
  * relay, on the `flowbus-retention` interval.
  */
@@ -49,9 +51,13 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
     const { schema, relay, clock } = this.options;
     const before = new Date(clock.now() - relay.retentionMs);
     try {
-      const deleted =
+      let deleted =
         (await this.drain(() => deleteDelivered(schema, before, relay.retentionBatchSize))) +
         (await this.drain(() => deleteInbox(schema, before, relay.retentionBatchSize)));
+      if (relay.storage === 'log') {
+        deleted += await this.drain(() => deleteConsumedLog(schema, before, relay.retentionBatchSize));
+        await poolOf(this.dataSource).query(pruneTicks(schema));
+      }
       if (deleted > 0) this.logger.log(`Deleted ${deleted} delivered/inbox row(s) older than ${before.toISOString()}`);
       return deleted;
     } catch (error) {

@@ -46,7 +46,15 @@ export class SagaEngine {
     private readonly alarm: TimeoutAlarm,
     private readonly codec: PayloadCodec,
   ) {
-    this.persistence = new SagaPersistence(options.schema, outbox, rows, codec, commits, options.relay.notify);
+    this.persistence = new SagaPersistence(
+      options.schema,
+      outbox,
+      rows,
+      codec,
+      commits,
+      options.relay.notify,
+      options.relay.storage,
+    );
   }
 
   /**

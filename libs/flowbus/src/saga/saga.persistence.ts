@@ -4,6 +4,7 @@ import { rowsOf } from '../database/run-query.js';
 import { TransactionConflict } from '../database/transaction-conflict.js';
 import type { CommitWatcher } from '../outbox/commit-watcher.js';
 import type { OutboxRows } from '../outbox/outbox-rows.js';
+import { appendToLog, type LogInsertRow } from '../outbox/log.queries.js';
 import { insertMessages, type OutboxInsertRow } from '../outbox/outbox.queries.js';
 import type { PayloadCodec } from '../outbox/payload-codec.js';
 import { notifyChannel, type OutboxService } from '../outbox/outbox.service.js';
@@ -40,6 +41,8 @@ export class SagaPersistence {
     private readonly commits: CommitWatcher,
     /** `relay.notify`: wake relays in other instances at commit. */
     private readonly notify: boolean,
+    /** `relay.storage`: where the messages of the steps go. */
+    private readonly storage: 'table' | 'log' = 'table',
   ) {}
 
   /**
@@ -52,6 +55,12 @@ export class SagaPersistence {
       await this.rows.forMessages(ctx.compensations.slice(ctx.savedCompensations), manager);
     }
     const messages = ctx.outgoing();
+    if (this.storage === 'log') {
+      const published = ctx.published.length > 0 ? await this.rows.logRowsForEvents(ctx.published, {}, manager) : [];
+      const sentRows = messages.length > 0 ? await this.rows.logRowsForMessages(messages, manager) : [];
+      ctx.logRows = [...published, ...sentRows];
+      return;
+    }
     const events = ctx.published.length > 0 ? await this.rows.forEvents(ctx.published, {}, manager) : [];
     const sent = messages.length > 0 ? await this.rows.forMessages(messages, manager) : [];
     ctx.outboxRows = events.length === 0 ? sent : sent.length === 0 ? events : [...events, ...sent];
@@ -82,6 +91,7 @@ export class SagaPersistence {
     const events: object[] = [];
     const messages: OutboxMessage[] = [];
     const rows: OutboxInsertRow[] = [];
+    const logRows: LogInsertRow[] = [];
     for (const ctx of batch.applied) {
       const id = ctx.correlationId;
       if (ctx.finished) {
@@ -106,6 +116,7 @@ export class SagaPersistence {
       events.push(...ctx.published);
       messages.push(...ctx.outgoing());
       rows.push(...ctx.outboxRows);
+      logRows.push(...ctx.logRows);
     }
     // The CTEs see one snapshot, so no two of them may touch one row: a key is either dropped,
     // cancelled or scheduled here, never two of these.
@@ -136,15 +147,18 @@ export class SagaPersistence {
     }
     const inline = rows.length > 0 && rows.length <= MAX_INLINE_OUTBOX_ROWS;
     if (inline) parts.push({ name: 'outbox', query: insertMessages(this.schema, rows, now), counted: false });
+    // The log takes any number of rows in one statement of arrays: always inline.
+    if (logRows.length > 0) parts.push({ name: 'log', query: appendToLog(this.schema, logRows), counted: false });
+    const written = inline || logRows.length > 0;
 
     if (parts.length > 0) {
-      const notify = inline && this.notify ? notifyChannel(this.schema) : undefined;
+      const notify = written && this.notify ? notifyChannel(this.schema) : undefined;
       const [counts] = await rowsOf<Record<string, number>>(manager, combineWrites(parts, notify));
       if ((counts?.updated ?? 0) !== ids.length || (counts?.created ?? 0) !== inserts.correlationIds.length) {
         throw new VersionConflict();
       }
     }
-    if (inline) this.commits.track(manager.queryRunner!);
+    if (written) this.commits.track(manager.queryRunner!);
     else if (rows.length > 0) {
       // Too many for one statement's parameters: the outbox writes them in chunks.
       if (events.length > 0) await this.outbox.publish(manager, events);

@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { eventTypeOf, eventTypeOfInstance, type EventInstance } from '../bus/event-type.js';
 import { SagaStateError } from '../errors/saga-state.error.js';
 import type { OutboxMessage } from '../outbox/outbox-message.interface.js';
+import type { LogInsertRow } from '../outbox/log.queries.js';
 import type { OutboxInsertRow } from '../outbox/outbox.queries.js';
 import type { CompensationMessage, SagaContext, SagaStatus } from './saga-context.interface.js';
 
@@ -31,6 +32,8 @@ export class StepContext<S extends object> implements SagaContext<S> {
   compensating = false;
   /** The outbox rows of what the step published and sent, built (and checked) when it returned. */
   outboxRows: OutboxInsertRow[] = [];
+  /** The same for the log storage (`relay.storage: 'log'`): one row per event or message. */
+  logRows: LogInsertRow[] = [];
 
   /**
    * @param manager the step's transaction, or a function returning it: steps run in a batch get

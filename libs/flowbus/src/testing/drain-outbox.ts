@@ -29,6 +29,8 @@ export async function drainOutbox(app: INestApplicationContext, options: { timeo
   const local = app.get(DurableHandlerRegistry).pairs();
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    // Log storage: every subscriber's cursor past what was committed before this round.
+    await relay.whenLogDrained(Math.max(0, deadline - Date.now()));
     await relay.whenIdle(Math.max(0, deadline - Date.now()));
     const [row] = await dataSource.query(
       `SELECT count(*)::int AS n FROM ${table(resolved.schema, 'flowbus_outbox')}

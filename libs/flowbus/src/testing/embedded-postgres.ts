@@ -72,7 +72,14 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     persistent: true,
     createPostgresUser: true,
     // Tests open many short-lived pools; the default 100 connections is too tight for parallel specs.
-    postgresFlags: ['-c', 'max_connections=300', ...((options.fastWrites ?? temporary) ? FAST_WRITE_FLAGS : [])],
+    postgresFlags: [
+      '-c',
+      'max_connections=300',
+      // Two-phase commit is off by default; the log's tests (and users' tests) need a few.
+      '-c',
+      'max_prepared_transactions=20',
+      ...((options.fastWrites ?? temporary) ? FAST_WRITE_FLAGS : []),
+    ],
     onLog: options.onLog ?? (() => undefined),
     onError: options.onLog ?? (() => undefined),
   });

@@ -92,6 +92,20 @@ export class BreakerDto {
 }
 
 /** Result of `GET /stats`. */
+export class SubscriberLagDto {
+  @ApiProperty({ description: 'Cursor name of a log subscriber: local:<durable subscriber> or destination:<name>' })
+  subscriber!: string;
+
+  @ApiProperty({
+    description:
+      'Log positions (seq) between its oldest cursor and the newest tick: an upper bound on the rows it has yet to read',
+  })
+  behindSeq!: number;
+
+  @ApiProperty({ description: 'Age of the tick its oldest cursor is at, in seconds' })
+  lagSeconds!: number;
+}
+
 export class StatsDto {
   @ApiProperty({ type: String, format: 'date-time', description: 'The app clock when the figures were taken' })
   at!: string;
@@ -107,4 +121,11 @@ export class StatsDto {
 
   @ApiProperty({ type: [BreakerDto], description: 'Circuit breakers of this instance' })
   breakers!: BreakerDto[];
+
+  @ApiProperty({
+    type: [SubscriberLagDto],
+    description:
+      "Subscribers of the log storage (relay.storage 'log', else empty) and how far behind they are; a subscriber that stopped reading holds back retention",
+  })
+  subscribers!: SubscriberLagDto[];
 }

@@ -1,0 +1,152 @@
+import type { Pool } from 'pg';
+import {
+  LOG_PARTITIONS,
+  advanceCursors,
+  getTick,
+  latestTick,
+  leaseCursors,
+  logPage,
+  pruneTicks,
+  registerCursors,
+  releaseCursors,
+  takeTick,
+  type CursorLease,
+  type LogRow,
+  type NamedQuery,
+  type SubscriberFilter,
+  type TickRow,
+} from './log.queries.js';
+
+/** A batch: the rows committed between two ticks, for one subscriber's leased cursors at tick `from`. */
+export interface LogBatch {
+  readonly subscriber: string;
+  readonly from: TickRow;
+  readonly to: TickRow;
+  readonly leases: readonly CursorLease[];
+}
+
+/**
+ * Reads the log for the relay (issue #9 storage): takes ticks, leases (subscriber, part) cursors,
+ * pages through the batch between a cursor's tick and a newer one, and advances the cursors,
+ * fenced by the lease epoch. Every statement is named, so it is parsed and planned once per
+ * connection.
+ * @internal
+ */
+export class LogReader {
+  private readonly ticks = new Map<string, TickRow>();
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly schema: string,
+  ) {}
+
+  /** Takes a tick in its own autocommit statement; returns it. */
+  async tick(): Promise<TickRow> {
+    const { id } = (await this.run<{ id: string }>(takeTick(this.schema)))[0]!;
+    return this.tickById(id);
+  }
+
+  async latest(): Promise<TickRow | undefined> {
+    const row = (await this.run<TickRow>(latestTick(this.schema)))[0];
+    if (row) this.ticks.set(row.id, row);
+    return row;
+  }
+
+  /** The tick `id` (cached: a tick row never changes). */
+  async tickById(id: string): Promise<TickRow> {
+    const cached = this.ticks.get(id);
+    if (cached) return cached;
+    const row = (await this.run<TickRow>(getTick(this.schema, id)))[0];
+    if (!row) throw new Error(`Tick ${id} is gone (pruned while a cursor still referenced it?)`);
+    if (this.ticks.size > 1000) this.ticks.clear();
+    this.ticks.set(id, row);
+    return row;
+  }
+
+  /** Gives `subscriber` its cursors, at the latest tick, unless it has them already. */
+  async register(subscriber: string): Promise<void> {
+    const at = (await this.latest()) ?? (await this.tick());
+    await this.run(registerCursors(this.schema, subscriber, at.id));
+  }
+
+  async lease(subscriber: string, owner: string, now: Date, leaseMs: number, max = 1 << 30): Promise<CursorLease[]> {
+    return this.run<CursorLease>(
+      leaseCursors(this.schema, { subscriber, owner, now, until: new Date(now.getTime() + leaseMs), max }),
+    );
+  }
+
+  /**
+   * The batches from the leased cursors to tick `to`: cursors at the same tick share one batch
+   * (one scan of the window for all their partitions).
+   */
+  async batches(subscriber: string, leases: readonly CursorLease[], to: TickRow): Promise<LogBatch[]> {
+    const byTick = new Map<string, CursorLease[]>();
+    for (const l of leases) {
+      if (BigInt(l.tick_id) >= BigInt(to.id)) continue;
+      const list = byTick.get(l.tick_id);
+      if (list) list.push(l);
+      else byTick.set(l.tick_id, [l]);
+    }
+    const batches: LogBatch[] = [];
+    for (const [tickId, group] of byTick) {
+      batches.push({ subscriber, from: await this.tickById(tickId), to, leases: group });
+    }
+    return batches;
+  }
+
+  /**
+   * The rows of `batch` in seq order, `pageSize` at a time. The next page is fetched while the
+   * caller handles the current one (pipelining: the page's round trip overlaps the deliveries).
+   */
+  async *pages(batch: LogBatch, filter: SubscriberFilter, pageSize: number): AsyncGenerator<LogRow[]> {
+    // Every partition at one tick: no partition filter. Otherwise only the batch's own partitions
+    // (another group of cursors, at another tick, reads its window itself).
+    const parts = batch.leases.length === LOG_PARTITIONS ? undefined : batch.leases.map((l) => l.part);
+    const fetch = (after: string) =>
+      this.run<LogRow>(
+        logPage(this.schema, {
+          filter,
+          parts,
+          after,
+          hi: batch.to.hi_seq,
+          snapA: batch.from.snap,
+          snapB: batch.to.snap,
+          limit: pageSize,
+        }),
+      );
+    let next = fetch(batch.from.floor_seq);
+    for (;;) {
+      const rows = await next;
+      if (rows.length === pageSize) next = fetch(rows[rows.length - 1]!.seq);
+      if (rows.length > 0) yield rows;
+      if (rows.length < pageSize) return;
+    }
+  }
+
+  /** Advances the batch's cursors to its end tick; returns how many moved (fewer: leases lost). */
+  async advance(batch: LogBatch, owner: string, now: Date, leaseMs: number): Promise<number> {
+    const moved = await this.run(
+      advanceCursors(this.schema, {
+        subscriber: batch.subscriber,
+        owner,
+        leases: batch.leases,
+        to: batch.to.id,
+        until: new Date(now.getTime() + leaseMs),
+      }),
+    );
+    return moved.length;
+  }
+
+  async release(subscriber: string, owner: string, leases: readonly CursorLease[]): Promise<void> {
+    await this.run(releaseCursors(this.schema, { subscriber, owner, leases }));
+  }
+
+  async prune(): Promise<number> {
+    const result = await this.pool.query(pruneTicks(this.schema));
+    return result.rowCount ?? 0;
+  }
+
+  private async run<T>(q: NamedQuery): Promise<T[]> {
+    return (await this.pool.query<T & object>(q)).rows;
+  }
+}

@@ -1,0 +1,381 @@
+import { quoteSchema, table } from '../database/sql-identifiers.js';
+import type { Query } from './outbox.queries.js';
+
+/** Partitions of the log (see 0004-log.migration): cursors exist per (subscriber, part). */
+export const LOG_PARTITIONS = 16;
+
+/** A statement with a name: node-postgres prepares it once per connection (no parse/plan per call). */
+export interface NamedQuery extends Query {
+  readonly name: string;
+}
+
+/** A message to append to the log. `destination` null: a published event, for every subscriber of its type. */
+export interface LogInsertRow {
+  id: string;
+  destination: string | null;
+  type: string;
+  key: string | null;
+  /** JSON text. */
+  payload: string;
+  /** JSON text. */
+  headers: string;
+  availableAt: Date | null;
+}
+
+/** A row of a batch, as the relay reads it. */
+export interface LogRow {
+  seq: string;
+  id: string;
+  destination: string | null;
+  type: string;
+  key: string | null;
+  part: number;
+  payload: unknown;
+  headers: Record<string, string>;
+  available_at: Date | null;
+  created_at: Date;
+}
+
+/** A tick as the reader needs it: the snapshot (as text) and the seq window bounds. */
+export interface TickRow {
+  id: string;
+  snap: string;
+  floor_seq: string;
+  hi_seq: string;
+}
+
+/** A (subscriber, part) cursor this relay holds, with the epoch its lease was granted at. */
+export interface CursorLease {
+  part: number;
+  tick_id: string;
+  epoch: string;
+}
+
+/** What a subscriber reads: rows enqueued for `destination`, and published events of `types`. */
+export interface SubscriberFilter {
+  destination: string | null;
+  types: readonly string[];
+}
+
+function names(schema: string) {
+  return {
+    log: table(schema, 'flowbus_log'),
+    tick: table(schema, 'flowbus_tick'),
+    cursor: table(schema, 'flowbus_cursor'),
+    tickFn: `${quoteSchema(schema)}.flowbus_tick()`,
+  };
+}
+
+/**
+ * Appends messages in ONE statement of a fixed text (arrays, not a VALUES list per row count), so
+ * it is prepared once per connection. Keyed messages first take their keys' transaction-scoped
+ * advisory locks, in key order (no deadlock between two producers of the same keys): the locks
+ * are taken by an aggregate the INSERT joins, so all of them are held before the first row takes
+ * its seq. A key's rows are therefore in commit order, whatever the order of the writers' xids.
+ * With `notifyChannel`, PostgreSQL also queues the NOTIFY for relays in other instances.
+ */
+export function appendToLog(schema: string, rows: readonly LogInsertRow[], notifyChannel?: string): NamedQuery {
+  const ids: string[] = [];
+  const destinations: (string | null)[] = [];
+  const types: string[] = [];
+  const keys: (string | null)[] = [];
+  const payloads: string[] = [];
+  const headers: string[] = [];
+  const at: (Date | null)[] = [];
+  let keyed = false;
+  for (const r of rows) {
+    ids.push(r.id);
+    destinations.push(r.destination);
+    types.push(r.type);
+    keys.push(r.key);
+    payloads.push(r.payload);
+    headers.push(r.headers);
+    at.push(r.availableAt);
+    if (r.key !== null) keyed = true;
+  }
+  const { log } = names(schema);
+  const values: unknown[] = [ids, destinations, types, keys, payloads, headers, at];
+  const source = `unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[], $7::timestamptz[])
+      AS v(id, destination, type, key, payload, headers, available_at)`;
+  const locks = keyed
+    ? `, (SELECT count(pg_advisory_xact_lock(hashtextextended(${lockPrefix(schema)} || k, 0))) AS n
+         FROM (SELECT DISTINCT k FROM unnest($4::text[]) k WHERE k IS NOT NULL ORDER BY k) keys) locks`
+    : '';
+  let text = `INSERT INTO ${log} (id, destination, type, key, payload, headers, available_at)
+      SELECT v.id, v.destination, v.type, v.key, v.payload, v.headers, v.available_at FROM ${source}${locks}`;
+  if (notifyChannel !== undefined) {
+    values.push(notifyChannel);
+    text = `WITH appended AS (${text}) SELECT pg_notify($8, '')`;
+  }
+  return {
+    name: `flowbus-append:${schema}:${keyed ? 'k' : ''}${notifyChannel === undefined ? '' : 'n'}`,
+    text,
+    values,
+  };
+}
+
+/** The advisory-lock namespace of a schema's keys, as an SQL literal. */
+function lockPrefix(schema: string): string {
+  return `'flowbus_key:${quoteSchema(schema).replace(/"/g, '')}:'`;
+}
+
+/** Takes a tick (see flowbus_tick in 0004-log.migration); must run outside any writing transaction. */
+export function takeTick(schema: string): NamedQuery {
+  return { name: `flowbus-tick:${schema}`, text: `SELECT ${names(schema).tickFn}::text AS id`, values: [] };
+}
+
+export function getTick(schema: string, id: string): NamedQuery {
+  return {
+    name: `flowbus-get-tick:${schema}`,
+    text: `SELECT id, snap::text, floor_seq, hi_seq FROM ${names(schema).tick} WHERE id = $1`,
+    values: [id],
+  };
+}
+
+export function latestTick(schema: string): NamedQuery {
+  return {
+    name: `flowbus-latest-tick:${schema}`,
+    text: `SELECT id, snap::text, floor_seq, hi_seq FROM ${names(schema).tick} ORDER BY id DESC LIMIT 1`,
+    values: [],
+  };
+}
+
+/**
+ * Creates the cursors of a subscriber that has none, at tick `startTick`: a new subscriber reads
+ * what is committed after that tick (documented choice: it does not replay retained history).
+ */
+export function registerCursors(schema: string, subscriber: string, startTick: string): NamedQuery {
+  return {
+    name: `flowbus-register-cursors:${schema}`,
+    text: `INSERT INTO ${names(schema).cursor} (subscriber, part, tick_id)
+      SELECT $1, p, $2::bigint FROM generate_series(0, ${LOG_PARTITIONS - 1}) p
+      ON CONFLICT (subscriber, part) DO NOTHING`,
+    values: [subscriber, startTick],
+  };
+}
+
+/**
+ * Leases the cursors of `subscriber` that are free, expired or already `owner`'s, up to `max`.
+ * Taking over from another owner bumps the epoch, which fences that owner's later advances.
+ * SKIP LOCKED: two relays leasing at once split the cursors instead of waiting for each other.
+ */
+export function leaseCursors(
+  schema: string,
+  p: { subscriber: string; owner: string; now: Date; until: Date; max: number },
+): NamedQuery {
+  const { cursor } = names(schema);
+  return {
+    name: `flowbus-lease-cursors:${schema}`,
+    text: `
+      WITH free AS (
+        SELECT subscriber, part FROM ${cursor}
+        WHERE subscriber = $1 AND (owner IS NULL OR owner = $2 OR lease_until <= $3)
+        ORDER BY part LIMIT $5
+        FOR UPDATE SKIP LOCKED
+      )
+      UPDATE ${cursor} c
+      SET owner = $2, lease_until = $4, epoch = CASE WHEN c.owner IS DISTINCT FROM $2 THEN c.epoch + 1 ELSE c.epoch END
+      FROM free WHERE c.subscriber = free.subscriber AND c.part = free.part
+      RETURNING c.part, c.tick_id::text, c.epoch::text`,
+    values: [p.subscriber, p.owner, p.now, p.until, p.max],
+  };
+}
+
+/**
+ * One page of the batch (tick a, tick b] for a subscriber: the rows in the seq window
+ * (after, b.hi_seq] visible in b's snapshot and not in a's, in seq order. `after` starts at
+ * a.floor_seq and moves to the last seq of each page. Runs through flowbus_log_page() (see
+ * 0004-log.migration), whose planner settings keep it on the primary key whatever the statistics
+ * say; there is deliberately no index on txid for a planner to be tempted by.
+ */
+export function logPage(
+  schema: string,
+  p: {
+    filter: SubscriberFilter;
+    /** Partitions to read; all when undefined. */
+    parts: readonly number[] | undefined;
+    after: string;
+    hi: string;
+    snapA: string;
+    snapB: string;
+    limit: number;
+  },
+): NamedQuery {
+  return {
+    name: `flowbus-log-page:${schema}`,
+    text: `SELECT * FROM ${quoteSchema(schema)}.flowbus_log_page($1, $2, $3, $4, $5, $6, $7, $8)`,
+    values: [p.after, p.hi, p.snapA, p.snapB, p.filter.destination, p.filter.types, p.parts ?? null, p.limit],
+  };
+}
+
+/**
+ * Moves leased cursors to tick `to` and extends their lease, fenced: a cursor whose epoch or
+ * owner changed (taken over after this relay's lease expired) is not touched, and neither is one
+ * already at or past `to`. Returns the parts advanced.
+ */
+export function advanceCursors(
+  schema: string,
+  p: { subscriber: string; owner: string; leases: readonly CursorLease[]; to: string; until: Date },
+): NamedQuery {
+  return {
+    name: `flowbus-advance-cursors:${schema}`,
+    text: `UPDATE ${names(schema).cursor} c
+      SET tick_id = $4::bigint, lease_until = $5, updated_at = now()
+      FROM unnest($2::smallint[], $3::bigint[]) AS f(part, epoch)
+      WHERE c.subscriber = $1 AND c.part = f.part AND c.epoch = f.epoch AND c.owner = $6 AND c.tick_id < $4::bigint
+      RETURNING c.part`,
+    values: [p.subscriber, p.leases.map((l) => l.part), p.leases.map((l) => l.epoch), p.to, p.until, p.owner],
+  };
+}
+
+/** Gives leased cursors back (shutdown), fenced like advanceCursors. */
+export function releaseCursors(
+  schema: string,
+  p: { subscriber: string; owner: string; leases: readonly CursorLease[] },
+): NamedQuery {
+  return {
+    name: `flowbus-release-cursors:${schema}`,
+    text: `UPDATE ${names(schema).cursor} c SET owner = NULL, lease_until = NULL
+      FROM unnest($2::smallint[], $3::bigint[]) AS f(part, epoch)
+      WHERE c.subscriber = $1 AND c.part = f.part AND c.epoch = f.epoch AND c.owner = $4`,
+    values: [p.subscriber, p.leases.map((l) => l.part), p.leases.map((l) => l.epoch), p.owner],
+  };
+}
+
+/** Gives back every cursor `owner` holds (a relay shutting down). */
+export function releaseOwnerCursors(schema: string, owner: string): NamedQuery {
+  return {
+    name: `flowbus-release-owner-cursors:${schema}`,
+    text: `UPDATE ${names(schema).cursor} SET owner = NULL, lease_until = NULL WHERE owner = $1`,
+    values: [owner],
+  };
+}
+
+/**
+ * Deletes the ticks nobody needs any more: older than every cursor's tick, and older than the
+ * tick the newest tick's floor came from (a later tick's floor may still be looked up there).
+ */
+export function pruneTicks(schema: string): NamedQuery {
+  const { tick, cursor } = names(schema);
+  return {
+    name: `flowbus-prune-ticks:${schema}`,
+    text: `DELETE FROM ${tick} WHERE id < LEAST(
+        COALESCE((SELECT min(tick_id) FROM ${cursor}), (SELECT max(id) FROM ${tick})),
+        COALESCE((SELECT t.id FROM ${tick} t
+          WHERE t.marker < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY t.marker DESC, t.id DESC LIMIT 1), 0))`,
+    values: [],
+  };
+}
+
+/** Lag of every subscriber in ticks' seq terms (rows ahead of its oldest cursor, upper bound) and seconds. */
+export function subscriberLag(schema: string): NamedQuery {
+  const { tick, cursor } = names(schema);
+  return {
+    name: `flowbus-subscriber-lag:${schema}`,
+    text: `SELECT c.subscriber, min(c.tick_id)::text AS "tickId",
+        GREATEST(0, (SELECT max(hi_seq) FROM ${tick}) - min(t.hi_seq))::text AS "behindSeq",
+        EXTRACT(EPOCH FROM (now() - min(t.created_at)))::float8 AS "lagSeconds"
+      FROM ${cursor} c JOIN ${tick} t ON t.id = c.tick_id
+      GROUP BY c.subscriber ORDER BY c.subscriber`,
+    values: [],
+  };
+}
+
+/** A delivery read from the log that goes to `flowbus_outbox` for its retries (or was parked there). */
+export interface RetryInsertRow {
+  id: string;
+  destination: string;
+  subscriber: string;
+  type: string;
+  key: string | null;
+  payload: unknown;
+  headers: Record<string, string>;
+  attempts: number;
+  /** JSON array text of the error history. */
+  errors: string;
+  lastError: string | null;
+  createdAt: Date;
+  nextAttemptAt: Date;
+}
+
+/**
+ * Moves failed (or parked) deliveries into `flowbus_outbox`, where the claim loop retries them
+ * with backoff, in order (seq) per key. A row already there (a delivery repeated after a lease
+ * takeover) is left alone.
+ */
+export function insertRetries(schema: string, rows: readonly RetryInsertRow[]): NamedQuery {
+  return insertDeliveries(schema, 'flowbus_outbox', 'next_attempt_at', rows);
+}
+
+/** Dead-letters deliveries that failed for good on their first attempt (NonRetryableError, maxAttempts 1). */
+export function insertDeadLetters(schema: string, rows: readonly RetryInsertRow[]): NamedQuery {
+  return insertDeliveries(schema, 'flowbus_dead_letter', 'failed_at', rows);
+}
+
+function insertDeliveries(
+  schema: string,
+  into: 'flowbus_outbox' | 'flowbus_dead_letter',
+  due: 'next_attempt_at' | 'failed_at',
+  rows: readonly RetryInsertRow[],
+): NamedQuery {
+  const ids = rows.map((r) => r.id);
+  return {
+    name: `flowbus-log-into-${into}:${schema}`,
+    text: `INSERT INTO ${table(schema, into)}
+        (id, destination, subscriber, type, key, payload, headers, attempts, errors, last_error, created_at, ${due})
+      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[],
+        $8::int[], $9::jsonb[], $10::text[], $11::timestamptz[], $12::timestamptz[])
+      ON CONFLICT (id) DO NOTHING`,
+    values: [
+      ids,
+      rows.map((r) => r.destination),
+      rows.map((r) => r.subscriber),
+      rows.map((r) => r.type),
+      rows.map((r) => r.key),
+      rows.map((r) => JSON.stringify(r.payload)),
+      rows.map((r) => JSON.stringify(r.headers)),
+      rows.map((r) => r.attempts),
+      rows.map((r) => r.errors),
+      rows.map((r) => r.lastError),
+      rows.map((r) => r.createdAt),
+      rows.map((r) => r.nextAttemptAt),
+    ],
+  };
+}
+
+/**
+ * The keys among `keys` that have an undelivered row of this subscriber in `flowbus_outbox` (a
+ * head that failed, or rows parked behind it): later rows of those keys are parked behind them.
+ */
+export function parkedKeys(
+  schema: string,
+  destination: string,
+  subscriber: string,
+  keys: readonly string[],
+): NamedQuery {
+  return {
+    name: `flowbus-log-parked-keys:${schema}`,
+    text: `SELECT DISTINCT key FROM ${table(schema, 'flowbus_outbox')}
+      WHERE destination = $1 AND subscriber = $2 AND key = ANY($3::text[]) AND delivered_at IS NULL`,
+    values: [destination, subscriber, keys],
+  };
+}
+
+/**
+ * Deletes up to `limit` log rows older than `before` that every cursor has consumed: a row with
+ * seq <= floor_seq of a cursor's tick is visible in that tick's snapshot, so behind the cursor. A
+ * subscriber that stops reading holds its cursor, and so every row after it (see subscriberLag).
+ */
+export function deleteConsumedLog(schema: string, before: Date, limit: number): Query {
+  const { log, tick, cursor } = names(schema);
+  return {
+    text: `DELETE FROM ${log} WHERE seq IN (
+      SELECT seq FROM ${log}
+      WHERE seq <= COALESCE(
+          (SELECT min(t.floor_seq) FROM ${cursor} c JOIN ${tick} t ON t.id = c.tick_id),
+          (SELECT floor_seq FROM ${tick} ORDER BY id DESC LIMIT 1), 0)
+        AND created_at < $1
+      ORDER BY seq LIMIT $2)`,
+    values: [before, limit],
+  };
+}

@@ -1,0 +1,328 @@
+import { Logger } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import type { Pool } from 'pg';
+import { withPooledClient } from '../database/pooled-client.js';
+import type { DurableHandlerRegistry } from '../bus/durable-handler-registry.js';
+import { isTransientDatabaseError } from '../database/transient-error.js';
+import { BreakerOpenError } from '../errors/breaker-open.error.js';
+import { describeError } from '../errors/handler-failures.error.js';
+import { LOCAL_DESTINATION } from '../options/resolve-options.js';
+import type { ResolvedOptions } from '../options/resolved-options.interface.js';
+import { LogReader, type LogBatch } from '../outbox/log-reader.js';
+import {
+  advanceCursors,
+  insertDeadLetters,
+  insertRetries,
+  parkedKeys,
+  releaseOwnerCursors,
+  type LogRow,
+  type RetryInsertRow,
+  type SubscriberFilter,
+  type TickRow,
+} from '../outbox/log.queries.js';
+import { backoffDelay } from './backoff.js';
+import { isNonRetryable } from './delivery-outcomes.js';
+import type { DeliveryMessage } from './destination.interface.js';
+import { errorEntry } from './error-entry.js';
+
+/** A reader of the log: a durable local subscriber, or a configured destination. */
+interface LogSubscriber {
+  /** Cursor name: `local:<subscriber>` or `destination:<name>`. */
+  readonly cursor: string;
+  /** Destination of its deliveries (`local` for durable subscribers): breaker and retry policy. */
+  readonly destination: string;
+  /** Subscriber name in inbox and retry rows ('' for a destination). */
+  readonly subscriber: string;
+  readonly filter: SubscriberFilter;
+}
+
+/** Pause between attempts to record a batch while the database is unreachable. */
+const MAX_RECORD_PAUSE_MS = 1000;
+/** Ticks are pruned every this many rounds. */
+const PRUNE_EVERY = 64;
+
+/**
+ * The relay's reader of the log storage (`relay.storage: 'log'`, issue #9). A round takes one
+ * tick and, for every subscriber at once, leases its cursors, reads the rows committed since its
+ * cursor's tick page by page (the next page fetched while the current one is delivered),
+ * delivers them (keyless rows concurrently, a key's rows one after the other), then records the
+ * batch in ONE transaction: the failed deliveries moved to `flowbus_outbox` (where the claim loop
+ * retries them with backoff) and the cursor advance, fenced by the lease epoch. A batch whose
+ * advance is fenced off (the lease was taken over) rolls back, and the new owner delivers it
+ * again: at least once. While the database is unreachable the recording is retried, not dropped:
+ * a short outage (shorter than `leaseMs`) keeps the lease and delivers nothing twice.
+ *
+ * A keyed row whose key has an undelivered row of the same subscriber in `flowbus_outbox` (a head
+ * that failed) is parked behind it without an attempt; so is every later row of a key whose row
+ * failed in this batch. Rows available later (`availableAt`) are parked until then.
+ * @internal
+ */
+export class LogRelay {
+  private readonly logger = new Logger('Flowbus:Relay');
+  private readonly reader: LogReader;
+  private subscribers: LogSubscriber[] = [];
+  private rounds = 0;
+  /** Resolvers waiting for the end of a round that started after they asked (see nextRound). */
+  private roundWaiters: ((delivered: number) => void)[] = [];
+  private currentWaiters: ((delivered: number) => void)[] = [];
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly options: ResolvedOptions,
+    private readonly owner: string,
+    private readonly durable: DurableHandlerRegistry,
+    private readonly blocked: () => readonly string[],
+    private readonly send: (message: DeliveryMessage) => Promise<void>,
+  ) {
+    this.reader = new LogReader(pool, options.schema);
+  }
+
+  /** Registers the cursors of every subscriber of this app (new ones start at the latest tick). */
+  async start(): Promise<void> {
+    const byName = new Map<string, string[]>();
+    const { types, names } = this.durable.pairs();
+    types.forEach((type, i) => {
+      const list = byName.get(names[i]!);
+      if (list) list.push(type);
+      else byName.set(names[i]!, [type]);
+    });
+    const subscribers: LogSubscriber[] = [...byName].map(([name, list]) => ({
+      cursor: `local:${name}`,
+      destination: LOCAL_DESTINATION,
+      subscriber: name,
+      filter: { destination: null, types: list },
+    }));
+    for (const name of this.options.destinations.keys()) {
+      if (name === LOCAL_DESTINATION) continue;
+      const routed = this.options.routes.filter((r) => r.destination === name).map((r) => r.eventType);
+      subscribers.push({
+        cursor: `destination:${name}`,
+        destination: name,
+        subscriber: '',
+        filter: { destination: name, types: routed },
+      });
+    }
+    for (const s of subscribers) await this.reader.register(s.cursor);
+    this.subscribers = subscribers;
+  }
+
+  /**
+   * Resolves with the rows a round delivered, for the first round that starts after this call
+   * (tests and drainOutbox: a round that delivered nothing means the log is drained up to then).
+   */
+  nextRound(): Promise<number> {
+    return new Promise((resolve) => this.roundWaiters.push(resolve));
+  }
+
+  /** Gives back every cursor this relay holds (shutdown), so another instance takes them at once. */
+  async stop(): Promise<void> {
+    await this.pool.query(releaseOwnerCursors(this.options.schema, this.owner));
+  }
+
+  /** One round; returns the number of rows read (0: nothing new). */
+  async round(abort: AbortSignal): Promise<number> {
+    this.currentWaiters = this.roundWaiters;
+    this.roundWaiters = [];
+    let read = 0;
+    try {
+      const to = await this.reader.tick();
+      const blocked = this.blocked();
+      const counts = await Promise.all(
+        this.subscribers.filter((s) => !blocked.includes(s.destination)).map((s) => this.drainSubscriber(s, to, abort)),
+      );
+      read = counts.reduce((a, b) => a + b, 0);
+      if (++this.rounds % PRUNE_EVERY === 0) await this.reader.prune();
+    } finally {
+      const waiters = this.currentWaiters;
+      this.currentWaiters = [];
+      for (const w of waiters) w(read);
+    }
+    return read;
+  }
+
+  private async drainSubscriber(s: LogSubscriber, to: TickRow, abort: AbortSignal): Promise<number> {
+    const { leaseMs, batchSize, concurrency } = this.options.relay;
+    // A page's deliveries start together: a page is at most `concurrency` rows.
+    const pageSize = Math.min(batchSize, concurrency);
+    const leases = await this.reader.lease(s.cursor, this.owner, new Date(this.options.clock.now()), leaseMs);
+    let read = 0;
+    for (const batch of await this.reader.batches(s.cursor, leases, to)) {
+      const outcome = new BatchOutcome();
+      for await (const page of this.reader.pages(batch, s.filter, pageSize)) {
+        read += page.length;
+        await this.deliverPage(s, page, outcome);
+      }
+      await this.record(s, batch, outcome, abort);
+    }
+    return read;
+  }
+
+  private async deliverPage(s: LogSubscriber, page: LogRow[], outcome: BatchOutcome): Promise<void> {
+    const now = this.options.clock.now();
+    const keys = [...new Set(page.filter((r) => r.key !== null && !outcome.parked.has(r.key)).map((r) => r.key!))];
+    if (keys.length > 0) {
+      const { rows } = await this.pool.query<{ key: string }>(
+        parkedKeys(this.options.schema, s.destination, s.subscriber, keys),
+      );
+      for (const r of rows) outcome.parked.add(r.key);
+    }
+    const chains = new Map<string, Promise<void>>();
+    const work: Promise<void>[] = [];
+    for (const row of page) {
+      if (row.available_at !== null && row.available_at.getTime() > now) {
+        // Not due yet: waits in flowbus_outbox, and so do the later rows of its key.
+        if (row.key !== null) outcome.parked.add(row.key);
+        outcome.park(this.retryRow(s, row, row.available_at));
+        continue;
+      }
+      if (row.key === null) {
+        work.push(this.deliverOne(s, row, outcome));
+        continue;
+      }
+      const key = row.key;
+      const previous = chains.get(key) ?? Promise.resolve();
+      chains.set(
+        key,
+        previous.then(() => {
+          if (outcome.parked.has(key)) outcome.park(this.retryRow(s, row, new Date(now)));
+          else return this.deliverOne(s, row, outcome);
+        }),
+      );
+    }
+    await Promise.all([...work, ...chains.values()]);
+  }
+
+  private async deliverOne(s: LogSubscriber, row: LogRow, outcome: BatchOutcome): Promise<void> {
+    try {
+      await this.send(this.message(s, row));
+    } catch (error) {
+      if (row.key !== null) outcome.parked.add(row.key);
+      this.failed(s, row, error, outcome);
+    }
+  }
+
+  /** Classifies a failed first attempt: parked (breaker), retried later, or dead-lettered. */
+  private failed(s: LogSubscriber, row: LogRow, error: unknown, outcome: BatchOutcome): void {
+    const now = new Date(this.options.clock.now());
+    if (error instanceof BreakerOpenError) {
+      // Refused by an open breaker: not an attempt. The claim loop sends it once the breaker lets it.
+      outcome.park(this.retryRow(s, row, now));
+      return;
+    }
+    const policy = this.options.destinations.get(s.destination);
+    const { entry, summary } = errorEntry(error, 1, now);
+    const context = `message ${row.id} (${row.type}) to ${s.destination}${s.subscriber ? `/${s.subscriber}` : ''}`;
+    const failed = { ...this.retryRow(s, row, now), attempts: 1, errors: JSON.stringify([entry]), lastError: summary };
+    if (isNonRetryable(error) || !policy || policy.maxAttempts <= 1) {
+      outcome.dead.push(failed);
+      this.logger.error(`Dead-lettered ${context} after attempt 1: ${summary}`);
+      return;
+    }
+    failed.nextAttemptAt = new Date(now.getTime() + backoffDelay(1, policy.backoff));
+    outcome.retries.push(failed);
+    this.logger.warn(
+      `Attempt 1/${policy.maxAttempts} of ${context} failed, retry at ${failed.nextAttemptAt.toISOString()}: ${summary}`,
+    );
+  }
+
+  /**
+   * Records a batch: retries and dead letters, and the cursor advance, in one transaction that is
+   * rolled back if the advance is fenced off. Retried while the database is unreachable, until it
+   * is back or the relay stops (then the batch is delivered again once the lease expires).
+   */
+  private async record(s: LogSubscriber, batch: LogBatch, outcome: BatchOutcome, abort: AbortSignal): Promise<void> {
+    for (let errors = 0; ; errors++) {
+      try {
+        const moved = await this.recordOnce(batch, outcome);
+        if (moved < batch.leases.length) {
+          this.logger.warn(
+            `${batch.leases.length - moved} cursor(s) of ${s.cursor} were taken over; another relay delivers their batch again`,
+          );
+        }
+        return;
+      } catch (error) {
+        if (!isTransientDatabaseError(error) || abort.aborted) {
+          this.logger.error(`Could not record a batch of ${s.cursor}: ${describeError(error)}; it is delivered again`);
+          return;
+        }
+        const pause = Math.min(MAX_RECORD_PAUSE_MS, 50 * 2 ** Math.min(errors, 10));
+        this.logger.error(`Could not record a batch of ${s.cursor} (${describeError(error)}); retrying in ${pause} ms`);
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
+  }
+
+  private async recordOnce(batch: LogBatch, outcome: BatchOutcome): Promise<number> {
+    const { schema, relay, clock } = this.options;
+    const advance = advanceCursors(schema, {
+      subscriber: batch.subscriber,
+      owner: this.owner,
+      leases: batch.leases,
+      to: batch.to.id,
+      until: new Date(clock.now() + relay.leaseMs),
+    });
+    if (outcome.retries.length === 0 && outcome.dead.length === 0) {
+      return (await this.pool.query(advance)).rowCount ?? 0;
+    }
+    const moved = await withPooledClient(this.pool, async (client) => {
+      await client.query('BEGIN');
+      if (outcome.retries.length > 0) await client.query(insertRetries(schema, outcome.retries));
+      if (outcome.dead.length > 0) await client.query(insertDeadLetters(schema, outcome.dead));
+      const n = (await client.query(advance)).rowCount ?? 0;
+      await client.query(n === batch.leases.length ? 'COMMIT' : 'ROLLBACK');
+      return n;
+    });
+    if (outcome.retries.length > 0) this.onRetries?.();
+    return moved;
+  }
+
+  /** Called after failed deliveries were moved to flowbus_outbox (the claim loop should look). */
+  onRetries: (() => void) | undefined;
+
+  private message(s: LogSubscriber, row: LogRow): DeliveryMessage {
+    return {
+      id: deliveryId(s, row.id),
+      destination: s.destination,
+      subscriber: s.subscriber,
+      type: row.type,
+      key: row.key,
+      payload: row.payload,
+      headers: row.headers,
+      attempts: 0,
+      createdAt: row.created_at,
+    };
+  }
+
+  private retryRow(s: LogSubscriber, row: LogRow, due: Date): RetryInsertRow {
+    const { createdAt, ...message } = this.message(s, row);
+    return { ...message, createdAt, errors: '[]', lastError: null, nextAttemptAt: due };
+  }
+}
+
+/** What a batch's deliveries left to record. */
+class BatchOutcome {
+  readonly retries: RetryInsertRow[] = [];
+  readonly dead: RetryInsertRow[] = [];
+  /** Keys whose later rows wait behind an undelivered row in flowbus_outbox. */
+  readonly parked = new Set<string>();
+
+  park(row: RetryInsertRow): void {
+    this.retries.push(row);
+  }
+}
+
+/**
+ * The id a subscriber's delivery of a log row carries (inbox, retries, dead letters): the
+ * message's own id for a destination, which has one delivery per message; for a durable local
+ * subscriber, a name-based UUID (version 5 layout) of the message id and the subscriber, so the
+ * deliveries of one published event to several subscribers are told apart in `flowbus_outbox`
+ * and `flowbus_dead_letter`, and stay the same on every redelivery.
+ */
+export function deliveryId(s: { destination: string; subscriber: string }, messageId: string): string {
+  if (s.destination !== LOCAL_DESTINATION) return messageId;
+  const h = createHash('sha1').update(`${messageId}\u0000${s.subscriber}`).digest();
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const hex = h.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}

@@ -1,0 +1,323 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { Injectable, type INestApplication } from '@nestjs/common';
+import { HandleEvent, NonRetryableError, OutboxService, type FlowbusOptions } from 'nestjs-flowbus';
+import { drainOutbox, waitFor } from 'nestjs-flowbus/testing';
+import { DataSource, type EntityManager } from 'typeorm';
+import { createFlowbusApp } from './support/app.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { heldSink, cutWhileDelivering, OUTAGE_BATCH } from './support/held-sink.js';
+import { RecordingDestination } from './support/recording-destination.js';
+import { startTcpProxy } from './support/tcp-proxy.js';
+import { adminApi, createAdminApp } from './support/admin-app.js';
+import { poolOf } from '../libs/flowbus/src/database/pg-pool.js';
+import { LogReader } from '../libs/flowbus/src/outbox/log-reader.js';
+import { RetentionService } from '../libs/flowbus/src/relay/retention.service.js';
+
+/** The relay on the log storage (`relay.storage: 'log'`), driven through the public API. */
+
+class ParcelShipped {
+  constructor(readonly parcel: string) {}
+}
+
+const ran: string[] = [];
+let failLabelsOnce = new Set<string>();
+
+@Injectable()
+class Tracking {
+  @HandleEvent(ParcelShipped, { durable: true, name: 'tracking' })
+  async onShipped(e: ParcelShipped, manager: EntityManager) {
+    await manager.query('INSERT INTO tracked (parcel) VALUES ($1)', [e.parcel]);
+    ran.push(`tracking:${e.parcel}`);
+  }
+}
+
+@Injectable()
+class Labels {
+  @HandleEvent(ParcelShipped, { durable: true, name: 'labels' })
+  async onShipped(e: ParcelShipped) {
+    if (failLabelsOnce.delete(e.parcel)) throw new Error(`printer jam on ${e.parcel}`);
+    ran.push(`labels:${e.parcel}`);
+  }
+}
+
+let db: TestDatabase;
+let ds: DataSource;
+const apps: INestApplication[] = [];
+const fast = { initialMs: 10, factor: 1, maxMs: 10, jitter: 'none' as const };
+
+async function start(billing: RecordingDestination, extra: Omit<FlowbusOptions, 'dataSource'> = {}) {
+  const app = await createFlowbusApp({
+    dataSource: ds,
+    options: {
+      destinations: { billing },
+      routes: [{ event: ParcelShipped, destination: 'billing' }],
+      relay: { storage: 'log', pollIntervalMs: 50, backoff: fast, ...extra.relay },
+    },
+    providers: [Tracking, Labels],
+  });
+  apps.push(app);
+  return app;
+}
+
+const count = async (sql: string, params: unknown[] = []) => Number((await ds.query(sql, params))[0].n);
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  ds = await db.dataSource();
+  await ds.query('CREATE TABLE tracked (parcel text)');
+});
+
+afterEach(async () => {
+  for (const app of apps.splice(0)) await app.close();
+  ran.length = 0;
+  failLabelsOnce = new Set();
+});
+
+afterAll(async () => {
+  await ds.destroy();
+  await db.drop();
+});
+
+describe('log storage', () => {
+  it('fans out: one published event is one log row, delivered once to each subscriber and route', async () => {
+    const billing = new RecordingDestination();
+    const app = await start(billing);
+    const outbox = app.get(OutboxService);
+    const before = await count('SELECT count(*)::int AS n FROM flowbus_log');
+    const ids = await outbox.transaction((m) => outbox.publish(m, new ParcelShipped('p1')));
+    expect(ids).toHaveLength(1);
+    await drainOutbox(app);
+    expect(await count('SELECT count(*)::int AS n FROM flowbus_log')).toBe(before + 1);
+    expect(ran.sort()).toEqual(['labels:p1', 'tracking:p1']);
+    expect(billing.ids()).toEqual(ids);
+    expect(await count("SELECT count(*)::int AS n FROM tracked WHERE parcel = 'p1'")).toBe(1);
+    expect(await count('SELECT count(*)::int AS n FROM flowbus_outbox')).toBe(0);
+  });
+
+  it('retries a failing subscriber alone, through flowbus_outbox', async () => {
+    const billing = new RecordingDestination();
+    const app = await start(billing);
+    const outbox = app.get(OutboxService);
+    failLabelsOnce.add('p2');
+    await outbox.transaction((m) => outbox.publish(m, new ParcelShipped('p2')));
+    await waitFor(() => ran.includes('labels:p2'));
+    await drainOutbox(app);
+    expect(ran.sort()).toEqual(['labels:p2', 'tracking:p2']);
+    expect(billing.received).toHaveLength(1);
+    const [retry] = await ds.query('SELECT subscriber, attempts, delivered_at FROM flowbus_outbox');
+    expect(retry).toMatchObject({ subscriber: 'labels', attempts: 1 });
+    expect(retry.delivered_at).not.toBeNull();
+  });
+
+  it("keeps a key's order when its head fails: later rows are parked behind it, other keys go on", async () => {
+    const billing = new RecordingDestination();
+    let failures = 2;
+    billing.failWith = (m) => ((m.payload as { n: number }).n === 1 && failures-- > 0 ? new Error('busy') : undefined);
+    const app = await start(billing);
+    const outbox = app.get(OutboxService);
+    await outbox.transaction((m) =>
+      outbox.enqueue(m, [
+        { destination: 'billing', type: 'Charge', key: 'k', payload: { n: 1 } },
+        { destination: 'billing', type: 'Charge', key: 'k', payload: { n: 2 } },
+        { destination: 'billing', type: 'Charge', key: 'other', payload: { n: 10 } },
+        { destination: 'billing', type: 'Charge', key: 'k', payload: { n: 3 } },
+      ]),
+    );
+    await waitFor(() => billing.received.length === 4);
+    await drainOutbox(app);
+    const order = billing.received.map((m) => (m.payload as { n: number }).n);
+    expect(order.filter((n) => n < 10)).toEqual([1, 2, 3]);
+    expect(order[0]).toBe(10); // not blocked by k's failing head
+    // Parked rows burnt no attempt.
+    const rows = await ds.query(
+      "SELECT payload->>'n' AS n, attempts FROM flowbus_outbox WHERE type = 'Charge' ORDER BY seq",
+    );
+    expect(rows).toEqual([
+      { n: '1', attempts: 2 },
+      { n: '2', attempts: 0 },
+      { n: '3', attempts: 0 },
+    ]);
+  });
+
+  it('dead-letters a NonRetryableError at once, with its error', async () => {
+    const billing = new RecordingDestination();
+    billing.failWith = () => new NonRetryableError('unknown customer');
+    const app = await start(billing);
+    const outbox = app.get(OutboxService);
+    const [id] = await outbox.transaction((m) =>
+      outbox.enqueue(m, { destination: 'billing', type: 'Charge', payload: { n: 99 } }),
+    );
+    await waitFor(
+      async () => (await count('SELECT count(*)::int AS n FROM flowbus_dead_letter WHERE id = $1', [id])) === 1,
+    );
+    const [dead] = await ds.query('SELECT attempts, last_error, errors FROM flowbus_dead_letter WHERE id = $1', [id]);
+    expect(dead.attempts).toBe(1);
+    expect(dead.last_error).toContain('unknown customer');
+    expect(dead.errors).toHaveLength(1);
+  });
+
+  it('two relays on one database deliver every row exactly once', async () => {
+    const a = new RecordingDestination();
+    const b = new RecordingDestination();
+    const appA = await start(a);
+    const appB = await start(b);
+    const outbox = appA.get(OutboxService);
+    const written: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      written.push(
+        ...(await outbox.transaction((m) =>
+          outbox.enqueue(
+            m,
+            Array.from({ length: 25 }, (_, j) => ({
+              destination: 'billing',
+              type: 'Charge',
+              key: j % 2 === 0 ? `k${j % 5}` : undefined,
+              payload: { n: i * 25 + j },
+            })),
+          ),
+        )),
+      );
+    }
+    await waitFor(() => a.received.length + b.received.length >= written.length).catch(async (error: unknown) => {
+      const cursors = await ds.query(
+        "SELECT owner, min(tick_id) AS lo, max(tick_id) AS hi, count(*)::int AS n FROM flowbus_cursor WHERE subscriber = 'destination:billing' GROUP BY owner",
+      );
+      const ticks = await ds.query('SELECT max(id) AS id FROM flowbus_tick');
+      const got = new Set([...a.ids(), ...b.ids()]);
+      const missing = written.filter((id) => !got.has(id));
+      console.log(
+        await ds.query('SELECT seq, txid::text, key, part FROM flowbus_log WHERE id = ANY($1) ORDER BY seq', [missing]),
+        await ds.query(
+          'SELECT min(seq), max(seq), count(*), txid::text FROM flowbus_log WHERE id = ANY($1) GROUP BY txid ORDER BY 1',
+          [written],
+        ),
+        await ds.query('SELECT id, snap::text, lo_seq, hi_seq, floor_seq FROM flowbus_tick ORDER BY id'),
+      );
+      throw new Error(
+        `${a.received.length} + ${b.received.length} of ${written.length} delivered; cursors ${JSON.stringify(cursors)}; latest tick ${ticks[0].id}`,
+        { cause: error },
+      );
+    });
+    await drainOutbox(appA);
+    await drainOutbox(appB);
+    const delivered = [...a.ids(), ...b.ids()];
+    expect(delivered).toHaveLength(written.length);
+    expect(new Set(delivered)).toEqual(new Set(written));
+  });
+
+  it('delivers once, after switching to the log, the rows a table-storage app left pending', async () => {
+    const before = new RecordingDestination();
+    const producer = await createFlowbusApp({
+      dataSource: ds,
+      options: {
+        destinations: { billing: before },
+        routes: [{ event: ParcelShipped, destination: 'billing' }],
+        relay: { storage: 'table', enabled: false },
+      },
+      providers: [Tracking, Labels],
+    });
+    const outbox = producer.get(OutboxService);
+    const pending = await outbox.transaction((m) =>
+      outbox.enqueue(
+        m,
+        Array.from({ length: 30 }, (_, i) => ({
+          destination: 'billing',
+          type: 'Legacy',
+          key: `k${i % 3}`,
+          payload: { i },
+        })),
+      ),
+    );
+    await producer.close();
+    const billing = new RecordingDestination();
+    const app = await start(billing);
+    await waitFor(() => billing.received.length >= pending.length);
+    await drainOutbox(app);
+    expect(billing.ids().sort()).toEqual([...pending].sort());
+    for (const key of ['k0', 'k1', 'k2']) {
+      const order = billing.received.filter((m) => m.key === key).map((m) => (m.payload as { i: number }).i);
+      expect(order).toEqual([...order].sort((a, b) => a - b));
+    }
+  });
+
+  it('retention deletes consumed log rows, held back by a subscriber that stopped reading (visible in stats)', async () => {
+    const billing = new RecordingDestination();
+    const app = await createAdminApp(
+      ds,
+      {
+        destinations: { billing },
+        routes: [{ event: ParcelShipped, destination: 'billing' }],
+        relay: { storage: 'log', retentionMs: 0, retentionIntervalMs: 3_600_000, backoff: fast },
+      },
+      { providers: [Tracking, Labels] },
+    );
+    apps.push(app);
+    // An app that subscribed once (its cursors exist) and is gone: it reads nothing any more.
+    await new LogReader(poolOf(ds), 'public').register('local:gone-app');
+    const outbox = app.get(OutboxService);
+    const ids = await outbox.transaction((m) =>
+      outbox.publish(
+        m,
+        Array.from({ length: 10 }, (_, i) => new ParcelShipped(`r${i}`)),
+      ),
+    );
+    await drainOutbox(app);
+    expect(billing.ids()).toEqual(ids);
+    const retention = app.get(RetentionService);
+    await retention.sweep();
+    const left = () => count('SELECT count(*)::int AS n FROM flowbus_log WHERE id = ANY($1)', [ids]);
+    expect(await left()).toBe(10);
+    const stats = (await adminApi(app).get('/stats').expect(200)).body;
+    const gone = stats.subscribers.find((s: { subscriber: string }) => s.subscriber === 'local:gone-app');
+    expect(gone.behindSeq).toBeGreaterThanOrEqual(10);
+    const billingLag = stats.subscribers.find((s: { subscriber: string }) => s.subscriber === 'destination:billing');
+    expect(billingLag.behindSeq).toBeLessThan(gone.behindSeq);
+    // Retired (its cursors deleted): retention goes on.
+    await ds.query("DELETE FROM flowbus_cursor WHERE subscriber = 'local:gone-app'");
+    await drainOutbox(app); // a round moves every cursor past the rows
+    await retention.sweep();
+    expect(await left()).toBe(0);
+  });
+
+  it('keeps the outcome of a batch delivered during a database outage and delivers nothing twice', async () => {
+    const proxy = await startTcpProxy(Number(new URL(db.url).port));
+    const proxied = await new DataSource({
+      type: 'postgres',
+      url: proxy.urlFor(db.url),
+      extra: { max: 10, connectionTimeoutMillis: 2000 },
+    }).initialize();
+    try {
+      // The retry stays in flowbus_outbox while the test looks at it.
+      const held = heldSink({ backoff: { initialMs: 60_000, jitter: 'none' } });
+      const { received } = held;
+      const app = await createFlowbusApp({
+        dataSource: proxied,
+        options: { destinations: { sink: held.sink }, relay: { storage: 'log', pollIntervalMs: 50, leaseMs: 60_000 } },
+      });
+      apps.push(app);
+      const outbox = app.get(OutboxService);
+      const ids = await outbox.transaction((m) => outbox.enqueue(m, OUTAGE_BATCH));
+      await cutWhileDelivering(proxy, held, ids.length);
+      proxy.accept();
+      // Well before the 60 s lease: the batch is recorded (retry row + cursor advance) once the database is back.
+      await waitFor(
+        async () => (await count('SELECT count(*)::int AS n FROM flowbus_outbox WHERE id = $1', [ids[20]])) === 1,
+        { timeoutMs: 5000, message: 'the failed delivery recorded' },
+      );
+      const [failed] = await ds.query('SELECT attempts, last_error FROM flowbus_outbox WHERE id = $1', [ids[20]]);
+      expect(failed).toEqual({ attempts: 1, last_error: 'Error: 503 from downstream' });
+      // Rounds go on after the outage: a later row is delivered, none of the batch again.
+      const [later] = await outbox.transaction((m) =>
+        outbox.enqueue(m, { destination: 'sink', type: 'T', payload: {} }),
+      );
+      await waitFor(() => received.includes(later!), { message: 'a delivery after the outage' });
+      await drainOutbox(app);
+      expect(received.filter((id) => id !== ids[20])).toHaveLength(ids.length);
+      expect(new Set(received.filter((id) => id !== ids[20])).size).toBe(ids.length);
+    } finally {
+      for (const app of apps.splice(0)) await app.close();
+      await proxied.destroy();
+      await proxy.close();
+    }
+  });
+});
