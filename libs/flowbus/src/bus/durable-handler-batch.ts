@@ -3,6 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { LazySavepoint } from '../database/lazy-savepoint.js';
 import { rowsOf } from '../database/run-query.js';
 import { deleteInboxRows, insertInboxBatch } from '../outbox/outbox.queries.js';
+import { runInScope, scopeOfMessage } from '../telemetry/message-scope.js';
 import type { DurableSubscriber } from './durable-handler-registry.js';
 
 type InvokeMany = NonNullable<DurableSubscriber['invokeMany']>;
@@ -32,7 +33,8 @@ export function durableHandlerBatch(
       let error: Error | undefined;
       if (fresh.has(d.id)) {
         try {
-          await invoke(d.event, lazy);
+          // What the handler writes names this message as its cause, in its conversation.
+          await runInScope(scopeOfMessage(d.id, d.headers), () => invoke(d.event, lazy));
         } catch (thrown) {
           error = thrown instanceof Error ? thrown : new Error(`Handler threw ${String(thrown)}`);
           failed.push(d.id);
