@@ -14,7 +14,7 @@ import { RelaySignal } from '../relay/relay-signal.js';
 import type { ResolvedAdminOptions } from './admin-options.interface.js';
 import { FLOWBUS_ADMIN_OPTIONS } from './admin.constants.js';
 import * as sql from './admin.queries.js';
-import { subscriberLag } from '../outbox/log.queries.js';
+import { logPending, subscriberLag } from '../outbox/log.queries.js';
 import { decodeCursor, encodeCursor, type CursorList } from './cursor.js';
 import type { BulkRequeueDto } from './dto/bulk-requeue.dto.js';
 import type { BulkRequeueResultDto, DeadLetterDetailDto, DeadLetterPageDto } from './dto/dead-letter.dto.js';
@@ -72,14 +72,33 @@ export class AdminService implements OnModuleInit {
   async stats(): Promise<StatsDto> {
     const now = this.now();
     const { types, names } = this.durable.pairs();
-    const [[row], lag] = await Promise.all([
+    // Only with the log: a role granted the table storage's tables alone may not read the cursors.
+    const log = this.options.relay.storage === 'log';
+    const [[row], lag, inLog] = await Promise.all([
       this.rows<StatsRow>(sql.stats(this.schema, now, { name: LOCAL_DESTINATION, types, names })),
-      // Only with the log: a role granted the table storage's tables alone may not read the cursors.
-      this.options.relay.storage === 'log'
-        ? this.rows<{ subscriber: string; behindSeq: string; lagSeconds: number }>(subscriberLag(this.schema))
+      log ? this.rows<{ subscriber: string; behindSeq: string; lagSeconds: number }>(subscriberLag(this.schema)) : [],
+      log
+        ? this.rows<{ destination: string; pending: number; oldest: Date }>(
+            logPending(this.schema, this.options.routes),
+          )
         : [],
     ]);
     const r = row!;
+    // With the log, what a reader has yet to read there is pending too (besides flowbus_outbox's retries).
+    for (const p of inLog) {
+      const entry = r.outbox.find((d) => d.destination === p.destination);
+      if (entry) entry.pending += p.pending;
+      else
+        r.outbox.push({
+          destination: p.destination,
+          pending: p.pending,
+          inFlight: 0,
+          delivered: 0,
+          noSubscriberHere: 0,
+        });
+      if (r.oldest === null || p.oldest < r.oldest) r.oldest = p.oldest;
+    }
+    if (inLog.length > 0) r.outbox.sort((a, b) => a.destination.localeCompare(b.destination));
     const sum = (k: 'pending' | 'inFlight' | 'delivered' | 'noSubscriberHere') =>
       r.outbox.reduce((n, d) => n + d[k], 0);
     const byStatus = Object.fromEntries(sql.SAGA_STATUSES.map((s) => [s, r.sagas[s] ?? 0]));
