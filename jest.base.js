@@ -23,6 +23,7 @@ export default {
     '^nestjs-flowbus$': '<rootDir>/libs/flowbus/src/index.ts',
     '^nestjs-flowbus/testing$': '<rootDir>/libs/flowbus/src/testing/index.ts',
     '^nestjs-flowbus/admin$': '<rootDir>/libs/flowbus/src/admin/index.ts',
+    '^nestjs-flowbus/health$': '<rootDir>/libs/flowbus/src/health/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   modulePathIgnorePatterns: ['<rootDir>/libs/flowbus/dist', '<rootDir>/apps/demo/dist'],

@@ -83,6 +83,9 @@ const ROUTES: [method: 'get' | 'post' | 'delete', path: string][] = [
   ['delete', '/dead-letters/3b241101-e2bb-4255-8caf-4136c566a962'],
   ['get', '/sagas'],
   ['get', '/sagas/order/o-1'],
+  ['get', '/sagas/order/o-1/timeline'],
+  ['get', '/conversations/3b241101-e2bb-4255-8caf-4136c566a962'],
+  ['get', '/history'],
   ['get', '/breakers'],
 ];
 
@@ -124,8 +127,22 @@ describe('GET /stats', () => {
     const res = await api.get('/stats').expect(200);
     expect(res.body.outbox).toMatchObject({ pending: 2, inFlight: 1, delivered: 3 });
     expect(res.body.outbox.byDestination).toEqual([
-      { destination: 'other', pending: 1, inFlight: 1, delivered: 0, noSubscriberHere: 0 },
-      { destination: 'sink', pending: 1, inFlight: 0, delivered: 3, noSubscriberHere: 0 },
+      {
+        destination: 'other',
+        pending: 1,
+        inFlight: 1,
+        delivered: 0,
+        noSubscriberHere: 0,
+        oldestPendingAgeMs: expect.any(Number),
+      },
+      {
+        destination: 'sink',
+        pending: 1,
+        inFlight: 0,
+        delivered: 3,
+        noSubscriberHere: 0,
+        oldestPendingAgeMs: expect.any(Number),
+      },
     ]);
     expect(res.body.outbox.oldestPendingAgeMs).toEqual(expect.any(Number));
     expect(res.body.outbox.oldestPendingAgeMs).toBeGreaterThanOrEqual(0);
@@ -138,6 +155,10 @@ describe('GET /stats', () => {
     });
     expect(res.body.sagas).toEqual({
       byStatus: { running: 2, completed: 0, compensating: 0, compensated: 0, failed: 1 },
+      byName: [
+        { name: 'order', status: 'failed', count: 1 },
+        { name: 'order', status: 'running', count: 2 },
+      ],
       timeoutsPending: 1,
     });
     expect(res.body.breakers).toEqual([]); // both sinks run without a breaker
@@ -154,6 +175,7 @@ describe('GET /stats', () => {
       noSubscriberHere: 0,
       oldestPendingAgeMs: null,
       byDestination: [],
+      bySubscriber: [],
     });
     expect(res.body.deadLetters).toEqual({ total: 0, byDestination: [] });
   });
@@ -691,6 +713,9 @@ describe('OpenAPI', () => {
         'DELETE /flowbus/dead-letters/{id}',
         'GET /flowbus/sagas',
         'GET /flowbus/sagas/{name}/{correlationId}',
+        'GET /flowbus/sagas/{name}/{correlationId}/timeline',
+        'GET /flowbus/conversations/{correlationId}',
+        'GET /flowbus/history',
         'GET /flowbus/breakers',
       ].sort(),
     );

@@ -5,6 +5,7 @@ import { waitFor } from 'nestjs-flowbus/testing';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import { AppModule } from '../apps/demo/src/app.module.js';
 import { ADMIN_TOKEN, enqueue, insertSaga, SwitchableSink } from './support/admin-app.js';
@@ -24,12 +25,13 @@ const XSS = '<img src=x onerror="window.__pwned=1">';
 let db: TestDatabase;
 let ds: DataSource;
 let app: INestApplication;
-let browser: Browser;
+let browser: Browser | undefined;
+let browserToLaunch: Awaited<ReturnType<typeof findChromium>>;
 let url: string;
 const sink = new SwitchableSink();
 
 beforeAll(async () => {
-  const browserToLaunch = await findChromium();
+  browserToLaunch = await findChromium();
   db = await createTestDatabase();
   ds = await db.dataSource();
   const port = await freePort();
@@ -49,11 +51,6 @@ beforeAll(async () => {
   app = moduleRef.createNestApplication({ logger: process.env.FLOWBUS_TEST_LOGS ? undefined : false });
   await app.listen(port, '127.0.0.1');
   url = `http://127.0.0.1:${port}/flowbus/`;
-  browser = await chromium.launch({
-    executablePath: browserToLaunch.executablePath,
-    args: browserToLaunch.args,
-    headless: true,
-  });
   mkdirSync(ARTIFACTS, { recursive: true });
 });
 
@@ -63,6 +60,24 @@ afterAll(async () => {
   await ds?.destroy();
   await db?.drop();
 });
+
+/** A new page; the (single-process) browser is started again when the last page closed it. */
+async function openPage(): Promise<Page> {
+  const viewport = { width: 1360, height: 900 };
+  if (browser?.isConnected()) {
+    try {
+      return await browser.newPage({ viewport });
+    } catch {
+      // Closed with its last page, and not told yet: start it again below.
+    }
+  }
+  browser = await chromium.launch({
+    executablePath: browserToLaunch.executablePath,
+    args: browserToLaunch.args,
+    headless: true,
+  });
+  return browser.newPage({ viewport });
+}
 
 /** Console errors and page errors, less the 401s the sign-in flow provokes on purpose. */
 function watch(page: Page): string[] {
@@ -111,7 +126,7 @@ describe('dashboard', () => {
       state: { step: 'shipped' },
     });
 
-    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    const page = await openPage();
     const problems = watch(page);
     await page.goto(url);
 
@@ -186,6 +201,84 @@ describe('dashboard', () => {
     await page.locator(`[data-list="dead-letters"] tr.row[data-id="${other}"] button[data-action="delete"]`).click();
     await page.locator('[data-list="dead-letters"] .empty', { hasText: 'No dead letters' }).waitFor();
     expect(await ds.query('SELECT id FROM flowbus_dead_letter')).toEqual([]);
+
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('dashboard: conversations, timelines, charts, stall causes', () => {
+  it("shows the demo order's conversation as a tree, the saga timeline, the charts and why delivery is stalled", async () => {
+    const http = request(app.getHttpServer());
+    const placed = await http
+      .post('/orders')
+      .send({ customer: 'ada@example.com', items: [{ sku: 'MOUSE-PRO', qty: 1 }] })
+      .expect(201);
+    const orderId = placed.body.id as string;
+    await waitFor(async () => (await http.get(`/orders/${orderId}`).expect(200)).body.saga?.status === 'completed', {
+      timeoutMs: 15_000,
+      message: 'the order saga to complete',
+    });
+    // A message for a subscriber no app has: the stall panel names it.
+    await ds.query(
+      `INSERT INTO flowbus_outbox (id, destination, subscriber, type, payload) VALUES (gen_random_uuid(), 'local', 'Retired.handle', 'Orphaned', '{}')`,
+    );
+
+    const page = await openPage();
+    const problems = watch(page);
+    await page.goto(url);
+    await page.fill('#token', ADMIN_TOKEN);
+    await page.click('#connect');
+    await page.locator('#app').waitFor();
+
+    // Why is it stalled?
+    await page.locator('#stalled [data-cause="no-subscriber"]', { hasText: 'Retired.handle' }).waitFor();
+    // Charts: throughput and backlog of the last hour per destination, drawn as SVG.
+    const localChart = page.locator('[data-chart="local"]');
+    await localChart.waitFor();
+    expect(await localChart.locator('svg polyline').count()).toBe(3);
+    const delivered = await localChart.locator('polyline.delivered').getAttribute('points');
+    // Not flat: the order's deliveries are in the last minute's bucket.
+    expect(new Set(delivered!.split(' ').map((p) => p.split(',')[1])).size).toBeGreaterThan(1);
+    await page.screenshot({ path: new URL('dashboard-charts.png', ARTIFACTS).pathname, fullPage: true });
+
+    // The order's OrderPlaced, then its conversation: placed → payment → inventory → shipping.
+    await page.fill('[data-filters="outbox"] input[name="type"]', 'OrderPlaced');
+    await page.click('[data-filters="outbox"] button[type="submit"]');
+    const row = page.locator('[data-list="outbox"] tr.row').first();
+    await row.waitFor();
+    await row.click();
+    await page.locator('button[data-action="conversation"]').click();
+    const tree = page.locator('#conversation ul.tree');
+    await tree.waitFor();
+    const path = [
+      'OrderPlaced',
+      'ChargePayment',
+      'PaymentSucceeded',
+      'ReserveInventory',
+      'InventoryReserved',
+      'ShipOrder',
+      'OrderShipped',
+    ];
+    // Each message sits under the one that caused it.
+    let node = tree;
+    for (const type of path) {
+      node = node.locator(':scope > li').filter({ has: page.locator(`:scope > .node[data-type="${type}"]`) });
+      await expect(node.count()).resolves.toBe(1);
+      await expect(node.locator(':scope > .node .pill').textContent()).resolves.toBe('delivered');
+      node = node.locator(':scope > ul');
+    }
+    await page.screenshot({ path: new URL('dashboard-conversation.png', ARTIFACTS).pathname, fullPage: true });
+
+    // The saga's timeline.
+    await page.click('[data-tab="sagas"]');
+    await page.locator(`[data-list="sagas"] tr.row[data-id="${orderId}"]`).click();
+    const timeline = page.locator('ol.timeline');
+    await timeline.waitFor();
+    for (const type of ['OrderPlaced', 'ChargePayment', 'OrderShipped']) {
+      await timeline.locator('li', { hasText: type }).first().waitFor();
+    }
+    await page.screenshot({ path: new URL('dashboard-saga-timeline.png', ARTIFACTS).pathname, fullPage: true });
 
     expect(problems).toEqual([]);
     await page.close();

@@ -152,6 +152,39 @@ describe('the order-fulfilment saga', () => {
     expect(await available('KEYBOARD-MX')).toBe(before - 2);
   });
 
+  it("shows the order's conversation in the admin API: placed → payment → inventory → shipping, one tree", async () => {
+    const id = await placeOrder([{ sku: 'MOUSE-PRO', qty: 1 }]);
+    await untilSaga(id, 'completed');
+    const placed = (await admin('/outbox?type=OrderPlaced&limit=100').expect(200)).body.items.find(
+      (m: { payload: { orderId: string } }) => m.payload.orderId === id,
+    );
+    expect(placed).toMatchObject({ correlationId: placed.id, causationId: null });
+    const { body } = await admin(`/conversations/${placed.correlationId}`).expect(200);
+    type Node = { id: string; type: string; causationId: string | null; status: string; subscriber: string };
+    const messages = body.messages as Node[];
+    const typeOf = new Map(messages.map((m) => [m.id, m.type]));
+    // Each message names the one whose handler or step wrote it.
+    const edges = messages.filter((m) => m.causationId).map((m) => `${typeOf.get(m.causationId!)} → ${m.type}`);
+    expect(new Set(edges)).toEqual(
+      new Set([
+        'OrderPlaced → ChargePayment',
+        'ChargePayment → PaymentSucceeded',
+        'PaymentSucceeded → ReserveInventory',
+        'ReserveInventory → InventoryReserved',
+        'InventoryReserved → ShipOrder',
+        'ShipOrder → OrderShipped',
+      ]),
+    );
+    expect(messages.filter((m) => m.causationId === null).map((m) => m.type)).toEqual(['OrderPlaced']);
+    expect(messages.every((m) => m.status === 'delivered')).toBe(true);
+    expect(body.sagas).toEqual([`order-fulfillment/${id}`]);
+    const timeline = (await admin(`/sagas/order-fulfillment/${id}/timeline`).expect(200)).body;
+    expect(timeline.messages.map((m: Node) => m.type)).toEqual(
+      expect.arrayContaining(['OrderPlaced', 'ChargePayment', 'PaymentSucceeded', 'ShipOrder', 'OrderShipped']),
+    );
+    await admin('/conversations/no-such-conversation').expect(404);
+  });
+
   it('out of stock: InventoryFailed compensates, the payment is refunded, the stock is untouched', async () => {
     const id = await placeOrder([{ sku: 'MONITOR-27', qty: 4 }]);
     const o = await untilSaga(id, 'compensated');
@@ -323,6 +356,22 @@ describe('the API', () => {
     const res = await http().get('/orders?limit=1').expect(200);
     expect(res.body).toEqual([expect.objectContaining({ id, customer: 'grace@example.com' })]);
     await untilSaga(id, 'completed'); // leave nothing in flight for the next test
+  });
+
+  it('serves /metrics in Prometheus text through OpenTelemetry, and /health', async () => {
+    await untilSaga(await placeOrder([{ sku: 'MOUSE-PRO', qty: 1 }]), 'completed');
+    const metrics = await http().get('/metrics').expect(200);
+    expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
+    expect(metrics.text).toMatch(
+      /^flowbus_deliveries_total\{[^}]*destination="local"[^}]*outcome="success"[^}]*\} [1-9]/m,
+    );
+    expect(metrics.text).toMatch(/^flowbus_delivery_duration_bucket\{[^}]*destination="shipping"[^}]*le="1"\} [1-9]/m);
+    expect(metrics.text).toMatch(
+      /^flowbus_saga_instances\{[^}]*saga="order-fulfillment"[^}]*status="completed"[^}]*\} [1-9]/m,
+    );
+    expect(metrics.text).toMatch(/^flowbus_breaker_state\{[^}]*destination="shipping"[^}]*\} 0/m);
+    const health = await http().get('/health').expect(200);
+    expect(health.body).toMatchObject({ status: 'ok', info: { flowbus: { status: 'up' } } });
   });
 
   it('serves the landing page, the Swagger UI (demo and Flowbus admin routes) and the dashboard', async () => {

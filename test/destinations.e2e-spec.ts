@@ -174,7 +174,8 @@ describe('httpDestination', () => {
       type: 'OrderPlaced',
       key: 'order-1',
       payload: { orderId: 'o-1', total: 42 },
-      headers: { tenant: 't1' },
+      // Flowbus adds the conversation id: a message enqueued outside any handler starts its own.
+      headers: { tenant: 't1', 'correlation-id': id },
       createdAt: expect.any(String),
     });
     expect(Number.isNaN(Date.parse(got?.body.createdAt as string))).toBe(false);

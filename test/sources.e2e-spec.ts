@@ -103,7 +103,8 @@ async function expectRoundTrip(app: INestApplication, name: string): Promise<voi
       type: 'SourcePing',
       key: 'k1',
       payload: { n: 1 },
-      headers: { h: 'v', 'flowbus-source': name, 'flowbus-source-id': id },
+      // The sender's conversation carries on; the message received is caused by the one sent.
+      headers: { h: 'v', 'correlation-id': id, 'causation-id': id, 'flowbus-source': name, 'flowbus-source-id': id },
     },
   ]);
 }
@@ -235,7 +236,18 @@ withRabbit('amqpSource', () => {
     const rows = await ds.query(
       `SELECT key, headers FROM ${writtenRows.table} WHERE headers->>'flowbus-source' = 'foreign'`,
     );
-    expect(rows).toEqual([{ key: 'c-9', headers: { 'flowbus-source': 'foreign', 'flowbus-source-id': 'order-42' } }]);
+    expect(rows).toEqual([
+      {
+        key: 'c-9',
+        headers: {
+          'flowbus-source': 'foreign',
+          'flowbus-source-id': 'order-42',
+          'causation-id': 'order-42',
+          // A foreign message starts a conversation of its own.
+          'correlation-id': expect.any(String),
+        },
+      },
+    ]);
   });
 
   it('reconnects after the connection is cut and goes on receiving', async () => {

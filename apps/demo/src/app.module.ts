@@ -6,6 +6,7 @@ import { DEMO_OPTIONS, flowbusOptions, resolveDemoOptions, type DemoOptions } fr
 import { FulfillmentModule } from './fulfillment/fulfillment.module.js';
 import { InventoryModule } from './inventory/inventory.module.js';
 import { LandingController } from './landing/landing.controller.js';
+import { ObservabilityModule } from './observability/observability.module.js';
 import { OrdersModule } from './orders/orders.module.js';
 import { PaymentModule } from './payment/payment.module.js';
 import { ShippingModule } from './shipping/shipping.module.js';
@@ -47,6 +48,7 @@ export class AppModule {
         PaymentModule,
         InventoryModule,
         ShippingModule,
+        ObservabilityModule,
       ],
       controllers: [LandingController],
     };

@@ -32,6 +32,9 @@ import { SagaService } from './saga/saga.service.js';
 import { TimeoutAlarm } from './saga/timeout-alarm.js';
 import { TimeoutScheduler } from './saga/timeout.scheduler.js';
 import { FlowbusTimers } from './scheduling/flowbus-timers.js';
+import { FlowbusMetrics } from './telemetry/flowbus-metrics.js';
+import { FlowbusStats } from './telemetry/flowbus-stats.js';
+import { FlowbusTelemetry } from './telemetry/flowbus-telemetry.js';
 
 /**
  * Flowbus: in-process event bus, transactional outbox with its relay, and sagas, on PostgreSQL.
@@ -80,6 +83,9 @@ import { FlowbusTimers } from './scheduling/flowbus-timers.js';
     TimeoutAlarm,
     TimeoutScheduler,
     FlowbusTimers,
+    FlowbusStats,
+    FlowbusMetrics,
+    FlowbusTelemetry,
     ReceivedStore,
     SourceRunner,
   ],
@@ -95,6 +101,8 @@ import { FlowbusTimers } from './scheduling/flowbus-timers.js';
     FLOWBUS_DATA_SOURCE,
     RelaySignal,
     DurableHandlerRegistry,
+    // For FlowbusAdminModule and FlowbusHealthIndicator; not public API.
+    FlowbusStats,
   ],
 })
 export class FlowbusModule extends FlowbusConfigurableModule {}

@@ -22,6 +22,7 @@ export { OutboxService } from './outbox/outbox.service.js';
 export type { OutboxMessage, OutboxPublishOptions } from './outbox/outbox-message.interface.js';
 export type { PayloadSerializer } from './outbox/payload-serializer.interface.js';
 export { OutboxRelay } from './relay/outbox-relay.js';
+export type { RelayStatus } from './relay/outbox-relay.js';
 export { BreakerRegistry } from './relay/breaker.registry.js';
 export type { BreakerSnapshot, BreakerState } from './relay/breaker.registry.js';
 export type { Destination, DeliveryMessage } from './relay/destination.interface.js';

@@ -104,3 +104,18 @@ describe('optional admin peers', () => {
     expect(ADMIN_PEERS.filter((p) => packages.has(p))).toEqual(ADMIN_PEERS);
   });
 });
+
+describe('optional observability peers', () => {
+  it.each(['index.ts', 'testing/index.ts', 'admin/index.ts'])(
+    '%s loads @opentelemetry/api only on demand and never reaches @nestjs/terminus',
+    (entry) => {
+      const { packages, dynamic } = runtimePackages(entry);
+      expect(packages.has('@opentelemetry/api')).toBe(false);
+      expect(packages.has('@nestjs/terminus')).toBe(false);
+      expect(dynamic.has('@nestjs/terminus')).toBe(false);
+      // One place asks for the API, with a dynamic import() that tolerates its absence.
+      expect(dynamic.get('@opentelemetry/api')).toBe(resolve(SRC, 'telemetry/otel-api.ts'));
+      expect([...packages].filter((p) => p.startsWith('@opentelemetry/'))).toEqual([]);
+    },
+  );
+});

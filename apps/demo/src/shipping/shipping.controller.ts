@@ -1,6 +1,7 @@
 import {
   Body,
   Controller,
+  Headers,
   HttpCode,
   Post,
   ServiceUnavailableException,
@@ -16,6 +17,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
+import { context, propagation } from '@opentelemetry/api';
 import { SimulatedOutageError } from '../simulation/switchboard.js';
 import { ShippingAnswerDto, ShippingWebhookDto } from './dto/shipping-webhook.dto.js';
 import { ShippingService } from './shipping.service.js';
@@ -44,9 +46,15 @@ export class ShippingController {
   @ApiBadRequestResponse({ description: 'Not a ShipOrder message: the relay dead-letters it' })
   @ApiUnauthorizedResponse({ description: 'Without the bearer token the relay is configured with' })
   @ApiServiceUnavailableResponse({ description: 'Switched `down`: the relay retries later' })
-  async receive(@Body() message: ShippingWebhookDto): Promise<ShippingAnswerDto> {
+  async receive(
+    @Body() message: ShippingWebhookDto,
+    @Headers() headers: Record<string, string>,
+  ): Promise<ShippingAnswerDto> {
+    // Continue the caller's trace (its `traceparent` header): without HTTP instrumentation
+    // registered, nothing else reads it. With it, the active context is already the caller's.
+    const caller = propagation.extract(context.active(), headers);
     try {
-      return await this.shipping.ship(message.id, message.payload);
+      return await context.with(caller, () => this.shipping.ship(message.id, message.payload, message.headers));
     } catch (error) {
       if (error instanceof SimulatedOutageError) throw new ServiceUnavailableException(error.message);
       throw error;

@@ -23,9 +23,19 @@ export class ShippingService {
     private readonly switchboard: Switchboard,
   ) {}
 
-  async ship(messageId: string, order: ShipOrderPayloadDto): Promise<ShippingAnswerDto> {
+  /**
+   * @param headers the received message's headers: the reply joins its conversation
+   *   (`correlation-id`) and names it as its cause (`causation-id`)
+   */
+  async ship(
+    messageId: string,
+    order: ShipOrderPayloadDto,
+    headers?: Record<string, string>,
+  ): Promise<ShippingAnswerDto> {
     const outcome = await this.carrier(); // `down`: SimulatedOutageError → 503
-    return this.dataSource.transaction((manager) => this.record(manager, messageId, order, outcome));
+    const reply: Record<string, string> = { 'causation-id': messageId };
+    if (headers?.['correlation-id']) reply['correlation-id'] = headers['correlation-id'];
+    return this.dataSource.transaction((manager) => this.record(manager, messageId, order, outcome, reply));
   }
 
   /**
@@ -50,6 +60,8 @@ export class ShippingService {
     messageId: string,
     order: ShipOrderPayloadDto,
     { reason, tracking }: { reason: string | null; tracking: string | null },
+    /** Headers of the reply; in a durable handler Flowbus sets them itself. */
+    headers?: Record<string, string>,
   ): Promise<ShippingAnswerDto> {
     // One shipment per order. `xmax = 0` holds only for a row this statement inserted; a
     // repeat takes the ON CONFLICT branch and just counts the request.
@@ -67,10 +79,10 @@ export class ShippingService {
     }
     // The reply goes out through the outbox, committed with the shipment row.
     if (reason) {
-      await this.outbox.publish(manager, new ShipmentFailed(order.orderId, reason));
+      await this.outbox.publish(manager, new ShipmentFailed(order.orderId, reason), { headers });
       this.logger.warn(`Order ${short(order.orderId)}: ${reason}`);
     } else {
-      await this.outbox.publish(manager, new OrderShipped(order.orderId, tracking!));
+      await this.outbox.publish(manager, new OrderShipped(order.orderId, tracking!), { headers });
       this.logger.log(`Order ${short(order.orderId)}: shipped to ${order.customer}, tracking ${tracking}`);
     }
     return answer;

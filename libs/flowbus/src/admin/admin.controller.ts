@@ -42,6 +42,8 @@ import { ListSagasQuery } from './dto/list-sagas.query.js';
 import { OutboxMessageDetailDto, OutboxPageDto } from './dto/outbox-message.dto.js';
 import { SagaDetailDto, SagaPageDto } from './dto/saga.dto.js';
 import { BreakerDto, StatsDto } from './dto/stats.dto.js';
+import { HistoryDto } from './dto/history.dto.js';
+import { ConversationDto, SagaTimelineDto } from './dto/conversation.dto.js';
 import { InputShapePipe } from './input-shape.pipe.js';
 import { MessageIdPipe } from './message-id.pipe.js';
 import { TextParamPipe } from './text-param.pipe.js';
@@ -183,6 +185,37 @@ export class AdminController {
     @Param('correlationId', TextParamPipe) correlationId: string,
   ): Promise<SagaDetailDto> {
     return this.admin.getSaga(name, correlationId);
+  }
+
+  @Get('sagas/:name/:correlationId/timeline')
+  @ApiOperation({ summary: "One saga instance's timeline: the messages delivered to it and written by its steps" })
+  @ApiOkResponse({ type: SagaTimelineDto })
+  @ApiNotFoundResponse({ description: 'No such saga instance' })
+  sagaTimeline(
+    @Param('name', TextParamPipe) name: string,
+    @Param('correlationId', TextParamPipe) correlationId: string,
+  ): Promise<SagaTimelineDto> {
+    return this.admin.sagaTimeline(name, correlationId);
+  }
+
+  @Get('conversations/:correlationId')
+  @ApiOperation({
+    summary: 'A conversation: every message carrying this correlation id, oldest first, with what caused each',
+  })
+  @ApiParam({ name: 'correlationId', description: 'The `correlationId` of any of its messages' })
+  @ApiOkResponse({ type: ConversationDto })
+  @ApiNotFoundResponse({ description: 'No message carries this correlation id' })
+  conversation(@Param('correlationId', TextParamPipe) correlationId: string): Promise<ConversationDto> {
+    return this.admin.conversation(correlationId);
+  }
+
+  @Get('history')
+  @ApiOperation({
+    summary: 'Throughput (delivered, failed) and backlog per destination over the last hour, per minute',
+  })
+  @ApiOkResponse({ type: HistoryDto })
+  history(): Promise<HistoryDto> {
+    return this.admin.history();
   }
 
   @Get('breakers')

@@ -30,12 +30,14 @@ const OUTBOX_STATUS_SQL = (now: string) => `CASE
   WHEN locked_until > ${now} THEN 'in-flight'
   ELSE 'pending' END`;
 
-const outboxColumns = (now: string) => `id, seq, destination, subscriber, type, key, payload, headers,
+const CAUSE_COLUMNS = `headers->>'correlation-id' AS "correlationId", headers->>'causation-id' AS "causationId"`;
+
+const outboxColumns = (now: string) => `id, seq, destination, subscriber, type, key, payload, headers, ${CAUSE_COLUMNS},
   ${OUTBOX_STATUS_SQL(now)} AS status, attempts, last_error AS "lastError",
   created_at AS "createdAt", next_attempt_at AS "nextAttemptAt", locked_until AS "lockedUntil",
   lock_owner AS "lockOwner", delivered_at AS "deliveredAt"`;
 
-const DEAD_LETTER_COLUMNS = `id, seq, destination, subscriber, type, key, payload, headers, attempts,
+const DEAD_LETTER_COLUMNS = `id, seq, destination, subscriber, type, key, payload, headers, ${CAUSE_COLUMNS}, attempts,
   last_error AS "lastError", created_at AS "createdAt", failed_at AS "failedAt"`;
 
 const SAGA_COLUMNS = `id, seq, saga_name AS name, correlation_id AS "correlationId", status, version, state,
@@ -240,41 +242,54 @@ export function getSaga(schema: string, name: string, correlationId: string): Qu
   };
 }
 
+/** Messages of one conversation (and of one saga instance's timeline) listed at most. */
+export const CONVERSATION_MAX = 500;
+
+/** A message of a conversation or timeline, from the outbox or the dead letters. */
+const conversationColumns = (now: string, table: 'outbox' | 'dead') => `id, destination, subscriber, type,
+  ${CAUSE_COLUMNS}, headers->>'flowbus-saga' AS saga,
+  ${table === 'outbox' ? OUTBOX_STATUS_SQL(now) : "'dead-letter'"} AS status, attempts, last_error AS "lastError",
+  created_at AS "createdAt", ${table === 'outbox' ? 'delivered_at' : 'failed_at'} AS "finishedAt"`;
+
 /**
- * Everything `GET /stats` needs from the database in one statement: one scan of the outbox
- * (counts per derived status and destination, oldest undelivered row), dead letters per
- * destination, sagas per status (index on status) and the number of scheduled timeouts.
+ * Every message of a conversation (header `correlation-id`), delivered, pending or dead, oldest
+ * first. The header is not indexed: this scans the tables, which the admin API can afford.
  */
-/**
- * Figures of `GET /stats`. `local` names the pairs (event type, subscriber) this app has: an
- * undelivered `local` row for another pair counts as "no subscriber here" (it waits for an app
- * that has the subscriber).
- */
-export function stats(schema: string, now: Date, local: { name: string; types: string[]; names: string[] }): Query {
+export function conversation(schema: string, correlationId: string, now: Date): Query {
   return {
     text: `
-      WITH outbox AS (
-        SELECT destination,
-          count(*) FILTER (WHERE delivered_at IS NULL AND (locked_until IS NULL OR locked_until <= $1))::int AS pending,
-          count(*) FILTER (WHERE delivered_at IS NULL AND destination = $2
-            AND (type, subscriber) NOT IN (SELECT * FROM unnest($3::text[], $4::text[])))::int AS "noSubscriberHere",
-          count(*) FILTER (WHERE delivered_at IS NULL AND locked_until > $1)::int AS "inFlight",
-          count(*) FILTER (WHERE delivered_at IS NOT NULL)::int AS delivered,
-          min(created_at) FILTER (WHERE delivered_at IS NULL) AS oldest
-        FROM ${table(schema, 'flowbus_outbox')} GROUP BY destination
-      ), dead AS (
-        SELECT destination, count(*)::int AS count FROM ${table(schema, 'flowbus_dead_letter')} GROUP BY destination
-      ), sagas AS (
-        SELECT status, count(*)::int AS count FROM ${table(schema, 'flowbus_saga')} GROUP BY status
+      SELECT * FROM (
+        SELECT ${conversationColumns('$2', 'outbox')} FROM ${table(schema, 'flowbus_outbox')} WHERE headers->>'correlation-id' = $1
+        UNION ALL
+        SELECT ${conversationColumns('$2', 'dead')} FROM ${table(schema, 'flowbus_dead_letter')} WHERE headers->>'correlation-id' = $1
+      ) m ORDER BY "createdAt", id LIMIT $3`,
+    values: [correlationId, now, CONVERSATION_MAX + 1],
+  };
+}
+
+/**
+ * A saga instance's timeline: the messages its steps wrote (header `flowbus-saga`) and the
+ * messages delivered to the saga in the same conversations (what ran its steps), oldest first.
+ */
+export function sagaTimeline(schema: string, name: string, correlationId: string, now: Date): Query {
+  const outbox = table(schema, 'flowbus_outbox');
+  const dead = table(schema, 'flowbus_dead_letter');
+  return {
+    text: `
+      WITH sent AS (
+        SELECT ${conversationColumns('$3', 'outbox')} FROM ${outbox} WHERE headers->>'flowbus-saga' = $1
+        UNION ALL
+        SELECT ${conversationColumns('$3', 'dead')} FROM ${dead} WHERE headers->>'flowbus-saga' = $1
+      ), conversations AS (
+        SELECT DISTINCT "correlationId" FROM sent WHERE "correlationId" IS NOT NULL
+      ), received AS (
+        SELECT ${conversationColumns('$3', 'outbox')} FROM ${outbox}
+        WHERE subscriber = $2 AND headers->>'correlation-id' IN (SELECT * FROM conversations)
+        UNION ALL
+        SELECT ${conversationColumns('$3', 'dead')} FROM ${dead}
+        WHERE subscriber = $2 AND headers->>'correlation-id' IN (SELECT * FROM conversations)
       )
-      SELECT
-        COALESCE((SELECT jsonb_agg(jsonb_build_object('destination', destination, 'pending', pending,
-          'inFlight', "inFlight", 'delivered', delivered, 'noSubscriberHere', "noSubscriberHere") ORDER BY destination) FROM outbox), '[]'::jsonb) AS outbox,
-        (SELECT min(oldest) FROM outbox) AS oldest,
-        now() AS "dbNow",
-        COALESCE((SELECT jsonb_agg(jsonb_build_object('destination', destination, 'count', count) ORDER BY destination) FROM dead), '[]'::jsonb) AS dead,
-        COALESCE((SELECT jsonb_object_agg(status, count) FROM sagas), '{}'::jsonb) AS sagas,
-        (SELECT count(*)::int FROM ${table(schema, 'flowbus_saga_timeout')}) AS timeouts`,
-    values: [now, local.name, local.types, local.names],
+      SELECT * FROM (SELECT * FROM sent UNION SELECT * FROM received) m ORDER BY "createdAt", id LIMIT $4`,
+    values: [`${name}/${correlationId}`, `saga:${name}`, now, CONVERSATION_MAX + 1],
   };
 }

@@ -11,10 +11,12 @@ import { DurableHandlerRegistry } from '../bus/durable-handler-registry.js';
 import { LOCAL_DESTINATION } from '../options/resolve-options.js';
 import { BreakerRegistry } from '../relay/breaker.registry.js';
 import { RelaySignal } from '../relay/relay-signal.js';
+import { FlowbusStats } from '../telemetry/flowbus-stats.js';
+import { StallDiagnosis } from './stall-diagnosis.js';
 import type { ResolvedAdminOptions } from './admin-options.interface.js';
 import { FLOWBUS_ADMIN_OPTIONS } from './admin.constants.js';
 import * as sql from './admin.queries.js';
-import { logPending, subscriberLag } from '../outbox/log.queries.js';
+import { subscriberLag } from '../outbox/log.queries.js';
 import { decodeCursor, encodeCursor, type CursorList } from './cursor.js';
 import type { BulkRequeueDto } from './dto/bulk-requeue.dto.js';
 import type { BulkRequeueResultDto, DeadLetterDetailDto, DeadLetterPageDto } from './dto/dead-letter.dto.js';
@@ -24,19 +26,12 @@ import type { ListSagasQuery } from './dto/list-sagas.query.js';
 import type { OutboxMessageDetailDto, OutboxPageDto } from './dto/outbox-message.dto.js';
 import type { SagaDetailDto, SagaPageDto } from './dto/saga.dto.js';
 import type { BreakerDto, StatsDto } from './dto/stats.dto.js';
+import type { HistoryDto } from './dto/history.dto.js';
+import type { ConversationDto, ConversationMessageDto, SagaTimelineDto } from './dto/conversation.dto.js';
 import { RecordNotFoundError } from '../errors/record-not-found.error.js';
 import { StateConflictError } from '../errors/state-conflict.error.js';
 
 const UNIQUE_VIOLATION = '23505';
-
-interface StatsRow {
-  outbox: { destination: string; pending: number; inFlight: number; delivered: number; noSubscriberHere: number }[];
-  oldest: Date | null;
-  dbNow: Date;
-  dead: { destination: string; count: number }[];
-  sagas: Record<string, number>;
-  timeouts: number;
-}
 
 /**
  * What the admin controller does: reads for the dashboard and the few repairs an operator needs
@@ -55,6 +50,8 @@ export class AdminService implements OnModuleInit {
     private readonly signal: RelaySignal,
     private readonly breakers: BreakerRegistry,
     private readonly durable: DurableHandlerRegistry,
+    private readonly figures: FlowbusStats,
+    private readonly diagnosis: StallDiagnosis,
   ) {
     this.pool = poolOf(dataSource);
     this.schema = options.schema;
@@ -70,57 +67,38 @@ export class AdminService implements OnModuleInit {
   }
 
   async stats(): Promise<StatsDto> {
-    const now = this.now();
-    const { types, names } = this.durable.pairs();
-    // Only with the log: a role granted the table storage's tables alone may not read the cursors.
-    const log = this.options.relay.storage === 'log';
-    const [[row], lag, inLog] = await Promise.all([
-      this.rows<StatsRow>(sql.stats(this.schema, now, { name: LOCAL_DESTINATION, types, names })),
-      log ? this.rows<{ subscriber: string; behindSeq: string; lagSeconds: number }>(subscriberLag(this.schema)) : [],
-      log
-        ? this.rows<{ destination: string; pending: number; oldest: Date }>(
-            logPending(this.schema, this.options.routes),
-          )
+    const [f, lag] = await Promise.all([
+      this.figures.read(),
+      // Only with the log: a role granted the table storage's tables alone may not read the cursors.
+      this.options.relay.storage === 'log'
+        ? this.rows<{ subscriber: string; behindSeq: string; lagSeconds: number }>(subscriberLag(this.schema))
         : [],
     ]);
-    const r = row!;
-    // With the log, what a reader has yet to read there is pending too (besides flowbus_outbox's retries).
-    for (const p of inLog) {
-      const entry = r.outbox.find((d) => d.destination === p.destination);
-      if (entry) entry.pending += p.pending;
-      else
-        r.outbox.push({
-          destination: p.destination,
-          pending: p.pending,
-          inFlight: 0,
-          delivered: 0,
-          noSubscriberHere: 0,
-        });
-      if (r.oldest === null || p.oldest < r.oldest) r.oldest = p.oldest;
-    }
-    if (inLog.length > 0) r.outbox.sort((a, b) => a.destination.localeCompare(b.destination));
+    const stalled = await this.diagnosis.causes(f.outbox.reduce((n, d) => n + d.pending + d.inFlight, 0));
     const sum = (k: 'pending' | 'inFlight' | 'delivered' | 'noSubscriberHere') =>
-      r.outbox.reduce((n, d) => n + d[k], 0);
-    const byStatus = Object.fromEntries(sql.SAGA_STATUSES.map((s) => [s, r.sagas[s] ?? 0]));
+      f.outbox.reduce((n, d) => n + d[k], 0);
+    const byStatus: Record<string, number> = Object.fromEntries(sql.SAGA_STATUSES.map((s) => [s, 0]));
+    for (const s of f.sagas) byStatus[s.status] = (byStatus[s.status] ?? 0) + s.count;
     return {
-      at: now.toISOString(),
+      at: f.at.toISOString(),
       outbox: {
         pending: sum('pending'),
         inFlight: sum('inFlight'),
         delivered: sum('delivered'),
         noSubscriberHere: sum('noSubscriberHere'),
-        // Both ends from the database clock: created_at is the database's now() at insert.
-        oldestPendingAgeMs: r.oldest ? Math.max(0, r.dbNow.getTime() - r.oldest.getTime()) : null,
-        byDestination: r.outbox,
+        oldestPendingAgeMs: f.oldestPendingAgeMs,
+        byDestination: f.outbox,
+        bySubscriber: f.subscribers,
       },
-      deadLetters: { total: r.dead.reduce((n, d) => n + d.count, 0), byDestination: r.dead },
-      sagas: { byStatus, timeoutsPending: r.timeouts },
+      deadLetters: { total: f.deadLetters.reduce((n, d) => n + d.count, 0), byDestination: f.deadLetters },
+      sagas: { byStatus, byName: f.sagas, timeoutsPending: f.timeoutsPending },
       breakers: this.breakerStates(),
       subscribers: lag.map((l) => ({
         subscriber: l.subscriber,
         behindSeq: Number(l.behindSeq),
         lagSeconds: Math.max(0, l.lagSeconds),
       })),
+      stalled,
     };
   }
 
@@ -212,6 +190,30 @@ export class AdminService implements OnModuleInit {
     const [row] = await this.rows<Paged>(sql.getSaga(this.schema, name, correlationId));
     if (!row) throw new RecordNotFoundError(`saga instance of "${name}" with correlation id`, `"${correlationId}"`);
     return withoutSeq(row) as unknown as SagaDetailDto;
+  }
+
+  /** Every message of a conversation, oldest first. 404 when no message carries the id. */
+  async conversation(correlationId: string): Promise<ConversationDto> {
+    const rows = await this.rows<ConversationMessageDto>(sql.conversation(this.schema, correlationId, this.now()));
+    if (rows.length === 0) throw new RecordNotFoundError('conversation', `"${correlationId}"`);
+    const truncated = rows.length > sql.CONVERSATION_MAX;
+    const messages = rows.slice(0, sql.CONVERSATION_MAX);
+    const sagas = [...new Set(messages.map((m) => m.saga).filter((s): s is string => s !== null))];
+    return { correlationId, messages, sagas, truncated };
+  }
+
+  /** A saga instance's messages, received and sent, oldest first. 404 for an unknown instance. */
+  async sagaTimeline(name: string, correlationId: string): Promise<SagaTimelineDto> {
+    await this.getSaga(name, correlationId);
+    const q = sql.sagaTimeline(this.schema, name, correlationId, this.now());
+    const rows = await this.rows<ConversationMessageDto>(q);
+    const truncated = rows.length > sql.CONVERSATION_MAX;
+    return { name, correlationId, messages: rows.slice(0, sql.CONVERSATION_MAX), truncated };
+  }
+
+  /** Throughput and backlog per destination over the last hour, per minute (the dashboard's charts). */
+  async history(): Promise<HistoryDto> {
+    return { bucketSeconds: 60, destinations: await this.figures.history(60, 60) };
   }
 
   breakerStates(): BreakerDto[] {

@@ -23,11 +23,14 @@ const BODY = `
 </section>
 <main class="app" id="app" hidden>
   <section class="tiles" id="tiles" aria-label="Statistics"></section>
+  <section class="stalled card" id="stalled" aria-label="Why is delivery stalled?" hidden></section>
+  <section class="charts" id="charts" aria-label="Throughput and backlog, last hour"></section>
   <nav class="tabs" role="tablist">
     <button type="button" role="tab" data-tab="outbox">Outbox <span class="count" data-count="outbox"></span></button>
     <button type="button" role="tab" data-tab="dead-letters">Dead letters <span class="count" data-count="dead-letters"></span></button>
     <button type="button" role="tab" data-tab="sagas">Sagas <span class="count" data-count="sagas"></span></button>
     <button type="button" role="tab" data-tab="breakers">Breakers <span class="count" data-count="breakers"></span></button>
+    <button type="button" role="tab" data-tab="conversation" hidden>Conversation</button>
   </nav>
   <section class="panel" data-panel="outbox" role="tabpanel">
     <form class="filters" data-filters="outbox">
@@ -61,6 +64,9 @@ const BODY = `
   </section>
   <section class="panel" data-panel="breakers" role="tabpanel" hidden>
     <div class="breakers" id="breakers"></div>
+  </section>
+  <section class="panel" data-panel="conversation" role="tabpanel" hidden>
+    <div class="card conversation" id="conversation"></div>
   </section>
 </main>
 <div class="toasts" id="toasts" aria-live="polite"></div>`;

@@ -1,7 +1,7 @@
 /**
  * Script of the dashboard page, shipped as a string: plain ES2017 for any current browser, no
  * build step. Every value from the API reaches the DOM through `textContent` or attribute
- * setters (the `h()` helper), never through innerHTML, so data cannot inject markup.
+ * setters (the `h()` helper), never through innerHTML (used once, on a constant), so data cannot inject markup.
  * (No template literals inside: this file embeds the script in one.)
  */
 export const DASHBOARD_SCRIPT = String.raw`
@@ -19,6 +19,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     open: {},
     details: {},
     stats: null,
+    conversation: null,
     timer: null,
     loading: false,
     again: false,
@@ -50,6 +51,15 @@ export const DASHBOARD_SCRIPT = String.raw`
     el.appendChild(typeof child === 'object' ? child : document.createTextNode(String(child)));
   }
   function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); return el; }
+  // The SVG namespace, as the HTML parser assigns it (a constant string, no data: safe).
+  var SVG_NS = (function () { var t = document.createElement('template'); t.innerHTML = '<svg></svg>'; return t.content.firstChild.namespaceURI; })();
+  /** An SVG element: the charts are drawn by hand, no library. */
+  function svg(tag, attrs) {
+    var el = document.createElementNS(SVG_NS, tag);
+    Object.keys(attrs || {}).forEach(function (k) { if (k === 'text') el.textContent = String(attrs[k]); else el.setAttribute(k, String(attrs[k])); });
+    for (var i = 2; i < arguments.length; i++) if (arguments[i]) el.appendChild(arguments[i]);
+    return el;
+  }
 
   // ---- API ------------------------------------------------------------------------------
   function api(method, path, body) {
@@ -179,11 +189,109 @@ export const DASHBOARD_SCRIPT = String.raw`
       tile('Timeouts', fmt(s.sagas.timeoutsPending), 'scheduled', 'grey'),
       tile('Breakers open', fmt(open.length), s.breakers.length + ' breaker(s)', open.length ? 'red' : 'green', open.length > 0)
     ]);
+    renderStalled(s.stalled || []);
     setCount('outbox', s.outbox.pending + s.outbox.inFlight, false);
     setCount('dead-letters', s.deadLetters.total, s.deadLetters.total > 0);
     setCount('sagas', running, false);
     setCount('breakers', open.length, open.length > 0);
   }
+  function renderStalled(causes) {
+    var el = clear($('#stalled'));
+    el.hidden = causes.length === 0;
+    if (!causes.length) return;
+    append(el, [h('h2', { text: 'Why is delivery stalled?' }), h('ul', null, causes.map(function (c) {
+      return h('li', { 'data-cause': c.kind }, h('code', { text: c.kind }), ' ', c.message);
+    }))]);
+  }
+
+  // ---- charts: throughput and backlog per destination, last hour ---------------------------
+  var CHART_W = 320, CHART_H = 90, PAD = 26;
+  function line(values, max, cls) {
+    var step = values.length > 1 ? (CHART_W - PAD) / (values.length - 1) : 0;
+    var pts = values.map(function (v, i) { return (PAD + i * step).toFixed(1) + ',' + (CHART_H - 12 - (max ? v / max : 0) * (CHART_H - 20)).toFixed(1); });
+    return svg('polyline', { class: cls, points: pts.join(' ') });
+  }
+  function chart(title, series, unit) {
+    var max = 0;
+    series.forEach(function (s) { s.values.forEach(function (v) { if (v > max) max = v; }); });
+    var plot = svg('svg', { viewBox: '0 0 ' + CHART_W + ' ' + CHART_H, role: 'img', 'aria-label': title },
+      svg('line', { class: 'axis', x1: PAD, y1: CHART_H - 12, x2: CHART_W, y2: CHART_H - 12 }),
+      svg('line', { class: 'axis', x1: PAD, y1: 8, x2: PAD, y2: CHART_H - 12 }),
+      svg('text', { x: 0, y: 12, text: max < 10 ? +max.toFixed(2) : Math.round(max) }),
+      svg('text', { x: 0, y: CHART_H - 12, text: '0' }),
+      svg('text', { x: PAD, y: CHART_H - 1, text: '-60m' }),
+      svg('text', { x: CHART_W - 22, y: CHART_H - 1, text: 'now' }));
+    series.forEach(function (s) { plot.appendChild(line(s.values, max, s.cls)); });
+    return h('div', null, h('div', { class: 'legend' }, h('span', { text: title + ' (' + unit + ')' }), series.map(function (s) { return h('span', null, h('i', { class: s.cls }), s.name); })), plot);
+  }
+  function renderCharts(history) {
+    var wrap = clear($('#charts'));
+    var secs = history.bucketSeconds;
+    history.destinations.forEach(function (d) {
+      var perSecond = function (k) { return d.points.map(function (p) { return p[k] / secs; }); };
+      var last = d.points[d.points.length - 1] || { backlog: 0 };
+      wrap.appendChild(h('div', { class: 'card chart', 'data-chart': d.destination },
+        h('h3', null, h('span', { text: d.destination }), h('span', { class: 'muted', text: 'backlog ' + fmt(last.backlog) })),
+        chart('Throughput', [{ name: 'delivered', cls: 'delivered', values: perSecond('delivered') }, { name: 'failed', cls: 'failed', values: perSecond('failed') }], 'per second'),
+        chart('Backlog', [{ name: 'undelivered', cls: 'backlog', values: d.points.map(function (p) { return p.backlog; }) }], 'messages')));
+    });
+  }
+
+  // ---- conversation: the tree of messages a message caused, and saga timelines ------------
+  function showConversation(correlationId) {
+    state.conversation = { id: correlationId, data: null };
+    $('[data-tab="conversation"]').hidden = false;
+    selectTab('conversation', true);
+  }
+  function loadConversation() {
+    var c = state.conversation;
+    if (!c) return Promise.resolve();
+    return api('GET', '/conversations/' + encodeURIComponent(c.id)).then(function (data) { c.data = data; renderConversation(); }, function (e) {
+      if (e.status === 401 || e.status === 403) throw e;
+      c.data = { error: e.message };
+      renderConversation();
+    });
+  }
+  function nodeOf(m) {
+    var step = m.subscriber && m.subscriber.slice(0, 5) === 'saga:';
+    return h('span', { class: 'node' + (step ? ' step' : ''), 'data-type': m.type },
+      h('span', { class: 'type', text: m.type }), h('span', { class: 'muted', text: '→ ' + m.destination + (m.subscriber ? ' / ' + m.subscriber : '') }),
+      pill(m.status), m.attempts ? h('span', { class: 'muted', text: m.attempts + ' failed attempt(s)' }) : '',
+      h('span', { class: 'muted', title: m.createdAt, text: new Date(m.createdAt).toLocaleTimeString() }),
+      m.finishedAt ? h('span', { class: 'muted', text: '+' + Math.max(0, new Date(m.finishedAt) - new Date(m.createdAt)) + ' ms' }) : '',
+      m.lastError ? h('span', { class: 'error-text', title: m.lastError, text: m.lastError }) : '');
+  }
+  function renderConversation() {
+    var el = clear($('#conversation'));
+    var c = state.conversation;
+    if (!c || !c.data) { el.appendChild(h('div', { class: 'muted', text: 'Loading…' })); return; }
+    if (c.data.error) { el.appendChild(h('div', { class: 'error-text', text: c.data.error })); return; }
+    var messages = c.data.messages;
+    var ids = {};
+    messages.forEach(function (m) { ids[m.id] = true; });
+    var children = {};
+    var roots = [];
+    messages.forEach(function (m) {
+      if (m.causationId && ids[m.causationId]) (children[m.causationId] = children[m.causationId] || []).push(m);
+      else roots.push(m);
+    });
+    var branch = function (list) {
+      return h('ul', null, list.map(function (m) { return h('li', { 'data-id': m.id }, nodeOf(m), children[m.id] ? branch(children[m.id]) : ''); }));
+    };
+    var tree = branch(roots);
+    tree.className = 'tree';
+    append(el, [h('h2', null, 'Conversation ', h('span', { class: 'mono', text: c.id })),
+      c.data.sagas.length ? h('p', { class: 'muted', text: 'Sagas: ' + c.data.sagas.join(', ') }) : '',
+      tree, c.data.truncated ? h('p', { class: 'muted', text: 'Only the first 500 messages are shown.' }) : '']);
+  }
+  function timeline(messages) {
+    if (!messages || !messages.length) return h('div', { class: 'muted', text: 'No message recorded.' });
+    return h('ol', { class: 'timeline' }, messages.map(function (m) {
+      return h('li', null, h('span', { class: 'muted', title: m.createdAt, text: new Date(m.createdAt).toLocaleTimeString() }),
+        h('strong', { text: m.type }), h('span', { class: 'muted', text: m.subscriber && m.subscriber.slice(0, 5) === 'saga:' ? 'received' : 'sent to ' + m.destination }), pill(m.status));
+    }));
+  }
+
   function setCount(tab, n, alert) {
     var el = $('[data-count="' + tab + '"]');
     el.textContent = fmt(n);
@@ -254,12 +362,15 @@ export const DASHBOARD_SCRIPT = String.raw`
         return h('li', { class: 'marker' }, h('div', { class: 'head' }, h('strong', { text: t.type }), h('span', { title: t.dueAt, text: 'due ' + ago(t.dueAt) })), t.payload && Object.keys(t.payload).length ? json(t.payload) : '');
       })) : h('div', { class: 'muted', text: 'No timeout scheduled.' }),
         h('h3', { text: 'Compensations recorded' }), d.compensations.length ? json(d.compensations) : h('div', { class: 'muted', text: 'None.' })),
-      h('div', null, h('h3', { text: 'Instance' }), meta([['Id', d.id], ['Finished', d.finishedAt ? new Date(d.finishedAt).toLocaleString() : 'not yet']])));
+      h('div', null, h('h3', { text: 'Instance' }), meta([['Id', d.id], ['Finished', d.finishedAt ? new Date(d.finishedAt).toLocaleString() : 'not yet']]),
+        h('h3', { text: 'Timeline' }), timeline(d.timeline)));
     return h('div', { class: 'detail-grid' },
       h('div', null, h('h3', { text: 'Payload' }), json(d.payload), Object.keys(d.headers || {}).length ? [h('h3', { text: 'Headers' }), json(d.headers)] : ''),
       h('div', null, h('h3', { text: 'Error history' }), history(d.errors)),
       h('div', null, h('h3', { text: 'Message' }), meta([['Id', h('span', { class: 'mono', text: d.id })], ['Key', d.key], ['Subscriber', d.subscriber],
-        ['Created', new Date(d.createdAt).toLocaleString()], ['Lease owner', d.lockOwner]])));
+        ['Correlation', d.correlationId ? h('span', { class: 'mono', text: d.correlationId }) : ''], ['Caused by', d.causationId ? h('span', { class: 'mono', text: d.causationId }) : ''],
+        ['Created', new Date(d.createdAt).toLocaleString()], ['Lease owner', d.lockOwner]]),
+        d.correlationId ? h('button', { type: 'button', class: 'btn small', 'data-action': 'conversation', text: 'Show conversation', onclick: function () { showConversation(d.correlationId); } }) : ''));
   }
   function history(errors) {
     if (!errors || errors.length === 0) return h('div', { class: 'muted', text: 'No failed attempt.' });
@@ -303,13 +414,14 @@ export const DASHBOARD_SCRIPT = String.raw`
   }
   function loadCurrent() {
     if (state.tab === 'breakers') return api('GET', '/breakers').then(renderBreakers);
+    if (state.tab === 'conversation') return loadConversation();
     return loadList(state.tab);
   }
   function refresh() {
     // One refresh at a time; one asked for meanwhile runs right after (fresh data after an action).
     if (state.loading) { state.again = true; return; }
     state.loading = true;
-    Promise.all([api('GET', '/stats').then(function (s) { state.stats = s; renderStats(s); }), loadCurrent()]).then(function () {
+    Promise.all([api('GET', '/stats').then(function (s) { state.stats = s; renderStats(s); }), api('GET', '/history').then(renderCharts), loadCurrent()]).then(function () {
       connected();
       banner('');
       $('#updated').textContent = 'Updated ' + new Date().toLocaleTimeString();
@@ -324,7 +436,9 @@ export const DASHBOARD_SCRIPT = String.raw`
     state.open[key] = true;
     renderList(list);
     var url = list === 'sagas' ? '/sagas/' + encodeURIComponent(item.name) + '/' + encodeURIComponent(item.correlationId) : '/' + list + '/' + item.id;
-    api('GET', url).then(function (d) { state.details[key] = d; }, function (e) {
+    var load = api('GET', url);
+    if (list === 'sagas') load = Promise.all([load, api('GET', url + '/timeline')]).then(function (r) { r[0].timeline = r[1].messages; return r[0]; });
+    load.then(function (d) { state.details[key] = d; }, function (e) {
       if (e.status === 401 || e.status === 403) return failed(e);
       state.details[key] = { error: e.status === 404 ? 'It is gone (delivered, requeued or deleted meanwhile).' : e.message };
     }).then(function () { renderList(list); });

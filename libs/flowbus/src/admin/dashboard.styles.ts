@@ -18,6 +18,31 @@ export const DASHBOARD_STYLES = `
   }
 }
 * { box-sizing: border-box; }
+.stalled { padding: 12px 16px; margin-bottom: 16px; border-left: 4px solid var(--red); }
+.stalled h2 { font-size: 14px; margin: 0 0 6px; color: var(--red); }
+.stalled ul { margin: 0; padding-left: 18px; }
+.stalled li { margin: 3px 0; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 12px; margin-bottom: 20px; }
+.chart { padding: 10px 14px 8px; }
+.chart h3 { font-size: 13px; margin: 0 0 4px; display: flex; justify-content: space-between; gap: 8px; }
+.chart svg { width: 100%; height: auto; display: block; }
+.chart .axis { stroke: var(--border); stroke-width: 1; }
+.chart text { fill: var(--muted); font-size: 10px; font-family: var(--mono); }
+.chart .delivered { stroke: var(--green); } .chart .failed { stroke: var(--red); } .chart .backlog { stroke: var(--amber); }
+.chart polyline { fill: none; stroke-width: 1.6; stroke-linejoin: round; }
+.legend { display: flex; gap: 10px; font-size: 11.5px; color: var(--muted); }
+.legend i { display: inline-block; width: 10px; height: 3px; margin-right: 4px; vertical-align: middle; }
+.legend .delivered { background: var(--green); } .legend .failed { background: var(--red); } .legend .backlog { background: var(--amber); }
+.conversation { padding: 14px 18px; }
+.conversation h2 { font-size: 15px; margin: 0 0 10px; }
+.tree, .tree ul { list-style: none; margin: 0; padding-left: 18px; }
+.tree { padding-left: 0; }
+.tree li { margin: 4px 0; }
+.tree .node { display: inline-flex; gap: 8px; align-items: center; flex-wrap: wrap; padding: 3px 8px; border: 1px solid var(--border); border-radius: 8px; background: var(--hover); }
+.tree .node.step { border-color: var(--purple); }
+.tree .node .type { font-weight: 600; }
+.timeline { list-style: none; margin: 0; padding: 0; }
+.timeline li { display: flex; gap: 8px; align-items: center; padding: 3px 0; border-bottom: 1px dashed var(--border); }
 html, body { margin: 0; }
 body {
   background: var(--bg); color: var(--text); min-height: 100vh;

@@ -5,6 +5,7 @@ import { AdminTokenGuard } from './admin-token.guard.js';
 import { FLOWBUS_ADMIN_OPTIONS } from './admin.constants.js';
 import { createAdminController } from './admin.controller.js';
 import { AdminService } from './admin.service.js';
+import { StallDiagnosis } from './stall-diagnosis.js';
 import { createDashboardController } from './dashboard.controller.js';
 import { mountOf, resolveAdminOptions, type AdminMount } from './resolve-admin-options.js';
 
@@ -53,6 +54,6 @@ function adminModule(mount: AdminMount, options: Provider): DynamicModule {
   return {
     module: FlowbusAdminModule,
     controllers: [createAdminController(mount), createDashboardController(mount.path)],
-    providers: [options, AdminService, AdminTokenGuard, AdminExceptionFilter],
+    providers: [options, AdminService, StallDiagnosis, AdminTokenGuard, AdminExceptionFilter],
   };
 }

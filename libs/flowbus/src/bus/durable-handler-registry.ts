@@ -32,12 +32,21 @@ export type DurableSubscriber = {
        * must be rerun; `attempt` counts the reruns (0 at first).
        */
       readonly invokeMany: (
-        deliveries: readonly { id: string; type: string; event: object }[],
+        deliveries: readonly DurableDelivery[],
         manager: EntityManager,
         attempt: number,
       ) => Promise<(Error | undefined)[]>;
     }
 );
+
+/** A delivery handed to a subscriber that takes several at once. */
+export interface DurableDelivery {
+  readonly id: string;
+  readonly type: string;
+  readonly event: object;
+  /** The message's headers (correlation, causation, trace context). */
+  readonly headers: Readonly<Record<string, string>>;
+}
 
 /** Durable subscribers by event type, and by subscriber name for the relay. */
 @Injectable()

@@ -2,9 +2,10 @@ import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common
 import { Subject, type Observable } from 'rxjs';
 import { FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
+import { FlowbusTelemetry } from '../telemetry/flowbus-telemetry.js';
 import type { EventInstance } from './event-type.js';
 import { HandlerDeadlines } from './handler-deadlines.js';
-import { HandlerRegistry } from './handler-registry.js';
+import { HandlerRegistry, type EventRoute } from './handler-registry.js';
 import { PublishJoin, recordFailure, settle, type FailurePolicy } from './publish-join.js';
 import type { HandlerFailure, PublishResult } from './publish-result.interface.js';
 
@@ -29,6 +30,7 @@ export class EventBus implements OnModuleDestroy {
   constructor(
     private readonly registry: HandlerRegistry,
     @Inject(FLOWBUS_RESOLVED_OPTIONS) options: ResolvedOptions,
+    private readonly telemetry: FlowbusTelemetry,
   ) {
     const timeoutMs = options.bus.handlerTimeoutMs;
     this.policy = {
@@ -37,6 +39,7 @@ export class EventBus implements OnModuleDestroy {
       timeoutMs,
       deadlines: timeoutMs === undefined ? undefined : new HandlerDeadlines(timeoutMs),
       logger: new Logger('Flowbus:EventBus'),
+      failed: (eventType, handler) => telemetry.metrics.handlerFailed(eventType, handler),
     };
   }
 
@@ -53,7 +56,11 @@ export class EventBus implements OnModuleDestroy {
       return Promise.reject(error);
     }
     if (this.subject.observed) this.subject.next(event);
+    if (this.telemetry.tracing) return this.telemetry.publish(route.eventType, () => this.dispatch(route, event));
+    return this.dispatch(route, event);
+  }
 
+  private dispatch(route: EventRoute, event: EventInstance): Promise<PublishResult> {
     const handlers = route.handlers;
     let join: PublishJoin | undefined;
     let failures: HandlerFailure[] | undefined;

@@ -14,6 +14,8 @@ export interface FailurePolicy {
   /** Set when `timeoutMs` is. */
   readonly deadlines: HandlerDeadlines | undefined;
   readonly logger: Logger;
+  /** Counts a failure (metrics). */
+  readonly failed: (eventType: string, handler: string) => void;
 }
 
 /** Handlers whose running state fits in the bits of a small integer. */
@@ -131,6 +133,7 @@ export function recordFailure(
   timedOut: boolean,
 ): HandlerFailure[] {
   const handler = route.handlers[index]!.name;
+  policy.failed(route.eventType, handler);
   if (policy.log) {
     const stack = error instanceof Error ? error.stack : undefined;
     policy.logger.error(`Handler ${handler} failed for event ${route.eventType}: ${describeError(error)}`, stack);

@@ -291,7 +291,8 @@ export function subscriberLag(schema: string): NamedQuery {
 export function logPending(schema: string, routes: readonly { eventType: string; destination: string }[]): Query {
   const { log, tick, cursor } = names(schema);
   return {
-    text: `SELECT x.destination, count(*)::int AS pending, min(l.created_at) AS oldest
+    text: `SELECT x.destination, count(*)::int AS pending,
+        GREATEST(0, EXTRACT(EPOCH FROM now() - min(l.created_at)) * 1000)::float8 AS "oldestPendingAgeMs"
       FROM ${log} l
       CROSS JOIN LATERAL (
         SELECT 'local' AS destination, 'local:' || s.subscriber AS reader FROM ${table(schema, 'flowbus_subscriber')} s

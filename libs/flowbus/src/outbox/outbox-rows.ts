@@ -10,6 +10,7 @@ import { messageId } from './message-id.js';
 import type { OutboxMessage, OutboxPublishOptions } from './outbox-message.interface.js';
 import type { LogInsertRow } from './log.queries.js';
 import type { OutboxInsertRow } from './outbox.queries.js';
+import { FlowbusTelemetry } from '../telemetry/flowbus-telemetry.js';
 import { PayloadCodec } from './payload-codec.js';
 import { SubscriberDirectory } from './subscriber-directory.js';
 
@@ -25,6 +26,7 @@ export class OutboxRows {
     @Inject(FLOWBUS_RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
     private readonly directory: SubscriberDirectory,
     private readonly codec: PayloadCodec,
+    private readonly telemetry: FlowbusTelemetry,
   ) {}
 
   /**
@@ -39,9 +41,9 @@ export class OutboxRows {
     const rows: OutboxInsertRow[] = [];
     if (Array.isArray(messages)) {
       const list = messages as readonly OutboxMessage[];
-      for (let i = 0; i < list.length; i++) await this.addRows(rows, list[i]!, i, manager);
+      for (let i = 0; i < list.length; i++) await this.addRows(rows, list[i]!, i, manager, firstId(rows));
     } else {
-      await this.addRows(rows, messages as OutboxMessage, undefined, manager);
+      await this.addRows(rows, messages as OutboxMessage, undefined, manager, undefined);
     }
     return rows;
   }
@@ -58,20 +60,23 @@ export class OutboxRows {
   ): Promise<OutboxInsertRow[]> {
     const list = Array.isArray(events) ? (events as readonly object[]) : [events];
     const key = options.key ?? null;
-    const headers = headersOf(options.headers, 'options.headers');
+    const headers = this.telemetry.stamp(headersOf(options.headers, 'options.headers'));
     const at = availableAt(options.availableAt, 'options.availableAt');
     const rows: OutboxInsertRow[] = [];
     for (let i = 0; i < list.length; i++) {
       const event = list[i]!;
       const type = eventTypeOfInstance(event);
       const payload = this.serialise(event, () => (list === events ? `events[${i}]` : 'event'));
-      const base = { type, key, payload, headers, availableAt: at };
+      const base = { type, key, payload, availableAt: at };
       const routes = this.options.routes.filter((r) => r.eventType === type);
       for (const subscriber of await this.directory.namesOf(type, manager, routes.length === 0)) {
-        rows.push({ ...base, id: messageId(), destination: LOCAL_DESTINATION, subscriber });
+        const id = messageId();
+        rows.push({ ...base, id, headers: headers(id), destination: LOCAL_DESTINATION, subscriber });
       }
-      for (const route of routes)
-        rows.push({ ...base, id: messageId(), destination: route.destination, subscriber: '' });
+      for (const route of routes) {
+        const id = messageId();
+        rows.push({ ...base, id, headers: headers(id), destination: route.destination, subscriber: '' });
+      }
     }
     return rows;
   }
@@ -89,12 +94,14 @@ export class OutboxRows {
     const list = Array.isArray(messages) ? (messages as readonly OutboxMessage[]) : [messages as OutboxMessage];
     const rows: LogInsertRow[] = [];
     for (let i = 0; i < list.length; i++) {
-      const m = this.validate(list[i]!, list === messages ? i : undefined);
+      const { stamp, ...m } = this.validate(list[i]!, list === messages ? i : undefined);
+      const id = m.id ?? messageId();
+      const headers = stamp(rows[0]?.id ?? id);
       if (m.destination === LOCAL_DESTINATION) {
         await this.directory.namesOf(m.type, manager, true);
-        rows.push({ ...m, id: m.id ?? messageId(), destination: null });
+        rows.push({ ...m, id, headers, destination: null });
       } else {
-        rows.push({ ...m, id: m.id ?? messageId() });
+        rows.push({ ...m, id, headers });
       }
     }
     return rows;
@@ -112,7 +119,7 @@ export class OutboxRows {
   ): Promise<LogInsertRow[]> {
     const list = Array.isArray(events) ? (events as readonly object[]) : [events];
     const key = options.key ?? null;
-    const headers = headersOf(options.headers, 'options.headers');
+    const headers = this.telemetry.stamp(headersOf(options.headers, 'options.headers'));
     const at = availableAt(options.availableAt, 'options.availableAt');
     const rows: LogInsertRow[] = [];
     for (let i = 0; i < list.length; i++) {
@@ -120,7 +127,8 @@ export class OutboxRows {
       const type = eventTypeOfInstance(event);
       const payload = this.serialise(event, () => (list === events ? `events[${i}]` : 'event'));
       if (!this.options.routes.some((r) => r.eventType === type)) await this.directory.namesOf(type, manager, true);
-      rows.push({ id: messageId(), destination: null, type, key, payload, headers, availableAt: at });
+      const id = messageId();
+      rows.push({ id, destination: null, type, key, payload, headers: headers(id), availableAt: at });
     }
     return rows;
   }
@@ -135,8 +143,10 @@ export class OutboxRows {
     m: OutboxMessage,
     index: number | undefined,
     manager: EntityManager,
+    /** Id of the first row of the call, which starts the conversation when nothing caused it. */
+    first: string | undefined,
   ): Promise<void> {
-    const v = this.validate(m, index);
+    const { stamp, ...v } = this.validate(m, index);
     if (v.destination === LOCAL_DESTINATION) {
       const subscribers = await this.directory.namesOf(v.type, manager, true);
       if (v.id !== undefined && subscribers.length > 1) {
@@ -145,13 +155,20 @@ export class OutboxRows {
           `cannot be given for "local" type ${v.type}: it has ${subscribers.length} durable subscribers, one row each`,
         );
       }
-      for (const subscriber of subscribers) rows.push({ ...v, id: v.id ?? messageId(), subscriber });
+      for (const subscriber of subscribers) {
+        const id = v.id ?? messageId();
+        rows.push({ ...v, id, headers: stamp(first ?? id), subscriber });
+      }
       return;
     }
-    rows.push({ ...v, id: v.id ?? messageId(), subscriber: '' });
+    const id = v.id ?? messageId();
+    rows.push({ ...v, id, headers: stamp(first ?? id), subscriber: '' });
   }
 
-  /** The checked fields of `m` (see addRows for `index`); the destination is known or `local`. */
+  /**
+   * The checked fields of `m` (see addRows for `index`); the destination is known or `local`.
+   * `stamp(conversationStart)` gives its headers with the telemetry's correlation and trace fields.
+   */
   private validate(m: OutboxMessage, index: number | undefined) {
     const field = (sub?: string) => `${index === undefined ? 'message' : `messages[${index}]`}${sub ? `.${sub}` : ''}`;
     if (typeof m !== 'object' || m === null) throw new InvalidMessageError(field(), 'must be an object');
@@ -162,7 +179,7 @@ export class OutboxRows {
     if (m.id !== undefined && (typeof m.id !== 'string' || !UUID.test(m.id)))
       throw new InvalidMessageError(field('id'), 'must be a uuid');
     const payload = this.serialise(m.payload, field, 'payload');
-    const headers = m.headers === undefined ? '{}' : headersOf(m.headers, field('headers'));
+    const stamp = this.telemetry.stamp(m.headers === undefined ? undefined : headersOf(m.headers, field('headers')));
     const at = m.availableAt === undefined ? null : availableAt(m.availableAt, field('availableAt'));
     if (m.destination !== LOCAL_DESTINATION && !this.options.destinations.has(m.destination)) {
       throw new UnknownDestinationError(String(m.destination), [...this.options.destinations.keys()]);
@@ -173,7 +190,7 @@ export class OutboxRows {
       type: m.type,
       key: m.key ?? null,
       payload,
-      headers,
+      stamp,
       availableAt: at,
     };
   }
@@ -192,14 +209,18 @@ export class OutboxRows {
   }
 }
 
-function headersOf(headers: unknown, field: string): string {
-  if (headers === undefined) return '{}';
+function firstId(rows: readonly OutboxInsertRow[]): string | undefined {
+  return rows[0]?.id;
+}
+
+function headersOf(headers: unknown, field: string): Record<string, string> | undefined {
+  if (headers === undefined) return undefined;
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers))
     throw new InvalidMessageError(field, 'must be an object of strings');
   for (const [k, v] of Object.entries(headers)) {
     if (typeof v !== 'string') throw new InvalidMessageError(`${field}.${k}`, 'must be a string');
   }
-  return JSON.stringify(headers);
+  return headers as Record<string, string>;
 }
 
 function availableAt(value: unknown, field: string): Date | null {

@@ -4,6 +4,7 @@ import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
 import type { EventInstance } from '../bus/event-type.js';
 import { NotInTransactionError } from '../errors/not-in-transaction.error.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
+import { FlowbusTelemetry } from '../telemetry/flowbus-telemetry.js';
 import { CommitWatcher } from './commit-watcher.js';
 import { appendToLog, type LogInsertRow } from './log.queries.js';
 import { OutboxRows } from './outbox-rows.js';
@@ -26,6 +27,7 @@ export class OutboxService {
     @Inject(FLOWBUS_RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
     private readonly rows: OutboxRows,
     private readonly commits: CommitWatcher,
+    private readonly telemetry: FlowbusTelemetry,
   ) {
     this.schema = options.schema;
     this.channel = notifyChannel(options.schema);
@@ -43,11 +45,16 @@ export class OutboxService {
    */
   async enqueue(manager: EntityManager, messages: OutboxMessage | readonly OutboxMessage[]): Promise<string[]> {
     assertInTransaction(manager, 'OutboxService.enqueue');
-    if (this.options.relay.storage === 'log') {
-      return this.append(manager, await this.rows.logRowsForMessages(messages, manager), 'OutboxService.enqueue');
-    }
-    const rows = await this.rows.forMessages(messages, manager);
-    return this.write(manager, rows, 'OutboxService.enqueue');
+    return this.telemetry.enqueue('enqueue', async (span) => {
+      if (this.options.relay.storage === 'log') {
+        const logRows = await this.rows.logRowsForMessages(messages, manager);
+        this.telemetry.written(span, logRows);
+        return this.append(manager, logRows, 'OutboxService.enqueue');
+      }
+      const rows = await this.rows.forMessages(messages, manager);
+      this.telemetry.written(span, rows);
+      return this.write(manager, rows, 'OutboxService.enqueue');
+    });
   }
 
   /**
@@ -65,11 +72,16 @@ export class OutboxService {
     options: OutboxPublishOptions = {},
   ): Promise<string[]> {
     assertInTransaction(manager, 'OutboxService.publish');
-    if (this.options.relay.storage === 'log') {
-      return this.append(manager, await this.rows.logRowsForEvents(events, options, manager), 'OutboxService.publish');
-    }
-    const rows = await this.rows.forEvents(events, options, manager);
-    return this.write(manager, rows, 'OutboxService.publish');
+    return this.telemetry.enqueue('publish', async (span) => {
+      if (this.options.relay.storage === 'log') {
+        const logRows = await this.rows.logRowsForEvents(events, options, manager);
+        this.telemetry.written(span, logRows);
+        return this.append(manager, logRows, 'OutboxService.publish');
+      }
+      const rows = await this.rows.forEvents(events, options, manager);
+      this.telemetry.written(span, rows);
+      return this.write(manager, rows, 'OutboxService.publish');
+    });
   }
 
   /** Runs `work` in a transaction of Flowbus's DataSource; enqueue/publish with its manager. */

@@ -4,9 +4,10 @@ import { isTransientDatabaseError } from '../database/transient-error.js';
 import { BreakerOpenError } from '../errors/breaker-open.error.js';
 import { describeError } from '../errors/handler-failures.error.js';
 import { NonRetryableError } from '../errors/non-retryable.error.js';
-import type { Clock } from '../options/clock.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { markDelivered, markFailed, moveToDeadLetter, release, type ClaimedRow } from '../outbox/outbox.queries.js';
+import type { FlowbusMetrics } from '../telemetry/flowbus-metrics.js';
+import { describeMessage } from '../telemetry/message-scope.js';
 import { backoffDelay } from './backoff.js';
 import { errorEntry } from './error-entry.js';
 
@@ -43,12 +44,13 @@ export class DeliveryOutcomes {
     private readonly pool: Pool,
     private readonly options: ResolvedOptions,
     private readonly owner: string,
-    private readonly clock: Clock,
+    private readonly metrics: FlowbusMetrics,
     /** Called after a batch was written; `keyed` when a keyed row was delivered (its successor is due). */
     private readonly written: (ids: readonly string[], keyed: boolean) => void,
   ) {}
 
   succeeded(row: ClaimedRow): void {
+    this.metrics.delivered(row.destination, 'success');
     this.delivered.push(row.id);
     if (row.key !== null) this.deliveredKeyed = true;
     this.schedule();
@@ -101,7 +103,7 @@ export class DeliveryOutcomes {
   /** Gives rows back without counting an attempt. */
   async release(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    const q = release(this.options.schema, ids, this.owner, new Date(this.clock.now()));
+    const q = release(this.options.schema, ids, this.owner, new Date(this.options.clock.now()));
     await this.pool.query(q.text, q.values);
   }
 
@@ -172,7 +174,7 @@ export class DeliveryOutcomes {
   }
 
   private async markDelivered(ids: string[]): Promise<void> {
-    const q = markDelivered(this.options.schema, ids, this.owner, new Date(this.clock.now()));
+    const q = markDelivered(this.options.schema, ids, this.owner, new Date(this.options.clock.now()));
     const result = await this.pool.query(q.text, q.values);
     if ((result.rowCount ?? 0) < ids.length) {
       this.logger.warn(
@@ -182,18 +184,19 @@ export class DeliveryOutcomes {
   }
 
   private async markFailed({ row, error }: Failure): Promise<void> {
-    const now = new Date(this.clock.now());
+    const now = new Date(this.options.clock.now());
     if (error instanceof BreakerOpenError) {
       // Refused by a breaker that opened meanwhile, or failed after it opened (in flight as the
       // destination went down): not an attempt. Claims skip the destination now.
       await this.release([row.id]);
+      this.metrics.delivered(row.destination, 'released');
       return;
     }
     const policy = this.options.destinations.get(row.destination);
     const attempt = row.attempts + 1;
     const { entry, summary } = errorEntry(error, attempt, now);
     const fatal = isNonRetryable(error) || !policy || attempt >= policy.maxAttempts;
-    const context = `message ${row.id} (${row.type}) to ${row.destination}${row.subscriber ? `/${row.subscriber}` : ''}`;
+    const context = describeMessage(row);
     if (fatal) {
       const q = moveToDeadLetter(this.options.schema, {
         id: row.id,
@@ -203,6 +206,7 @@ export class DeliveryOutcomes {
         now,
       });
       await this.pool.query(q.text, q.values);
+      this.metrics.delivered(row.destination, 'dead_letter');
       this.logger.error(`Dead-lettered ${context} after attempt ${attempt}: ${summary}`);
       return;
     }
@@ -215,6 +219,7 @@ export class DeliveryOutcomes {
       nextAttemptAt,
     });
     await this.pool.query(q.text, q.values);
+    this.metrics.delivered(row.destination, 'retry');
     this.logger.warn(
       `Attempt ${attempt}/${policy.maxAttempts} of ${context} failed, retry at ${nextAttemptAt.toISOString()}: ${summary}`,
     );

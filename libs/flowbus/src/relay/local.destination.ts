@@ -8,6 +8,7 @@ import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { rowsOf } from '../database/run-query.js';
 import { insertInboxBatch } from '../outbox/outbox.queries.js';
 import { PayloadCodec } from '../outbox/payload-codec.js';
+import { runInScope, scopeOfMessage } from '../telemetry/message-scope.js';
 import type { DeliveryMessage } from './destination.interface.js';
 
 /** Deliveries of one subscriber (a saga) run in one transaction, at most this many. */
@@ -74,7 +75,7 @@ export class LocalDestination {
     await this.dataSource.transaction(async (manager) => {
       const inserted = await rowsOf(manager, insertInboxBatch(this.options.schema, [message.id], message.subscriber));
       if (inserted.length === 0) return; // already processed: acknowledge the duplicate
-      await invoke(event, manager);
+      await runInScope(scopeOfMessage(message.id, message.headers), () => invoke(event, manager));
     });
   }
 
@@ -116,7 +117,12 @@ export class LocalDestination {
    */
   private async runBatch(batch: Pending[]): Promise<(Error | undefined)[]> {
     const invokeMany = batch[0]!.invokeMany;
-    const deliveries = batch.map((p) => ({ id: p.message.id, type: p.message.type, event: p.event }));
+    const deliveries = batch.map((p) => ({
+      id: p.message.id,
+      type: p.message.type,
+      event: p.event,
+      headers: p.message.headers,
+    }));
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.dataSource.transaction((manager) => invokeMany(deliveries, manager, attempt));

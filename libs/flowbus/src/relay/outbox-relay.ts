@@ -25,6 +25,7 @@ import { DeliveryOutcomes } from './delivery-outcomes.js';
 import type { DeliveryMessage } from './destination.interface.js';
 import { LocalDestination } from './local.destination.js';
 import { LogRelay } from './log-relay.js';
+import { FlowbusTelemetry } from '../telemetry/flowbus-telemetry.js';
 import { NotifyListener } from './notify-listener.js';
 import { RelaySignal } from './relay-signal.js';
 
@@ -62,6 +63,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   /** Wakes the claim loop: the shared signal for the table storage, its own for the log's retries. */
   private readonly claimSignal: RelaySignal;
   private unsubscribeClock: (() => void) | undefined;
+  /** Wall-clock time of the loop's last turn (it turns at least once per poll interval). */
+  private loopAt: number | undefined;
 
   constructor(
     @Inject(FLOWBUS_DATA_SOURCE) dataSource: DataSource,
@@ -72,10 +75,11 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly durable: DurableHandlerRegistry,
     private readonly listener: NotifyListener,
     private readonly timers: FlowbusTimers,
+    private readonly telemetry: FlowbusTelemetry,
   ) {
     this.pool = poolOf(dataSource);
     this.claimSignal = options.relay.storage === 'log' ? new RelaySignal() : signal;
-    this.outcomes = new DeliveryOutcomes(this.pool, options, this.owner, options.clock, (ids, keyed) =>
+    this.outcomes = new DeliveryOutcomes(this.pool, options, this.owner, telemetry.metrics, (ids, keyed) =>
       this.written(ids, keyed),
     );
   }
@@ -182,6 +186,19 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     }
   }
 
+  /**
+   * Whether this instance's relay loop runs, and when it last turned (at least once per
+   * `pollIntervalMs` while it is alive). The health indicator reads it.
+   */
+  status(): RelayStatus {
+    return {
+      enabled: this.options.relay.enabled,
+      running: this.running !== undefined && !this.abort.signal.aborted,
+      lastLoopAt: this.loopAt === undefined ? null : new Date(this.loopAt),
+      inFlight: this.inFlight,
+    };
+  }
+
   /** Resolves when no delivery is in flight and every outcome is written (tests, shutdown). */
   async whenIdle(timeoutMs = Infinity): Promise<boolean> {
     const deadline = performance.now() + timeoutMs;
@@ -204,6 +221,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     let backlog = false;
     let errors = 0;
     while (!this.abort.signal.aborted) {
+      this.loopAt = Date.now();
       try {
         const free = concurrency - this.inFlight;
         if (free <= 0 || (backlog && free < backlogClaim)) {
@@ -324,10 +342,12 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private deliver(row: ClaimedRow): void {
     this.inFlight++;
     this.holding.add(row.id);
-    this.send(toMessage(row)).then(
-      () => this.settled(row, undefined, true),
-      (error: unknown) => this.settled(row, error, false),
-    );
+    this.telemetry
+      .deliver(toMessage(row), (message) => this.send(message))
+      .then(
+        () => this.settled(row, undefined, true),
+        (error: unknown) => this.settled(row, error, false),
+      );
   }
 
   private send(message: DeliveryMessage): Promise<void> {
@@ -346,6 +366,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     if (ok) this.outcomes.succeeded(row);
     else this.outcomes.failedWith(row, error);
     this.inFlight--;
+    this.loopAt = Date.now();
     const freed = this.capacityFreed;
     this.capacityFreed = undefined;
     freed?.();
@@ -361,6 +382,18 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       for (const w of waiters) w();
     }
   }
+}
+
+/** What `OutboxRelay.status()` says. */
+export interface RelayStatus {
+  /** `relay.enabled`: false when this instance runs no relay. */
+  readonly enabled: boolean;
+  /** The loop was started and not stopped. */
+  readonly running: boolean;
+  /** When the loop last turned; null before it started. */
+  readonly lastLoopAt: Date | null;
+  /** Deliveries in progress. */
+  readonly inFlight: number;
 }
 
 function toMessage(row: ClaimedRow): DeliveryMessage {

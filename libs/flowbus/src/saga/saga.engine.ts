@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
+import type { DurableDelivery } from '../bus/durable-handler-registry.js';
 import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
 import { rowsOf } from '../database/run-query.js';
 import { MAX_CONFLICT_ATTEMPTS, TransactionConflict } from '../database/transaction-conflict.js';
@@ -11,6 +12,7 @@ import { CommitWatcher } from '../outbox/commit-watcher.js';
 import { OutboxRows } from '../outbox/outbox-rows.js';
 import { OutboxService } from '../outbox/outbox.service.js';
 import { PayloadCodec } from '../outbox/payload-codec.js';
+import { FlowbusTelemetry } from '../telemetry/flowbus-telemetry.js';
 import type { SagaDefinition, StepDefinition } from './saga-definition.js';
 import { SagaPersistence } from './saga.persistence.js';
 import { deleteInboxRows, insertInboxBatch } from '../outbox/outbox.queries.js';
@@ -45,6 +47,7 @@ export class SagaEngine {
     commits: CommitWatcher,
     private readonly alarm: TimeoutAlarm,
     private readonly codec: PayloadCodec,
+    private readonly telemetry: FlowbusTelemetry,
   ) {
     this.persistence = new SagaPersistence(
       options.schema,
@@ -94,7 +97,7 @@ export class SagaEngine {
   async handleEvents(
     saga: SagaDefinition,
     subscriber: string,
-    deliveries: readonly { id: string; type: string; event: object }[],
+    deliveries: readonly DurableDelivery[],
     manager: EntityManager,
     attempt = 0,
   ): Promise<(Error | undefined)[]> {
@@ -136,7 +139,12 @@ export class SagaEngine {
         return;
       }
       if (errors[i]) return;
-      items.push({ handler: saga.steps.get(d.type)!, input: d.event, correlationId: correlationIds[i]! });
+      items.push({
+        handler: saga.steps.get(d.type)!,
+        input: d.event,
+        correlationId: correlationIds[i]!,
+        cause: { id: d.id, headers: d.headers },
+      });
       positions.push(i);
     });
     const results = items.length > 0 ? await this.runBatch(saga, items, manager, loaded) : [];
@@ -236,7 +244,7 @@ export class SagaEngine {
   ): Promise<(Error | undefined)[]> {
     const client = (await manager.queryRunner!.connect()) as PoolClient;
     const now = this.options.clock.now();
-    const batch = new StepBatch(saga, manager, client, now, this.logger, (ctx) =>
+    const batch = new StepBatch(saga, manager, client, now, this.logger, this.telemetry, (ctx) =>
       this.persistence.prepare(ctx, manager),
     );
     const errors = await batch.run(items, loaded);

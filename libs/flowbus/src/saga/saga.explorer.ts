@@ -2,7 +2,7 @@ import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { MetadataScanner } from '@nestjs/core';
 import type { EntityManager } from 'typeorm';
 import { eventTypeOf } from '../bus/event-type.js';
-import { DurableHandlerRegistry } from '../bus/durable-handler-registry.js';
+import { DurableHandlerRegistry, type DurableDelivery } from '../bus/durable-handler-registry.js';
 import { HandlerRegistry } from '../bus/handler-registry.js';
 import { ON_TIMEOUT_METADATA, SAGA_METADATA, SAGA_STEP_METADATA } from '../constants.js';
 import { DecoratedMethods } from '../discovery/decorated-methods.js';
@@ -110,11 +110,8 @@ export class SagaExplorer implements OnModuleInit {
   }
 
   private subscribe(saga: SagaDefinition): void {
-    const invokeMany = (
-      deliveries: readonly { id: string; type: string; event: object }[],
-      manager: EntityManager,
-      attempt: number,
-    ) => this.engine.handleEvents(saga, `saga:${saga.name}`, deliveries, manager, attempt);
+    const invokeMany = (deliveries: readonly DurableDelivery[], manager: EntityManager, attempt: number) =>
+      this.engine.handleEvents(saga, `saga:${saga.name}`, deliveries, manager, attempt);
     for (const step of saga.steps.values()) {
       this.bus.add(step.eventType, {
         name: `${saga.className}.${step.methodName}`,

@@ -5,6 +5,8 @@ import { SagaStepError } from '../errors/saga-step.error.js';
 import type { CompensationMessage, SagaStatus } from './saga-context.interface.js';
 import type { SagaDefinition, StepDefinition, TimeoutDefinition } from './saga-definition.js';
 import type { SagaRow, SagaWrites } from './saga.queries.js';
+import type { FlowbusTelemetry, StepCause } from '../telemetry/flowbus-telemetry.js';
+import { CORRELATION_HEADER } from '../telemetry/message-scope.js';
 import { StepContext } from './step-context.js';
 import { StepSavepoint } from './step-savepoint.js';
 
@@ -13,6 +15,8 @@ export interface BatchItem {
   readonly handler: StepDefinition | TimeoutDefinition;
   readonly input: object;
   readonly correlationId: string;
+  /** The delivered message that triggered a step (none on the bus path and for timeouts). */
+  readonly cause?: StepCause;
 }
 
 /** An instance as the batch sees it: as loaded, then as each applied step left it. */
@@ -45,6 +49,7 @@ export class StepBatch {
     private readonly client: PoolClient,
     private readonly now: number,
     private readonly logger: Logger,
+    private readonly telemetry: FlowbusTelemetry,
     /**
      * Builds the outbox rows of what a step published and sent into `ctx.outboxRows`, right after
      * the step returned: a message nobody subscribes to fails that step alone (NoSubscriberError),
@@ -107,7 +112,7 @@ export class StepBatch {
     if (!instance && !(isStep && handler.start)) {
       if (isStep) {
         this.logger.warn(
-          `Saga "${saga.name}": ${type} for "${item.correlationId}" ignored, no such instance (and ${saga.className}.${handler.methodName} is not a start step)`,
+          `Saga "${saga.name}": ${type}${causeOf(item)} for "${item.correlationId}" ignored, no such instance (and ${saga.className}.${handler.methodName} is not a start step)`,
         );
       }
       return undefined;
@@ -115,7 +120,7 @@ export class StepBatch {
     if (instance && instance.status !== 'running') {
       if (isStep) {
         this.logger.log(
-          `Saga "${saga.name}": ${type} for "${item.correlationId}" ignored, instance is ${instance.status}`,
+          `Saga "${saga.name}": ${type}${causeOf(item)} for "${item.correlationId}" ignored, instance is ${instance.status}`,
         );
       }
       return undefined;
@@ -132,8 +137,17 @@ export class StepBatch {
     let failure: { error: unknown } | undefined;
     let state = '';
     try {
-      await handler.method.call(saga.instance, item.input, ctx);
-      await this.prepare(ctx);
+      const what = {
+        saga: saga.name,
+        correlationId: item.correlationId,
+        handler: `${saga.className}.${handler.methodName}`,
+        type,
+        timeout: !isStep,
+      };
+      await this.telemetry.step(what, item.cause, async () => {
+        await handler.method.call(saga.instance, item.input, ctx);
+        await this.prepare(ctx);
+      });
       state = JSON.stringify(ctx.state ?? {});
     } catch (error) {
       failure = { error };
@@ -165,6 +179,13 @@ export class StepBatch {
     this.applied.push(ctx);
     return undefined;
   }
+}
+
+/** ` (message <id> correlation <id>)` of an item the relay delivered, for log lines; '' otherwise. */
+function causeOf(item: BatchItem): string {
+  if (!item.cause) return '';
+  const correlation = item.cause.headers[CORRELATION_HEADER];
+  return ` (message ${item.cause.id}${correlation ? ` correlation ${correlation}` : ''})`;
 }
 
 function emptyWrites(): SagaWrites {

@@ -14,6 +14,7 @@ import { FlowbusTimers } from '../scheduling/flowbus-timers.js';
 import { SagaEngine } from './saga.engine.js';
 import { claimDueTimeouts, nextTimeoutDue, type TimeoutRow } from './saga.queries.js';
 import { SagaRegistry } from './saga.registry.js';
+import { FlowbusMetrics } from '../telemetry/flowbus-metrics.js';
 import { TimeoutAlarm } from './timeout-alarm.js';
 
 /** Timeouts of one saga fired in one transaction. */
@@ -49,6 +50,7 @@ export class TimeoutScheduler implements OnApplicationBootstrap, BeforeApplicati
     private readonly engine: SagaEngine,
     private readonly timers: FlowbusTimers,
     alarms: TimeoutAlarm,
+    private readonly metrics: FlowbusMetrics,
   ) {
     alarms.onArm((dueAt) => this.armAt(dueAt.getTime()));
   }
@@ -161,9 +163,10 @@ export class TimeoutScheduler implements OnApplicationBootstrap, BeforeApplicati
       errors = rows.map(() => error as Error);
     }
     // A failed row keeps its lease and is claimed again when it expires.
+    const now = this.options.clock.now();
     rows.forEach((row, i) => {
       const error = errors[i];
-      if (!error) return;
+      if (!error) return this.metrics.timeoutFired(row.saga_name, now - row.due_at.getTime());
       this.logger.error(
         `Timeout ${row.timeout_type} of saga "${row.saga_name}" instance "${row.correlation_id}" failed, retry in ${RETRY_MS} ms: ${describeError(error)}`,
       );

@@ -18,6 +18,7 @@ import {
   SOURCE_ID_HEADER,
 } from './received.queries.js';
 import type { ReceivedMessage } from './received-message.interface.js';
+import { CAUSATION_HEADER } from '../telemetry/message-scope.js';
 
 /** What became of each message of a batch, by index. */
 export type StoreOutcome = { kind: 'stored' } | { kind: 'duplicate' } | { kind: 'refused'; reason: string };
@@ -100,7 +101,9 @@ export class ReceivedStore {
       type: m.type,
       payload: m.payload,
       ...(m.key === undefined ? {} : { key: m.key }),
-      headers: { ...m.headers, [SOURCE_HEADER]: source, [SOURCE_ID_HEADER]: m.id },
+      // The sender's correlation id and trace context (when it sent them) carry on here; the
+      // message received is caused by the message sent.
+      headers: { ...m.headers, [CAUSATION_HEADER]: m.id, [SOURCE_HEADER]: source, [SOURCE_ID_HEADER]: m.id },
     }));
     try {
       await this.outbox.enqueue(manager, rows);

@@ -1,6 +1,6 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsArray, IsIn, IsString, IsUUID, ValidateNested } from 'class-validator';
+import { IsArray, IsIn, IsObject, IsOptional, IsString, IsUUID, ValidateNested } from 'class-validator';
 import type { OrderLine } from '../../fulfillment/fulfillment.events.js';
 
 export class ShipOrderPayloadDto {
@@ -31,6 +31,15 @@ export class ShippingWebhookDto {
   @ValidateNested()
   @Type(() => ShipOrderPayloadDto)
   payload!: ShipOrderPayloadDto;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    description: 'Message headers, `correlation-id` among them',
+  })
+  @IsOptional()
+  @IsObject()
+  headers?: Record<string, string>;
 }
 
 export class ShippingAnswerDto {

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { CausationIdProperty, CorrelationIdProperty } from './message-cause.property.js';
 import { ErrorEntryDto } from './error-entry.dto.js';
 
 /** A message the relay gave up on, as the admin API lists it. */
@@ -23,6 +24,12 @@ export class DeadLetterDto {
 
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
   headers!: Record<string, string>;
+
+  @CorrelationIdProperty()
+  correlationId!: string | null;
+
+  @CausationIdProperty()
+  causationId!: string | null;
 
   @ApiProperty({ description: 'Deliveries attempted before it was dead-lettered' })
   attempts!: number;

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { CausationIdProperty, CorrelationIdProperty } from './message-cause.property.js';
 import { OUTBOX_STATUSES, type OutboxStatus } from '../admin.queries.js';
 import { ErrorEntryDto } from './error-entry.dto.js';
 
@@ -24,6 +25,12 @@ export class OutboxMessageDto {
 
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
   headers!: Record<string, string>;
+
+  @CorrelationIdProperty()
+  correlationId!: string | null;
+
+  @CausationIdProperty()
+  causationId!: string | null;
 
   @ApiProperty({ enum: OUTBOX_STATUSES })
   status!: OutboxStatus;

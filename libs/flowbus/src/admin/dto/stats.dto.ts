@@ -18,6 +18,27 @@ export class DestinationCountsDto {
       'Undelivered `local` messages for a durable subscriber this app does not have: they wait for an app that has it',
   })
   noSubscriberHere!: number;
+
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'Age in ms of its oldest undelivered message; null when none',
+  })
+  oldestPendingAgeMs!: number | null;
+}
+
+export class SubscriberLagDto {
+  @ApiProperty()
+  destination!: string;
+
+  @ApiProperty({ description: 'Durable subscriber (handler or saga) of `local` rows' })
+  subscriber!: string;
+
+  @ApiProperty({ description: 'Undelivered messages (pending or in flight)' })
+  pending!: number;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'Age in ms of its oldest undelivered message' })
+  oldestPendingAgeMs!: number | null;
 }
 
 export class OutboxStatsDto {
@@ -45,6 +66,9 @@ export class OutboxStatsDto {
 
   @ApiProperty({ type: [DestinationCountsDto] })
   byDestination!: DestinationCountsDto[];
+
+  @ApiProperty({ type: [SubscriberLagDto], description: 'Lag of each durable subscriber with messages in the outbox' })
+  bySubscriber!: SubscriberLagDto[];
 }
 
 export class DeadLetterCountDto {
@@ -63,6 +87,17 @@ export class DeadLetterStatsDto {
   byDestination!: DeadLetterCountDto[];
 }
 
+export class SagaCountDto {
+  @ApiProperty()
+  name!: string;
+
+  @ApiProperty()
+  status!: string;
+
+  @ApiProperty()
+  count!: number;
+}
+
 export class SagaStatsDto {
   @ApiProperty({
     type: 'object',
@@ -71,6 +106,9 @@ export class SagaStatsDto {
     example: { running: 3, completed: 10, compensating: 0, compensated: 1, failed: 0 },
   })
   byStatus!: Record<string, number>;
+
+  @ApiProperty({ type: [SagaCountDto], description: 'Instances per saga and status (only the counts above 0)' })
+  byName!: SagaCountDto[];
 
   @ApiProperty({ description: 'Scheduled saga timeouts' })
   timeoutsPending!: number;
@@ -91,8 +129,27 @@ export class BreakerDto {
   stats!: Record<string, number>;
 }
 
-/** Result of `GET /stats`. */
-export class SubscriberLagDto {
+export class StallCauseDto {
+  @ApiProperty({
+    enum: ['breaker-open', 'stale-lease', 'no-subscriber', 'old-transaction', 'relay-stopped', 'relay-disabled'],
+  })
+  kind!: string;
+
+  @ApiProperty({ description: 'What holds delivery back, in a sentence' })
+  message!: string;
+
+  @ApiProperty({ required: false })
+  destination?: string;
+
+  @ApiProperty({ required: false })
+  subscriber?: string;
+
+  @ApiProperty({ required: false, description: 'Messages it holds back' })
+  count?: number;
+}
+
+/** A log subscriber's lag, in `GET /stats`. */
+export class LogSubscriberLagDto {
   @ApiProperty({ description: 'Cursor name of a log subscriber: local:<durable subscriber> or destination:<name>' })
   subscriber!: string;
 
@@ -106,6 +163,7 @@ export class SubscriberLagDto {
   lagSeconds!: number;
 }
 
+/** Result of `GET /stats`. */
 export class StatsDto {
   @ApiProperty({ type: String, format: 'date-time', description: 'The app clock when the figures were taken' })
   at!: string;
@@ -123,9 +181,15 @@ export class StatsDto {
   breakers!: BreakerDto[];
 
   @ApiProperty({
-    type: [SubscriberLagDto],
+    type: [LogSubscriberLagDto],
     description:
       "Subscribers of the log storage (relay.storage 'log', else empty) and how far behind they are; a subscriber that stopped reading holds back retention",
   })
-  subscribers!: SubscriberLagDto[];
+  subscribers!: LogSubscriberLagDto[];
+
+  @ApiProperty({
+    type: [StallCauseDto],
+    description: 'Why delivery may be stalled ("why is it stalled?"); empty when nothing holds it back',
+  })
+  stalled!: StallCauseDto[];
 }

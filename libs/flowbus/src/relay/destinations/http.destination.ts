@@ -4,6 +4,7 @@ import { DeliveryError } from '../../errors/delivery.error.js';
 import type { HttpDestinationOptions } from './http-destination-options.interface.js';
 import { classifyResponse, describeFetchError } from './http-response.js';
 import { HEADER_NAME, resolveHttpOptions, type ResolvedHttpOptions } from './resolve-http-options.js';
+import { TRACEPARENT_HEADER, TRACESTATE_HEADER } from '../../telemetry/message-scope.js';
 
 const MESSAGE_HEADER_PREFIX = 'X-Flowbus-Header-';
 
@@ -27,6 +28,8 @@ const MESSAGE_HEADER_PREFIX = 'X-Flowbus-Header-';
 export function httpDestination(options: HttpDestinationOptions): Destination {
   return new HttpDestination(resolveHttpOptions(options));
 }
+
+const TRACE_HEADERS = [TRACEPARENT_HEADER, TRACESTATE_HEADER];
 
 class HttpDestination implements Destination {
   readonly maxAttempts?: Destination['maxAttempts'];
@@ -71,6 +74,11 @@ class HttpDestination implements Destination {
         throw new NonRetryableError(`Message header name "${name}" cannot be sent as an HTTP header`);
       }
       setOrFail(headers, MESSAGE_HEADER_PREFIX + name, value, `Message header "${name}"`);
+    }
+    // The W3C trace context travels under its own names, so the receiver's tracing picks it up.
+    for (const name of TRACE_HEADERS) {
+      const value = message.headers[name];
+      if (value !== undefined) setOrFail(headers, name, value, `Message header "${name}"`);
     }
     return headers;
   }

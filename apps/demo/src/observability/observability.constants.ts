@@ -1,0 +1,1 @@
+export const PROMETHEUS_EXPORTER = Symbol('PROMETHEUS_EXPORTER');

@@ -1,0 +1,128 @@
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import type { Attributes, Counter, Histogram } from '@opentelemetry/api';
+import { describeError } from '../errors/handler-failures.error.js';
+import { BreakerRegistry } from '../relay/breaker.registry.js';
+import { FlowbusStats } from './flowbus-stats.js';
+import { loadOtelApi } from './otel-api.js';
+
+/** What became of a delivery attempt, as counted by `flowbus.deliveries`. */
+export type DeliveryOutcome = 'success' | 'retry' | 'dead_letter' | 'released';
+
+/** Histogram buckets in seconds, 5 ms to 5 min (the SDK's defaults are made for milliseconds). */
+const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+const BREAKER_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
+
+/**
+ * Flowbus's metrics through the OpenTelemetry metrics API (meter `nestjs-flowbus`): counters and
+ * histograms recorded as things happen, and observable gauges read from the database (through
+ * FlowbusStats, one query per collection) and the breakers. Without `@opentelemetry/api`
+ * installed nothing is created and every record call returns at once; with the API and no SDK
+ * the instruments are the API's no-ops.
+ * @internal
+ */
+@Injectable()
+export class FlowbusMetrics implements OnModuleInit {
+  private readonly logger = new Logger('Flowbus:Metrics');
+  private deliveries: Counter | undefined;
+  private duration: Histogram | undefined;
+  private handlerFailures: Counter | undefined;
+  private timeoutLateness: Histogram | undefined;
+
+  constructor(
+    private readonly stats: FlowbusStats,
+    private readonly breakers: BreakerRegistry,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    const api = await loadOtelApi();
+    if (!api) return;
+    const meter = api.metrics.getMeter('nestjs-flowbus');
+    this.deliveries = meter.createCounter('flowbus.deliveries', {
+      description: 'Delivery attempts by destination and outcome (success, retry, dead_letter, released)',
+    });
+    this.duration = meter.createHistogram('flowbus.delivery.duration', {
+      description: 'Duration of delivery attempts',
+      unit: 's',
+      advice: { explicitBucketBoundaries: SECONDS_BUCKETS },
+    });
+    this.handlerFailures = meter.createCounter('flowbus.bus.handler_failures', {
+      description: 'In-process bus handlers that threw, rejected or timed out',
+    });
+    this.timeoutLateness = meter.createHistogram('flowbus.saga.timeout.lateness', {
+      description: 'How long after its due time a saga timeout fired',
+      unit: 's',
+      advice: { explicitBucketBoundaries: SECONDS_BUCKETS },
+    });
+    const pending = meter.createObservableGauge('flowbus.outbox.pending', {
+      description: 'Undelivered messages (pending or in flight) by destination',
+    });
+    const oldest = meter.createObservableGauge('flowbus.outbox.oldest_pending_age', {
+      description: 'Age of the oldest undelivered message by destination (0 when none)',
+      unit: 's',
+    });
+    const subscriberPending = meter.createObservableGauge('flowbus.subscriber.pending', {
+      description: 'Undelivered messages by durable subscriber',
+    });
+    const subscriberOldest = meter.createObservableGauge('flowbus.subscriber.oldest_pending_age', {
+      description: 'Age of the oldest undelivered message by durable subscriber',
+      unit: 's',
+    });
+    const deadLetters = meter.createObservableGauge('flowbus.dead_letters', {
+      description: 'Dead letters by destination',
+    });
+    const sagas = meter.createObservableGauge('flowbus.saga.instances', {
+      description: 'Saga instances by saga and status',
+    });
+    const timeouts = meter.createObservableGauge('flowbus.saga.timeouts.pending', {
+      description: 'Scheduled saga timeouts',
+    });
+    const breakers = meter.createObservableGauge('flowbus.breaker.state', {
+      description: 'Circuit breaker of each destination: 0 closed, 1 half-open, 2 open',
+    });
+    meter.addBatchObservableCallback(
+      async (result) => {
+        for (const b of this.breakers.snapshots()) {
+          result.observe(breakers, BREAKER_VALUE[b.state], { destination: b.destination });
+        }
+        let f;
+        try {
+          f = await this.stats.read();
+        } catch (error) {
+          this.logger.warn(`Could not read the outbox figures for the metrics: ${describeError(error)}`);
+          return;
+        }
+        for (const d of f.outbox) {
+          const attributes = { destination: d.destination };
+          result.observe(pending, d.pending + d.inFlight, attributes);
+          result.observe(oldest, (d.oldestPendingAgeMs ?? 0) / 1000, attributes);
+        }
+        for (const s of f.subscribers) {
+          const attributes = { destination: s.destination, subscriber: s.subscriber };
+          result.observe(subscriberPending, s.pending, attributes);
+          result.observe(subscriberOldest, (s.oldestPendingAgeMs ?? 0) / 1000, attributes);
+        }
+        for (const d of f.deadLetters) result.observe(deadLetters, d.count, { destination: d.destination });
+        for (const s of f.sagas) result.observe(sagas, s.count, { saga: s.name, status: s.status });
+        result.observe(timeouts, f.timeoutsPending);
+      },
+      [pending, oldest, subscriberPending, subscriberOldest, deadLetters, sagas, timeouts, breakers],
+    );
+  }
+
+  delivered(destination: string, outcome: DeliveryOutcome): void {
+    this.deliveries?.add(1, { destination, outcome });
+  }
+
+  deliveryDuration(destination: string, seconds: number, ok: boolean): void {
+    this.duration?.record(seconds, { destination, outcome: ok ? 'success' : 'failure' });
+  }
+
+  handlerFailed(eventType: string, handler: string): void {
+    this.handlerFailures?.add(1, { type: eventType, handler } satisfies Attributes);
+  }
+
+  timeoutFired(saga: string, latenessMs: number): void {
+    this.timeoutLateness?.record(Math.max(0, latenessMs) / 1000, { saga });
+  }
+}

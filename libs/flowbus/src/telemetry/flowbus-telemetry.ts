@@ -1,0 +1,217 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
+import type { DeliveryMessage } from '../relay/destination.interface.js';
+import { FlowbusMetrics } from './flowbus-metrics.js';
+import {
+  CAUSATION_HEADER,
+  CORRELATION_HEADER,
+  currentScope,
+  runInScope,
+  SAGA_HEADER,
+  TRACEPARENT_HEADER,
+  TRACESTATE_HEADER,
+} from './message-scope.js';
+import { loadOtelApi, type OtelApi } from './otel-api.js';
+
+/** `messaging.system` of Flowbus's spans. */
+const SYSTEM = 'flowbus';
+/** SpanKind and SpanStatusCode values of the API (enums, read here without importing it). */
+const PRODUCER = 3;
+const CONSUMER = 4;
+const INTERNAL = 0;
+const ERROR = 2;
+
+/**
+ * What the enqueue's caller may do with its span. Flowbus's declarations name no type of
+ * `@opentelemetry/api`, so apps without it compile them (no `skipLibCheck` needed).
+ */
+export interface EnqueueSpan {
+  setAttributes(attributes: Record<string, string | number>): unknown;
+}
+
+/** The message a saga step or timeout runs for, as the batch passes it. */
+export interface StepCause {
+  readonly id: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * Traces and message context. Every message written gets `correlation-id`, `causation-id` (the
+ * message whose handler or step wrote it) and the W3C trace context of the span that wrote it in
+ * its headers; every delivery attempt runs in a span whose parent is restored from them, and the
+ * destination receives the delivery span's `traceparent`. Spans go through `@opentelemetry/api`
+ * (tracer `nestjs-flowbus`) when it is installed; without it only the ids are written.
+ * @internal
+ */
+@Injectable()
+export class FlowbusTelemetry implements OnModuleInit {
+  private api: typeof OtelApi | undefined;
+  private tracer: Tracer | undefined;
+
+  constructor(readonly metrics: FlowbusMetrics) {}
+
+  async onModuleInit(): Promise<void> {
+    this.api = await loadOtelApi();
+    this.tracer = this.api?.trace.getTracer('nestjs-flowbus');
+  }
+
+  /** Spans are made (`@opentelemetry/api` is installed). */
+  get tracing(): boolean {
+    return this.tracer !== undefined;
+  }
+
+  /**
+   * The headers JSON of the rows of one enqueue or publish call: the caller's headers plus the
+   * correlation, causation and trace context. A call with no cause starts a conversation, whose
+   * id is the first row's id (`firstId`, given when the first row is built).
+   */
+  stamp(headers: Readonly<Record<string, string>> | undefined): (firstId: string) => string {
+    const scope = currentScope();
+    let json: string | undefined;
+    return (firstId) => {
+      if (json !== undefined) return json;
+      const h: Record<string, string> = { ...headers };
+      h[CORRELATION_HEADER] ??= scope?.correlationId ?? firstId;
+      if (scope?.causationId !== undefined) h[CAUSATION_HEADER] ??= scope.causationId;
+      if (scope?.saga !== undefined) h[SAGA_HEADER] ??= scope.saga;
+      if (this.api && h[TRACEPARENT_HEADER] === undefined) this.api.propagation.inject(this.api.context.active(), h);
+      return (json = JSON.stringify(h));
+    };
+  }
+
+  /** Runs an enqueue or publish in a producer span; `describe` names what was written once known. */
+  async enqueue<T extends readonly unknown[]>(
+    operation: 'enqueue' | 'publish',
+    work: (span: EnqueueSpan | undefined) => Promise<T>,
+  ): Promise<T> {
+    if (!this.tracer) return work(undefined);
+    return this.inSpan(`${operation} outbox`, PRODUCER, { 'messaging.operation.type': 'send' }, undefined, work);
+  }
+
+  /** Sets the attributes of an enqueue span from the rows written. */
+  written(
+    span: EnqueueSpan | undefined,
+    rows: readonly { id: string; destination: string | null; type: string }[],
+  ): void {
+    if (!span || rows.length === 0) return;
+    // A log row for every subscriber of its type has no destination: `local` then.
+    const destinations = [...new Set(rows.map((r) => r.destination ?? 'local'))];
+    span.setAttributes({
+      'messaging.destination.name': destinations.join(','),
+      'messaging.batch.message_count': rows.length,
+      'messaging.message.id': rows[0]!.id,
+      'flowbus.message.type': [...new Set(rows.map((r) => r.type))].join(','),
+    });
+  }
+
+  /** Runs an in-process bus publish in a span. */
+  publish<T>(eventType: string, work: () => Promise<T>): Promise<T> {
+    if (!this.tracer) return work();
+    return this.inSpan(
+      `publish ${eventType}`,
+      INTERNAL,
+      { 'messaging.operation.type': 'publish', 'flowbus.message.type': eventType },
+      undefined,
+      work,
+    );
+  }
+
+  /**
+   * One delivery attempt: a consumer span whose parent is the trace context stored with the
+   * message, and whose own context replaces it in the headers the destination sends.
+   */
+  deliver(message: DeliveryMessage, send: (message: DeliveryMessage) => Promise<void>): Promise<void> {
+    const api = this.api;
+    const started = performance.now();
+    const measured = (ok: boolean) =>
+      this.metrics.deliveryDuration(message.destination, (performance.now() - started) / 1000, ok);
+    if (!api || !this.tracer) {
+      return send(message).then(
+        () => measured(true),
+        (error: unknown) => {
+          measured(false);
+          throw error;
+        },
+      );
+    }
+    const parent = api.propagation.extract(api.ROOT_CONTEXT, message.headers);
+    const attributes: Attributes = {
+      'messaging.system': SYSTEM,
+      'messaging.operation.type': 'process',
+      'messaging.operation.name': 'deliver',
+      'messaging.destination.name': message.destination,
+      'messaging.message.id': message.id,
+      'flowbus.message.type': message.type,
+      'flowbus.attempt': message.attempts + 1,
+    };
+    if (message.subscriber) attributes['messaging.consumer.group.name'] = message.subscriber;
+    const correlation = message.headers[CORRELATION_HEADER];
+    if (correlation) attributes['messaging.message.conversation_id'] = correlation;
+    return this.inSpan(`deliver ${message.destination}`, CONSUMER, attributes, parent, async (span) => {
+      const headers: Record<string, string> = { ...message.headers };
+      delete headers[TRACEPARENT_HEADER];
+      delete headers[TRACESTATE_HEADER];
+      api.propagation.inject(api.context.active(), headers);
+      try {
+        await send({ ...message, headers });
+      } catch (error) {
+        measured(false);
+        span.setAttribute('flowbus.outcome', 'failure');
+        throw error;
+      }
+      measured(true);
+      span.setAttribute('flowbus.outcome', 'success');
+    });
+  }
+
+  /**
+   * Runs a saga step or fired timeout: in a span (a child of the delivery that brought its message,
+   * else of the current context), with its message as the cause of what it writes. The messages a
+   * step writes carry the correlation id of the message that triggered it, else the saga's.
+   */
+  step<T>(
+    what: { saga: string; correlationId: string; handler: string; type: string; timeout: boolean },
+    cause: StepCause | undefined,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    const scope = {
+      causationId: cause?.id ?? currentScope()?.causationId,
+      correlationId: cause?.headers[CORRELATION_HEADER] ?? currentScope()?.correlationId ?? what.correlationId,
+      saga: `${what.saga}/${what.correlationId}`,
+    };
+    if (!this.api || !this.tracer) return runInScope(scope, work);
+    const parent = cause ? this.api.propagation.extract(this.api.context.active(), cause.headers) : undefined;
+    const name = `saga ${what.saga} ${what.timeout ? 'timeout' : 'step'} ${what.type}`;
+    const attributes: Attributes = {
+      'flowbus.saga.name': what.saga,
+      'flowbus.saga.correlation_id': what.correlationId,
+      'flowbus.saga.handler': what.handler,
+      'flowbus.message.type': what.type,
+    };
+    if (cause) attributes['messaging.message.id'] = cause.id;
+    return this.inSpan(name, INTERNAL, attributes, parent, () => runInScope(scope, work));
+  }
+
+  private inSpan<T>(
+    name: string,
+    kind: number,
+    attributes: Attributes,
+    parent: Context | undefined,
+    work: (span: Span) => Promise<T>,
+  ): Promise<T> {
+    const api = this.api!;
+    const ctx = parent ?? api.context.active();
+    const span = this.tracer!.startSpan(name, { kind, attributes: { 'messaging.system': SYSTEM, ...attributes } }, ctx);
+    return api.context.with(api.trace.setSpan(ctx, span), async () => {
+      try {
+        return await work(span);
+      } catch (error) {
+        span.recordException(error as Error);
+        span.setStatus({ code: ERROR, message: (error as Error)?.message });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+  }
+}
