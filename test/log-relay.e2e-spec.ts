@@ -279,6 +279,45 @@ describe('log storage', () => {
     expect(await left()).toBe(0);
   });
 
+  it('GET /stats counts what each reader has yet to read in the log as pending, per destination', async () => {
+    const billing = new RecordingDestination();
+    // A producer without a relay: its subscribers get their cursors at start all the same.
+    const producer = await createAdminApp(
+      ds,
+      {
+        destinations: { billing },
+        routes: [{ event: ParcelShipped, destination: 'billing' }],
+        relay: { storage: 'log', enabled: false },
+      },
+      { providers: [Tracking, Labels] },
+    );
+    apps.push(producer);
+    const api = adminApi(producer);
+    const pending = async () => {
+      const body = (await api.get('/stats').expect(200)).body;
+      const of = (d: string) =>
+        body.outbox.byDestination.find((x: { destination: string }) => x.destination === d)?.pending ?? 0;
+      return {
+        total: body.outbox.pending,
+        local: of('local'),
+        billing: of('billing'),
+        oldest: body.outbox.oldestPendingAgeMs,
+      };
+    };
+    expect(await pending()).toEqual({ total: 0, local: 0, billing: 0, oldest: null });
+    const outbox = producer.get(OutboxService);
+    await outbox.transaction(async (m) => {
+      await outbox.publish(m, [new ParcelShipped('p1'), new ParcelShipped('p2'), new ParcelShipped('p3')]);
+      await outbox.enqueue(m, { destination: 'billing', type: 'Invoice', payload: {} });
+    });
+    // 3 events × 2 durable subscribers; 3 routed events + 1 enqueued message for billing.
+    expect(await pending()).toEqual({ total: 10, local: 6, billing: 4, oldest: expect.any(Number) });
+    const worker = await start(billing);
+    await drainOutbox(worker);
+    expect(billing.received).toHaveLength(4);
+    expect(await pending()).toEqual({ total: 0, local: 0, billing: 0, oldest: null });
+  });
+
   it('keeps the outcome of a batch delivered during a database outage and delivers nothing twice', async () => {
     const proxy = await startTcpProxy(Number(new URL(db.url).port));
     const proxied = await new DataSource({

@@ -10,7 +10,7 @@ import {
 } from 'nestjs-flowbus';
 import { drainOutbox, waitFor } from 'nestjs-flowbus/testing';
 import type { DataSource, EntityManager } from 'typeorm';
-import { createFlowbusApp } from './support/app.js';
+import { createFlowbusApp, writtenRows } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { RecordingDestination } from './support/recording-destination.js';
 
@@ -98,11 +98,14 @@ describe('OutboxService writes with the caller transaction', () => {
       headers: { tenant: 't1' },
       attempts: 0,
     });
-    await waitFor(
-      async () =>
-        (await count('SELECT count(*) AS n FROM flowbus_outbox WHERE id = $1 AND delivered_at IS NOT NULL', [id])) ===
-        1,
-    );
+    // The table storage records the delivery on the row (the log storage moves a cursor past it).
+    if (writtenRows.table === 'flowbus_outbox') {
+      await waitFor(
+        async () =>
+          (await count('SELECT count(*) AS n FROM flowbus_outbox WHERE id = $1 AND delivered_at IS NOT NULL', [id])) ===
+          1,
+      );
+    }
   });
 
   it('refuses a manager that is not in a transaction', async () => {

@@ -14,7 +14,7 @@ import {
 } from 'nestjs-flowbus';
 import { waitFor } from 'nestjs-flowbus/testing';
 import type { DataSource } from 'typeorm';
-import { createFlowbusApp } from './support/app.js';
+import { createFlowbusApp, writtenRows } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 
 // An event with a Date, a nested class and an array of classes (class-transformer's @Type()).
@@ -223,7 +223,7 @@ describe('payloads on durable paths are rebuilt as on the bus', () => {
     const [id] = await outbox.transaction((m) =>
       outbox.enqueue(m, { destination: 'local', type: 'Note', payload: { text: 'custom' } }),
     );
-    expect((await ds.query('SELECT payload FROM flowbus_outbox WHERE id = $1', [id]))[0].payload).toEqual({
+    expect((await ds.query(`SELECT payload FROM ${writtenRows.table} WHERE id = $1`, [id]))[0].payload).toEqual({
       wrapped: { text: 'custom' },
     });
     await waitFor(() => notes.length === 1);

@@ -15,7 +15,7 @@ import {
 } from 'nestjs-flowbus';
 import { waitFor } from 'nestjs-flowbus/testing';
 import type { DataSource, EntityManager } from 'typeorm';
-import { createFlowbusApp } from './support/app.js';
+import { createFlowbusApp, writtenRows } from './support/app.js';
 import { NATS_URL, portOpen, RABBIT_URL } from './support/brokers.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { startTcpProxy } from './support/tcp-proxy.js';
@@ -81,7 +81,7 @@ async function start(options: Omit<FlowbusOptions, 'dataSource'>, dataSource = d
 
 const count = async (sql: string, values: unknown[] = []) => Number((await ds.query(sql, values))[0].n);
 const stored = (source: string) =>
-  count(`SELECT count(*) AS n FROM flowbus_outbox WHERE headers->>'flowbus-source' = $1`, [source]);
+  count(`SELECT count(*) AS n FROM ${writtenRows.table} WHERE headers->>'flowbus-source' = $1`, [source]);
 
 /**
  * Sends a message through the destination `name` of `app` and checks that the source of the same
@@ -95,7 +95,7 @@ async function expectRoundTrip(app: INestApplication, name: string): Promise<voi
   await waitFor(() => calls.length === 1, { timeoutMs: 10_000 });
   expect(calls[0]).toMatchObject({ n: 1 });
   const rows = await ds.query(
-    `SELECT type, key, headers, payload FROM flowbus_outbox WHERE destination = 'local' AND headers->>'flowbus-source' = $1`,
+    `SELECT type, key, headers, payload FROM ${writtenRows.table} WHERE ${writtenRows.local} AND headers->>'flowbus-source' = $1`,
     [name],
   );
   expect(rows).toEqual([
@@ -233,7 +233,9 @@ withRabbit('amqpSource', () => {
     await waitFor(() => calls.length === 1, { timeoutMs: 10_000 });
     await waitFor(async () => (await channel.checkQueue(queue)).messageCount === 0);
     expect(calls[0]).toMatchObject({ n: 42, tag: queue });
-    const rows = await ds.query(`SELECT key, headers FROM flowbus_outbox WHERE headers->>'flowbus-source' = 'foreign'`);
+    const rows = await ds.query(
+      `SELECT key, headers FROM ${writtenRows.table} WHERE headers->>'flowbus-source' = 'foreign'`,
+    );
     expect(rows).toEqual([
       {
         key: 'c-9',

@@ -35,3 +35,13 @@ export function gate<T = void>(): { promise: Promise<T>; open: (value: T) => voi
   const promise = new Promise<T>((resolve) => (open = resolve));
   return { promise, open };
 }
+
+/**
+ * Where the specs find what was written for delivery: `flowbus_outbox` (one row per delivery) on
+ * the table storage, `flowbus_log` (one row per message, `destination` null for `local`) on the
+ * log storage (FLOWBUS_TEST_STORAGE=log).
+ */
+export const writtenRows =
+  process.env.FLOWBUS_TEST_STORAGE === 'log'
+    ? { table: 'flowbus_log', local: 'destination IS NULL' }
+    : { table: 'flowbus_outbox', local: `destination = 'local'` };

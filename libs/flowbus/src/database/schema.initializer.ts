@@ -20,7 +20,7 @@ export class SchemaInitializer implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     if (this.options.migrationsRun) await runMigrations(this.dataSource, this.options.schema);
-    await checkSchema(this.dataSource, this.options.schema);
+    await checkSchema(this.dataSource, this.options.schema, this.options.relay.storage);
   }
 
   async onApplicationShutdown(): Promise<void> {

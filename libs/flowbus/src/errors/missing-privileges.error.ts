@@ -1,11 +1,15 @@
 import { escapeIdentifier } from 'pg';
 import { FlowbusError } from './flowbus.error.js';
 
-/** A privilege the database role Flowbus runs as does not have. `table` is null for the schema's USAGE. */
+/**
+ * A privilege the database role Flowbus runs as does not have. `table` is null for the schema's
+ * USAGE; with `kind`, it names a sequence or a function (the log storage's) instead of a table.
+ */
 export interface MissingPrivilege {
   readonly schema: string;
   readonly table: string | null;
   readonly privilege: string;
+  readonly kind?: 'sequence' | 'function';
 }
 
 /**
@@ -25,7 +29,7 @@ export class MissingPrivilegesError extends FlowbusError {
       const object =
         m.table === null
           ? `SCHEMA ${escapeIdentifier(m.schema)}`
-          : `${escapeIdentifier(m.schema)}.${escapeIdentifier(m.table)}`;
+          : `${m.kind ? `${m.kind.toUpperCase()} ` : ''}${escapeIdentifier(m.schema)}.${escapeIdentifier(m.table)}`;
       byObject.set(object, [...(byObject.get(object) ?? []), m.privilege]);
     }
     const grants = [...byObject].map(

@@ -57,15 +57,33 @@ FROM (SELECT $1::text AS name) wanted LEFT JOIN pg_namespace n ON n.nspname = wa
 }
 
 /** The (table, privilege) pairs of `required` the current role lacks on existing tables of `schema`. */
-export function missingPrivileges(schema: string, required: readonly { table: string; privilege: string }[]): Query {
+/** A privilege on a table, or (`kind`) on a sequence or a function (every overload of the name). */
+export interface PrivilegeOn {
+  table: string;
+  privilege: string;
+  kind?: 'sequence' | 'function';
+}
+
+export function missingPrivileges(schema: string, required: readonly PrivilegeOn[]): Query {
   return {
-    text: `SELECT r.tbl AS table, r.priv AS privilege
-FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS r(tbl, priv, ord)
+    text: `SELECT r.tbl AS table, r.priv AS privilege, NULLIF(r.kind, 'table') AS kind
+FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS r(tbl, priv, kind, ord)
 JOIN pg_namespace n ON n.nspname = $1
-JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = r.tbl
-WHERE NOT has_table_privilege(c.oid, r.priv)
+WHERE CASE r.kind
+  WHEN 'function' THEN EXISTS (SELECT 1 FROM pg_proc p
+    WHERE p.pronamespace = n.oid AND p.proname = r.tbl AND NOT has_function_privilege(p.oid, r.priv))
+  WHEN 'sequence' THEN EXISTS (SELECT 1 FROM pg_class c
+    WHERE c.relnamespace = n.oid AND c.relname = r.tbl AND NOT has_sequence_privilege(c.oid, r.priv))
+  ELSE EXISTS (SELECT 1 FROM pg_class c
+    WHERE c.relnamespace = n.oid AND c.relname = r.tbl AND NOT has_table_privilege(c.oid, r.priv))
+END
 ORDER BY r.ord`,
-    values: [schema, required.map((r) => r.table), required.map((r) => r.privilege)],
+    values: [
+      schema,
+      required.map((r) => r.table),
+      required.map((r) => r.privilege),
+      required.map((r) => r.kind ?? 'table'),
+    ],
   };
 }
 

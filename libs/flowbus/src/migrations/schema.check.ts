@@ -4,7 +4,7 @@ import { MigrationsPendingError } from '../errors/migrations-pending.error.js';
 import { MissingPrivilegesError } from '../errors/missing-privileges.error.js';
 import type { Query } from '../outbox/outbox.queries.js';
 import { migrationStatus, typeormMigrationsTable, type RunQuery } from './migration-status.js';
-import { missingPrivileges } from './migrations.queries.js';
+import { missingPrivileges, type PrivilegeOn } from './migrations.queries.js';
 
 /**
  * The privileges the role an app runs as needs on each Flowbus table (besides USAGE on the
@@ -23,11 +23,26 @@ export const REQUIRED_PRIVILEGES: Readonly<Record<string, readonly string[]>> = 
 };
 
 /**
+ * What the log storage (`relay.storage: 'log'`) needs on top of REQUIRED_PRIVILEGES: its tables,
+ * the log's sequence (read by `flowbus_tick()`) and its functions (EXECUTE, granted to PUBLIC by
+ * default). Checked only when the app uses the log.
+ */
+export const REQUIRED_LOG_PRIVILEGES: readonly PrivilegeOn[] = [
+  ...['SELECT', 'INSERT', 'DELETE'].flatMap((privilege) =>
+    ['flowbus_log', 'flowbus_tick'].map((table) => ({ table, privilege })),
+  ),
+  ...['SELECT', 'INSERT', 'UPDATE'].map((privilege) => ({ table: 'flowbus_cursor', privilege })),
+  { table: 'flowbus_log_seq', privilege: 'SELECT', kind: 'sequence' },
+  { table: 'flowbus_tick', privilege: 'EXECUTE', kind: 'function' },
+  { table: 'flowbus_log_page', privilege: 'EXECUTE', kind: 'function' },
+];
+
+/**
  * Fails bootstrap, before anything touches the tables, when the schema lacks migrations this
  * version needs (`MigrationsPendingError`) or the role lacks a privilege (`MissingPrivilegesError`),
  * instead of starting and failing every request and every relay round later.
  */
-export async function checkSchema(dataSource: DataSource, schema: string): Promise<void> {
+export async function checkSchema(dataSource: DataSource, schema: string, storage: 'table' | 'log'): Promise<void> {
   const pool = poolOf(dataSource);
   const run: RunQuery = async <T>(q: Query) => (await pool.query(q.text, q.values)).rows as T[];
   const status = await migrationStatus(run, schema, typeormMigrationsTable(dataSource));
@@ -37,14 +52,15 @@ export async function checkSchema(dataSource: DataSource, schema: string): Promi
       status.pending.map((m) => ({ id: m.id, name: m.name })),
     );
   }
-  const required = Object.entries(REQUIRED_PRIVILEGES).flatMap(([table, privileges]) =>
+  const required: PrivilegeOn[] = Object.entries(REQUIRED_PRIVILEGES).flatMap(([table, privileges]) =>
     privileges.map((privilege) => ({ table, privilege })),
   );
-  const missing = await run<{ table: string; privilege: string }>(missingPrivileges(schema, required));
+  if (storage === 'log') required.push(...REQUIRED_LOG_PRIVILEGES);
+  const missing = await run<PrivilegeOn>(missingPrivileges(schema, required));
   if (missing.length > 0) {
     throw new MissingPrivilegesError(
       status.role,
-      missing.map((m) => ({ schema, table: m.table, privilege: m.privilege })),
+      missing.map((m) => ({ schema, table: m.table, privilege: m.privilege, ...(m.kind ? { kind: m.kind } : {}) })),
     );
   }
 }

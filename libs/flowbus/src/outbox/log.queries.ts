@@ -281,6 +281,37 @@ export function subscriberLag(schema: string): NamedQuery {
   };
 }
 
+/**
+ * Deliveries pending in the log, per destination (admin stats): each log row counts once per
+ * reader that has yet to read it (after its cursor's tick in the row's partition) — every durable
+ * subscriber of its type in `flowbus_subscriber` (`local`), every destination `routes` send its
+ * type to, or its own destination. Only the tail after the lowest cursor is scanned. Readers with
+ * no cursor yet are not counted.
+ */
+export function logPending(schema: string, routes: readonly { eventType: string; destination: string }[]): Query {
+  const { log, tick, cursor } = names(schema);
+  return {
+    text: `SELECT x.destination, count(*)::int AS pending,
+        GREATEST(0, EXTRACT(EPOCH FROM now() - min(l.created_at)) * 1000)::float8 AS "oldestPendingAgeMs"
+      FROM ${log} l
+      CROSS JOIN LATERAL (
+        SELECT 'local' AS destination, 'local:' || s.subscriber AS reader FROM ${table(schema, 'flowbus_subscriber')} s
+          WHERE l.destination IS NULL AND s.event_type = l.type
+        UNION ALL
+        SELECT r.destination, 'destination:' || r.destination FROM unnest($1::text[], $2::text[]) r(type, destination)
+          WHERE l.destination IS NULL AND r.type = l.type
+        UNION ALL
+        SELECT l.destination, 'destination:' || l.destination WHERE l.destination IS NOT NULL
+      ) x
+      JOIN ${cursor} c ON c.subscriber = x.reader AND c.part = l.part
+      JOIN ${tick} t ON t.id = c.tick_id
+      WHERE l.seq > (SELECT COALESCE(min(t0.floor_seq), 0) FROM ${cursor} c0 JOIN ${tick} t0 ON t0.id = c0.tick_id)
+        AND l.seq > t.floor_seq AND NOT pg_visible_in_snapshot(l.txid, t.snap)
+      GROUP BY x.destination`,
+    values: [routes.map((r) => r.eventType), routes.map((r) => r.destination)],
+  };
+}
+
 /** A delivery read from the log that goes to `flowbus_outbox` for its retries (or was parked there). */
 export interface RetryInsertRow {
   id: string;

@@ -86,7 +86,12 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 
   async onApplicationBootstrap(): Promise<void> {
     const relay = this.options.relay;
-    if (!relay.enabled) return;
+    if (!relay.enabled) {
+      // A producer-only app still gives its subscribers their cursors now: what it writes before a
+      // worker app first starts is read by that worker, not skipped as history.
+      if (relay.storage === 'log') await this.logRelay().start();
+      return;
+    }
     for (const d of this.options.destinations.values()) {
       this.breakers.register(d);
       await d.destination?.init?.();
@@ -96,14 +101,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     // A test clock moved: retries it made due are claimed now, not at the next poll.
     this.unsubscribeClock = this.options.clock.onJump?.(() => this.wakeAll());
     if (relay.storage === 'log') {
-      this.log = new LogRelay(
-        this.pool,
-        this.options,
-        this.owner,
-        this.durable,
-        () => this.breakers.blocked(),
-        (message) => this.send(message),
-      );
+      this.log = this.logRelay();
       this.log.onRetries = () => this.claimSignal.wake();
       await this.log.start();
       this.running = Promise.all([this.loop(), this.logLoop()]);
@@ -113,6 +111,17 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     this.logger.log(
       `Relay ${this.owner} started: destinations ${[...this.options.destinations.keys()].join(', ')}; ` +
         `batch ${relay.batchSize}, concurrency ${relay.concurrency}, poll ${relay.pollIntervalMs} ms, LISTEN ${relay.listen ? 'on' : 'off'}, storage ${relay.storage}`,
+    );
+  }
+
+  private logRelay(): LogRelay {
+    return new LogRelay(
+      this.pool,
+      this.options,
+      this.owner,
+      this.durable,
+      () => this.breakers.blocked(),
+      (message) => this.send(message),
     );
   }
 

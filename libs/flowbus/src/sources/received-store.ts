@@ -74,7 +74,7 @@ export class ReceivedStore {
 
   /** Undelivered stored messages of `source`, counted up to `limit`. */
   async backlog(source: string, limit: number): Promise<number> {
-    const q = countBacklog(this.options.schema, source, limit);
+    const q = countBacklog(this.options.schema, source, limit, this.options.relay.storage);
     const { rows } = await poolOf(this.dataSource).query<{ n: number }>(q.text, q.values);
     return rows[0]?.n ?? 0;
   }
