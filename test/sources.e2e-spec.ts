@@ -62,6 +62,13 @@ beforeAll(async () => {
 afterEach(async () => {
   await Promise.all(apps.splice(0).map((a) => a.close()));
   calls.length = 0;
+  // What one test stored and left undelivered must not reach the next test's handler.
+  const [{ migrated }] = await ds.query(`SELECT to_regclass('flowbus_received') IS NOT NULL AS migrated`);
+  if (migrated) {
+    await ds.query(
+      'TRUNCATE flowbus_outbox, flowbus_inbox, flowbus_received, flowbus_dead_letter, flowbus_log, flowbus_cursor',
+    );
+  }
 });
 
 afterAll(async () => {
