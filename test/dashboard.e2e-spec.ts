@@ -282,7 +282,7 @@ describe('dashboard: conversations, timelines, charts, stall causes', () => {
 
     expect(problems).toEqual([]);
     await page.close();
-  });
+  }, 120_000);
 });
 
 function freePort(): Promise<number> {

@@ -428,11 +428,13 @@ withNats('natsSource', () => {
       await publish(2);
       await new Promise((r) => setTimeout(r, 300));
       proxy.accept();
-      await waitFor(() => calls.length === 2, { timeoutMs: 20_000 });
+      // The client reconnects within ~100 ms; its consumer re-pulls at once, or after one 5 s pull
+      // expiry when that first re-pull fails. Generous here: a loaded CI machine is slow at both.
+      await waitFor(() => calls.length === 2, { timeoutMs: 45_000 });
       expect(calls.map((c) => c.n)).toEqual([1, 2]);
     } finally {
       await Promise.all(apps.splice(0).map((a) => a.close()));
       await proxy.close();
     }
-  });
+  }, 90_000);
 });
