@@ -1,5 +1,7 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
+import { FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
+import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import type { DeliveryMessage } from '../relay/destination.interface.js';
 import { FlowbusMetrics } from './flowbus-metrics.js';
 import {
@@ -40,7 +42,7 @@ export interface StepCause {
  * message whose handler or step wrote it) and the W3C trace context of the span that wrote it in
  * its headers; every delivery attempt runs in a span whose parent is restored from them, and the
  * destination receives the delivery span's `traceparent`. Spans go through `@opentelemetry/api`
- * (tracer `nestjs-flowbus`) when it is installed; without it only the ids are written.
+ * (tracer `nestjs-flowbus`) when it is installed and `telemetry.enabled`; else only the ids are written.
  * @internal
  */
 @Injectable()
@@ -48,10 +50,13 @@ export class FlowbusTelemetry implements OnModuleInit {
   private api: typeof OtelApi | undefined;
   private tracer: Tracer | undefined;
 
-  constructor(readonly metrics: FlowbusMetrics) {}
+  constructor(
+    readonly metrics: FlowbusMetrics,
+    @Inject(FLOWBUS_RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
+  ) {}
 
   async onModuleInit(): Promise<void> {
-    this.api = await loadOtelApi();
+    this.api = await loadOtelApi(this.options);
     this.tracer = this.api?.trace.getTracer('nestjs-flowbus');
   }
 
