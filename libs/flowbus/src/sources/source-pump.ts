@@ -1,5 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import { describeError } from '../errors/handler-failures.error.js';
+import type { FlowbusTelemetry } from '../telemetry/flowbus-telemetry.js';
 import { checkMapped } from './message-mapping.js';
 import type { ReceivedStore } from './received-store.js';
 import type { ReceivedMessage } from './received-message.interface.js';
@@ -32,6 +33,7 @@ export class SourcePump implements SourceReceiver {
     private readonly store: ReceivedStore,
     private readonly logger: Logger,
     private readonly afterBatch: () => void,
+    private readonly telemetry?: FlowbusTelemetry,
   ) {}
 
   push(message: Inbound): void {
@@ -95,6 +97,10 @@ export class SourcePump implements SourceReceiver {
       }
     }
     if (kept.length === 0) return;
+    const spans = this.telemetry?.received(
+      { name: this.name, system: this.source.system, address: this.source.address },
+      messages,
+    );
     for (let attempt = 1; ; attempt++) {
       try {
         const outcomes = await this.store.store(this.name, messages);
@@ -108,6 +114,7 @@ export class SourcePump implements SourceReceiver {
             kept[i]!.ack();
             if (outcome.kind === 'stored') this.backlogEstimate++;
           }
+          spans?.end(i, outcome.kind, outcome.kind === 'refused' ? outcome.reason : undefined);
         });
         this.afterBatch();
         return;
@@ -117,7 +124,10 @@ export class SourcePump implements SourceReceiver {
         );
         await this.hold(retryDelay(attempt), kept);
         // Given up at shutdown: unacknowledged, the broker delivers them again.
-        if (this.abandon.signal.aborted) return;
+        if (this.abandon.signal.aborted) {
+          messages.forEach((_, i) => spans?.end(i, 'failure', describeError(error)));
+          return;
+        }
       }
     }
   }

@@ -31,6 +31,12 @@ export interface EnqueueSpan {
   setAttributes(attributes: Record<string, string | number>): unknown;
 }
 
+/** The receive spans of a batch taken from a source. */
+export interface ReceivedSpans {
+  /** Ends the span of the `i`th message with what became of it. */
+  end(i: number, outcome: 'stored' | 'duplicate' | 'refused' | 'failure', reason?: string): void;
+}
+
 /** The message a saga step or timeout runs for, as the batch passes it. */
 export interface StepCause {
   readonly id: string;
@@ -195,6 +201,51 @@ export class FlowbusTelemetry implements OnModuleInit {
     };
     if (cause) attributes['messaging.message.id'] = cause.id;
     return this.inSpan(name, INTERNAL, attributes, parent, () => runInScope(scope, work));
+  }
+
+  /**
+   * Consumer spans of the messages of one batch received from a source, each a child of the
+   * trace context in its headers (the sender's), whose own context replaces it in the headers
+   * stored (so the deliveries of the message continue the trace). Undefined without tracing.
+   */
+  received(
+    source: { name: string; system: string; address: string },
+    messages: { id: string; type: string; headers?: Record<string, string> }[],
+  ): ReceivedSpans | undefined {
+    const api = this.api;
+    const tracer = this.tracer;
+    if (!api || !tracer) return undefined;
+    const spans = messages.map((m) => {
+      const headers = m.headers ?? {};
+      const parent = api.propagation.extract(api.ROOT_CONTEXT, headers);
+      const attributes: Attributes = {
+        'messaging.system': source.system,
+        'messaging.operation.type': 'receive',
+        'messaging.operation.name': 'receive',
+        'messaging.destination.name': source.address,
+        'messaging.message.id': m.id,
+        'messaging.batch.message_count': messages.length,
+        'flowbus.source': source.name,
+        'flowbus.message.type': m.type,
+      };
+      const correlation = headers[CORRELATION_HEADER];
+      if (correlation) attributes['messaging.message.conversation_id'] = correlation;
+      const span = tracer.startSpan(`receive ${source.address}`, { kind: CONSUMER, attributes }, parent);
+      const own: Record<string, string> = { ...headers };
+      delete own[TRACEPARENT_HEADER];
+      delete own[TRACESTATE_HEADER];
+      api.propagation.inject(api.trace.setSpan(parent, span), own);
+      m.headers = own;
+      return span;
+    });
+    return {
+      end(i, outcome, reason) {
+        const span = spans[i]!;
+        span.setAttribute('flowbus.outcome', outcome);
+        if (outcome === 'refused' || outcome === 'failure') span.setStatus({ code: ERROR, message: reason });
+        span.end();
+      },
+    };
   }
 
   private inSpan<T>(
