@@ -25,6 +25,7 @@ export class SourcePump implements SourceReceiver {
   /** Backlog at the last count, plus what was stored since: counted again once it could pass the bound. */
   private backlogEstimate = 0;
   private paused = false;
+  private pausedSince = 0;
   private lastWorking = performance.now();
 
   constructor(
@@ -35,6 +36,17 @@ export class SourcePump implements SourceReceiver {
     private readonly afterBatch: () => void,
     private readonly telemetry?: FlowbusTelemetry,
   ) {}
+
+  /** Paused by flow control: since when (epoch ms) and the backlog last counted; undefined when not. */
+  get pause(): { since: number; backlog: number; maxBacklog: number; waiting: number } | undefined {
+    if (!this.paused) return undefined;
+    return {
+      since: this.pausedSince,
+      backlog: this.backlogEstimate,
+      maxBacklog: this.source.maxBacklog,
+      waiting: this.buffer.length,
+    };
+  }
 
   push(message: Inbound): void {
     this.buffer.push(message);
@@ -148,6 +160,7 @@ export class SourcePump implements SourceReceiver {
       if (this.paused ? count <= max / 2 : count < max) break;
       if (!this.paused) {
         this.paused = true;
+        this.pausedSince = Date.now();
         this.logger.log(`Source "${this.name}": paused, ${count} received message(s) wait for local delivery`);
       }
       await this.hold(BACKLOG_POLL_MS, this.buffer);

@@ -39,6 +39,14 @@ export class SourceRunner implements OnApplicationBootstrap, BeforeApplicationSh
     }
   }
 
+  /** The sources of this instance paused by flow control (`maxBacklog`), for "why is it stalled?". */
+  paused(): { source: string; since: number; backlog: number; maxBacklog: number; waiting: number }[] {
+    return [...this.pumps].flatMap(([source, pump]) => {
+      const p = pump.pause;
+      return p ? [{ source, ...p }] : [];
+    });
+  }
+
   async beforeApplicationShutdown(): Promise<void> {
     const entries = [...this.pumps];
     this.pumps.clear();
