@@ -164,10 +164,11 @@ describe('OutboxService.publish fans out to durable subscribers', () => {
     await waitFor(() =>
       billing.received.some((r) => r.type === 'OrderPlaced' && (r.payload as OrderPlaced).orderId === 'o-2'),
     );
-    expect(await count("SELECT count(*) AS n FROM shipments WHERE order_id = 'o-2'")).toBe(1);
+    // `handled` is written before the handler's transaction commits.
     await waitFor(
       async () => (await count('SELECT count(*) AS n FROM flowbus_inbox WHERE message_id = ANY($1)', [ids])) === 1,
     );
+    expect(await count("SELECT count(*) AS n FROM shipments WHERE order_id = 'o-2'")).toBe(1);
   });
 
   it('acknowledges a redelivered message without running the handler again (inbox)', async () => {

@@ -52,7 +52,7 @@ export async function flowbusRun(p: {
     options: {
       schema: p.schema,
       sources: { bench: p.source },
-      relay: { enabled: relay, pollIntervalMs: 100, listen: false },
+      relay: { enabled: relay, pollIntervalMs: 100, listen: false, batchSize: 500 },
     },
     providers: [NoopHandler],
     poolSize: 12,

@@ -5,8 +5,8 @@ import type { EventClass } from './event-type.js';
 
 /**
  * A subscriber reached through the outbox and run by the relay's `local` destination: one
- * delivery at a time (`invoke`, durable `@HandleEvent` methods) or several at once (`invokeMany`,
- * sagas).
+ * delivery at a time (`invoke`, durable `@HandleEvent` methods with `batch: false`) or several at
+ * once (`invokeMany`, sagas and the other durable handlers).
  */
 export type DurableSubscriber = {
   /**
@@ -81,7 +81,7 @@ export class DurableHandlerRegistry {
       for (const s of list) {
         types.push(type);
         names.push(s.subscriber);
-        kinds.push(s.invokeMany ? 'saga' : 'handler');
+        kinds.push(s.subscriber.startsWith('saga:') ? 'saga' : 'handler');
       }
     }
     this.pairsCache = { types, names, kinds };

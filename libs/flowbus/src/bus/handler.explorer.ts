@@ -1,11 +1,16 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { HANDLE_EVENT_METADATA } from '../constants.js';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { FLOWBUS_RESOLVED_OPTIONS, HANDLE_EVENT_METADATA } from '../constants.js';
 import { DecoratedMethods } from '../discovery/decorated-methods.js';
 import { ConfigurationError } from '../errors/configuration.error.js';
+import type { ResolvedOptions } from '../options/resolved-options.interface.js';
+import { durableHandlerBatch } from './durable-handler-batch.js';
 import type { HandleEventMetadata } from './handle-event.decorator.js';
 import { eventTypeOf } from './event-type.js';
 import { HandlerRegistry } from './handler-registry.js';
 import { DurableHandlerRegistry } from './durable-handler-registry.js';
+
+type Invoke = (event: unknown, manager: EntityManager) => unknown;
 
 /** Letters, digits and `_ . : -`, as saga names; `saga:` is the sagas' prefix. */
 const SUBSCRIBER_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
@@ -34,11 +39,14 @@ export class HandlerExplorer implements OnModuleInit {
     private readonly methods: DecoratedMethods,
     private readonly registry: HandlerRegistry,
     private readonly durable: DurableHandlerRegistry,
+    @Inject(FLOWBUS_RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
   ) {}
 
   onModuleInit(): void {
     let count = 0;
     const owners = new Map<string, string>();
+    // One per subscriber: the local destination batches deliveries by subscriber name.
+    const batched = new Map<string, ReturnType<typeof durableHandlerBatch>>();
     for (const m of this.methods.find<HandleEventMetadata[]>(HANDLE_EVENT_METADATA)) {
       const fn = (m.instance as Record<string, (...args: unknown[]) => unknown>)[m.methodName]!.bind(m.instance);
       const method = `${m.className}.${m.methodName}`;
@@ -51,12 +59,28 @@ export class HandlerExplorer implements OnModuleInit {
             throw new ConfigurationError(`Durable subscriber name "${subscriber}" is used by ${owner} and ${method}`);
           }
           owners.set(subscriber, method);
-          this.durable.add(eventType, { subscriber, eventClass: declaration.event, invoke: fn });
-        } else {
-          if (declaration.name !== undefined) {
+          if (declaration.batch !== undefined && typeof declaration.batch !== 'boolean') {
             throw new ConfigurationError(
-              `@HandleEvent(${eventType}) on ${method}: name is only for durable handlers ({ durable: true })`,
+              `@HandleEvent(${eventType}) on ${method}: batch must be a boolean, got ${JSON.stringify(declaration.batch)}`,
             );
+          }
+          if (declaration.batch === false) {
+            this.durable.add(eventType, { subscriber, eventClass: declaration.event, invoke: fn });
+          } else {
+            let invokeMany = batched.get(subscriber);
+            if (!invokeMany) {
+              invokeMany = durableHandlerBatch(this.options.schema, subscriber, fn as Invoke);
+              batched.set(subscriber, invokeMany);
+            }
+            this.durable.add(eventType, { subscriber, eventClass: declaration.event, invokeMany });
+          }
+        } else {
+          for (const option of ['name', 'batch'] as const) {
+            if (declaration[option] !== undefined) {
+              throw new ConfigurationError(
+                `@HandleEvent(${eventType}) on ${method}: ${option} is only for durable handlers ({ durable: true })`,
+              );
+            }
           }
           this.registry.add(eventType, { name: method, invoke: fn });
         }

@@ -11,7 +11,7 @@ import { PayloadCodec } from '../outbox/payload-codec.js';
 import { runInScope, scopeOfMessage } from '../telemetry/message-scope.js';
 import type { DeliveryMessage } from './destination.interface.js';
 
-/** Deliveries of one subscriber (a saga) run in one transaction, at most this many. */
+/** Deliveries of one subscriber run in one transaction, at most this many. */
 const BATCH_MAX = 100;
 
 /** A delivery waiting for its batch. */
@@ -29,10 +29,12 @@ interface Pending {
  * exists is acknowledged without running the subscriber again, so work done through the
  * transaction's manager happens exactly once.
  *
- * Subscribers that can take several deliveries at once (sagas) get the deliveries the relay
- * starts in the same tick (one claim) together, up to BATCH_MAX per transaction, and write the
- * inbox rows themselves (with their first read). Each delivery still succeeds or fails alone: a
- * failed one leaves no inbox row and no saga change, and is retried by the relay.
+ * Subscribers that can take several deliveries at once (sagas, durable handlers unless
+ * `batch: false`) get the deliveries the relay starts in the same tick (one claim) together, up
+ * to BATCH_MAX per transaction, and write the inbox rows themselves. Each delivery still succeeds
+ * or fails alone: a failed one leaves no inbox row and no change, and is retried by the relay.
+ * A claim holds at most one row per (subscriber, key) (the next waits for it to be delivered),
+ * so a batch never reorders a key.
  */
 @Injectable()
 export class LocalDestination {

@@ -8,7 +8,7 @@ import type { SagaRow, SagaWrites } from './saga.queries.js';
 import type { FlowbusTelemetry, StepCause } from '../telemetry/flowbus-telemetry.js';
 import { CORRELATION_HEADER } from '../telemetry/message-scope.js';
 import { StepContext } from './step-context.js';
-import { StepSavepoint } from './step-savepoint.js';
+import { LazySavepoint } from '../database/lazy-savepoint.js';
 
 /** An event (for a step) or a fired timeout for one instance of the batch's saga. */
 export interface BatchItem {
@@ -74,7 +74,7 @@ export class StepBatch {
         steps: 0,
       });
     }
-    const savepoint = new StepSavepoint(this.client, this.manager);
+    const savepoint = new LazySavepoint(this.client, this.manager);
     const errors: (Error | undefined)[] = [];
     for (const item of items) errors.push(await this.runOne(item, savepoint));
     return errors;
@@ -103,7 +103,7 @@ export class StepBatch {
     return { ids, updates, inserts };
   }
 
-  private async runOne(item: BatchItem, savepoint: StepSavepoint): Promise<Error | undefined> {
+  private async runOne(item: BatchItem, savepoint: LazySavepoint): Promise<Error | undefined> {
     const { saga } = this;
     const handler = item.handler;
     const isStep = 'eventType' in handler;
@@ -152,7 +152,13 @@ export class StepBatch {
     } catch (error) {
       failure = { error };
     }
-    await savepoint.close(!failure);
+    try {
+      await savepoint.close(!failure);
+    } catch (error) {
+      // The step returned but left the transaction aborted (see LazySavepoint.close): it fails alone.
+      if (failure) throw error;
+      failure = { error };
+    }
     if (failure) {
       return new SagaStepError(
         saga.name,

@@ -37,7 +37,7 @@ export class StepContext<S extends object> implements SagaContext<S> {
 
   /**
    * @param manager the step's transaction, or a function returning it: steps run in a batch get
-   * their savepoint only when they touch the manager (see StepSavepoint)
+   * their savepoint only when they touch the manager (see LazySavepoint)
    */
   constructor(
     readonly name: string,
