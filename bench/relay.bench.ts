@@ -56,7 +56,8 @@ import { reportResult, serveParent, type Message } from './support/worker-proces
  * size, rss; default: all but enqueue and rss), --configs <drain id,...|all>, --passes <n>,
  * --backlog <rows>, --cpu-prof (profiles of the children in bench/out/profiles),
  * --record-baseline (write the medians to bench/relay/baseline-0.1.json and the report to its own
- * "relay-before" section of RESULTS.md: the BEFORE run of the 0.1 table design).
+ * "relay-before" section of RESULTS.md: the BEFORE run of the 0.1 table design), --section <label>
+ * (write the report to its own "relay-<label>" section, e.g. a partial run of a few configurations).
  */
 
 const self = fileURLToPath(import.meta.url);
@@ -70,6 +71,7 @@ const { values } = parseArgs({
     backlog: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     'record-baseline': { type: 'boolean', default: false },
+    section: { type: 'string' },
   },
 });
 const quick = values.quick || process.env.BENCH_QUICK === '1';
@@ -168,6 +170,7 @@ async function parent(): Promise<void> {
     notes: values['record-baseline'] ? STORAGE_NOTES : RELAY_NOTES,
     baseline: values['record-baseline'] ? undefined : await readBaseline(),
     before: values['record-baseline'],
+    ...(values.section ? { section: values.section } : {}),
   });
   console.log(`\n${report}\n`);
   if (process.env.BENCH_REPORT) await writeFile(process.env.BENCH_REPORT, `${report}\n`);

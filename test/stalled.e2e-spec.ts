@@ -1,12 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import type { INestApplication } from '@nestjs/common';
+import { Injectable, type INestApplication } from '@nestjs/common';
+import { connect as amqpConnect } from 'amqplib';
 import { randomUUID } from 'node:crypto';
-import { OutboxRelay } from 'nestjs-flowbus';
+import { amqpSource, HandleEvent, OutboxRelay } from 'nestjs-flowbus';
 import { waitFor } from 'nestjs-flowbus/testing';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { StallDiagnosis } from '../libs/flowbus/src/admin/stall-diagnosis.js';
 import { adminApi, createAdminApp, enqueue } from './support/admin-app.js';
+import { portOpen, RABBIT_URL } from './support/brokers.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { RecordingDestination } from './support/recording-destination.js';
 
@@ -38,7 +40,19 @@ async function start(sink = new RecordingDestination({ circuitBreaker: false }))
   return app;
 }
 
-async function stalled(app: INestApplication): Promise<{ kind: string; message: string; count?: number }[]> {
+class StallPing {
+  n!: number;
+}
+
+@Injectable()
+class StallPingHandler {
+  @HandleEvent(StallPing, { durable: true })
+  onPing(): void {}
+}
+
+async function stalled(
+  app: INestApplication,
+): Promise<{ kind: string; message: string; count?: number; source?: string }[]> {
   return (await adminApi(app).get('/stats').expect(200)).body.stalled;
 }
 
@@ -124,5 +138,50 @@ describe('GET /stats: stalled', () => {
       kind: 'relay-stopped',
       message: 'The relay of this instance is stopped',
     });
+  });
+});
+
+const rabbitUp = await portOpen(5672);
+if (!rabbitUp) console.log('Skipping the source-paused test: RabbitMQ (5672) is not running');
+
+(rabbitUp ? describe : describe.skip)('GET /stats: stalled, sources', () => {
+  it('names a source paused by flow control, and no longer once it resumed', async () => {
+    const queue = `flowbus-stall-${randomUUID()}`;
+    // No relay here: what the source stores stays undelivered, past its maxBacklog.
+    const app = await createAdminApp(
+      ds,
+      {
+        relay: { enabled: false },
+        sources: { held: amqpSource({ url: RABBIT_URL, queue, maxBacklog: 10, prefetch: 10 }) },
+      },
+      { providers: [StallPingHandler] },
+    );
+    apps.push(app);
+    const rabbit = await amqpConnect(RABBIT_URL);
+    try {
+      const channel = await rabbit.createChannel();
+      for (let n = 0; n < 50; n++) {
+        channel.sendToQueue(queue, Buffer.from(JSON.stringify({ n })), { messageId: randomUUID(), type: 'StallPing' });
+      }
+      const cause = await waitFor(async () => (await stalled(app)).find((c) => c.kind === 'source-paused'), {
+        timeoutMs: 10_000,
+      });
+      expect(cause).toMatchObject({ kind: 'source-paused', source: 'held' });
+      expect(cause.count).toBeGreaterThanOrEqual(10);
+      expect(cause.message).toContain('Source "held" is paused by flow control');
+      expect(cause.message).toContain('maxBacklog 10');
+
+      // A relay elsewhere delivers the backlog: the source resumes, takes the rest, and is no longer named.
+      apps.push(await createAdminApp(ds, {}, { providers: [StallPingHandler] }));
+      await waitFor(
+        async () =>
+          (await channel.checkQueue(queue)).messageCount === 0 &&
+          !(await stalled(app)).some((c) => c.kind === 'source-paused'),
+        { timeoutMs: 20_000 },
+      );
+      await channel.deleteQueue(queue);
+    } finally {
+      await rabbit.close();
+    }
   });
 });

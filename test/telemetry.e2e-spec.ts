@@ -12,6 +12,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { connect as tcpConnect, type AddressInfo } from 'node:net';
 import {
   amqpDestination,
+  amqpSource,
   EventBus,
   HandleEvent,
   httpDestination,
@@ -63,6 +64,16 @@ class FailingHandler {
   onPing(): void {
     throw new Error('ping refused');
   }
+}
+
+class TracedIn {
+  n!: number;
+}
+
+@Injectable()
+class TracedInHandler {
+  @HandleEvent(TracedIn, { durable: true })
+  onTracedIn(): void {}
 }
 
 let db: TestDatabase;
@@ -330,5 +341,66 @@ describe('metrics', () => {
     expect(await value('flowbus.bus.handler_failures', { type: 'Pinged', handler: 'FailingHandler.onPing' })).toBe(
       before + 1,
     );
+  });
+});
+
+const rabbitUp = await portOpen(5672);
+if (!rabbitUp) console.log('Skipping the AMQP source span test: RabbitMQ (5672) is not running');
+
+(rabbitUp ? describe : describe.skip)('spans of received messages', () => {
+  it("makes a consumer span per message received from a source, a child of the sender's traceparent", async () => {
+    const queue = `flowbus-trace-src-${randomBytes(4).toString('hex')}`;
+    const sourceApp = await createFlowbusApp({
+      dataSource: ds,
+      options: {
+        sources: {
+          traced: amqpSource({ url: 'amqp://guest:guest@127.0.0.1:5672', queue, deadLetterQueue: false }),
+        },
+        relay: { pollIntervalMs: 20, listen: false },
+        timeouts: { enabled: false },
+      },
+      providers: [TracedInHandler],
+    });
+    const rabbit = await amqpConnect('amqp://guest:guest@127.0.0.1:5672');
+    try {
+      const sender = trace.getTracer('test').startSpan('send');
+      const traceparent = `00-${sender.spanContext().traceId}-${sender.spanContext().spanId}-01`;
+      sender.end();
+      const id = `received-${randomBytes(4).toString('hex')}`;
+      const channel = await rabbit.createChannel();
+      channel.sendToQueue(queue, Buffer.from(JSON.stringify({ n: 1 })), {
+        messageId: id,
+        type: 'TracedIn',
+        headers: { traceparent, 'correlation-id': 'conv-1' },
+      });
+      const span = await waitFor(() =>
+        spans
+          .getFinishedSpans()
+          .find((s) => s.name === `receive ${queue}` && s.attributes['messaging.message.id'] === id),
+      );
+      expect(span.spanContext().traceId).toBe(sender.spanContext().traceId);
+      expect(parentOf(span)).toBe(sender.spanContext().spanId);
+      expect(span.kind).toBe(4); // CONSUMER
+      expect(span.attributes).toMatchObject({
+        'messaging.system': 'rabbitmq',
+        'messaging.operation.type': 'receive',
+        'messaging.destination.name': queue,
+        'messaging.batch.message_count': 1,
+        'messaging.message.conversation_id': 'conv-1',
+        'flowbus.source': 'traced',
+        'flowbus.message.type': 'TracedIn',
+        'flowbus.outcome': 'stored',
+      });
+      // The stored message's delivery to the durable handler continues the trace from the receive span.
+      const deliver = await waitFor(() =>
+        spans.getFinishedSpans().find((s) => s.name === 'deliver local' && parentOf(s) === span.spanContext().spanId),
+      );
+      expect(deliver.spanContext().traceId).toBe(sender.spanContext().traceId);
+      expect(deliver.attributes['flowbus.outcome']).toBe('success');
+      await channel.deleteQueue(queue);
+    } finally {
+      await sourceApp.close();
+      await rabbit.close();
+    }
   });
 });

@@ -6,6 +6,8 @@ export type DrainSpec =
       readonly batch?: number;
       readonly concurrency?: number;
       readonly breaker: boolean;
+      /** Flowbus telemetry: off, the API without SDK (default), the SDK exporting to memory. */
+      readonly telemetry?: 'off' | 'api' | 'sdk';
     }
   | {
       readonly kind: 'raw-pg';
@@ -50,15 +52,30 @@ const flowbusDefaults: DrainConfig = {
   spec: { kind: 'flowbus', breaker: true },
 };
 
+/** The default relay with Flowbus telemetry off, or with the OpenTelemetry SDK registered. */
+const telemetry = (mode: 'off' | 'sdk'): DrainConfig => ({
+  id: `flowbus-defaults-r1-otel-${mode}`,
+  label:
+    mode === 'off'
+      ? `${flowbusDefaults.label}, telemetry.enabled: false`
+      : `${flowbusDefaults.label}, OpenTelemetry SDK registered (batch span processor, metric reader, in-memory exporters)`,
+  processes: 1,
+  spec: { kind: 'flowbus', breaker: true, telemetry: mode },
+});
+
 /** The headline configurations the targets are checked on. */
 export const HEADLINE = {
   flowbus: flowbusDefaults.id,
+  telemetryOff: 'flowbus-defaults-r1-otel-off',
+  telemetrySdk: 'flowbus-defaults-r1-otel-sdk',
   graphile: 'graphile-c10-lq100',
   pgBoss: 'pgboss-b2500-w10',
 } as const;
 
 export const DRAIN_CONFIGS: readonly DrainConfig[] = [
   flowbusDefaults,
+  telemetry('off'),
+  telemetry('sdk'),
   raw(100, 'mark'),
   raw(100, 'mark', false),
   raw(100, 'mark', true, true),
@@ -102,6 +119,8 @@ export const DRAIN_CONFIGS: readonly DrainConfig[] = [
  */
 export const DEFAULT_DRAIN_IDS: readonly string[] = [
   HEADLINE.flowbus,
+  HEADLINE.telemetryOff,
+  HEADLINE.telemetrySdk,
   'raw-b100-mark-pipe',
   'raw-b100-mark-pipe-prep',
   'raw-b500-mark-pipe',

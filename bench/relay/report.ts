@@ -23,6 +23,8 @@ export interface RunInfo {
   readonly baseline?: Baseline;
   /** This run records the BEFORE baseline: its report goes to its own section of RESULTS.md. */
   readonly before: boolean;
+  /** Report into the section `relay-<section>` of RESULTS.md instead of the relay one (`--section`). */
+  readonly section?: string;
   /** Free text appended under "Notes" (e.g. relay changes measured with this bench). */
   readonly notes: readonly string[];
 }
@@ -44,9 +46,10 @@ export function relayReport(r: RelayResults, run: RunInfo): string {
   const lines = [
     // bench/run.mjs writes a report opening with this marker into the section it names.
     ...(run.before ? ['<!-- section: relay-before -->'] : []),
+    ...(!run.before && run.section ? [`<!-- section: relay-${run.section} -->`] : []),
     run.before
       ? '## Outbox relay, BEFORE: the 0.1 table design (`bench/relay.bench.ts --record-baseline`)'
-      : '## Outbox relay (`bench/relay.bench.ts`)',
+      : `## Outbox relay${run.section ? `, ${run.section}` : ''} (\`bench/relay.bench.ts\`)`,
     '',
     ...(run.before
       ? [

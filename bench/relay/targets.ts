@@ -21,6 +21,8 @@ const median = (values: readonly number[] | undefined) => (values?.length ? summ
 export type KeyFigures = Partial<Record<KeyFigure, number>>;
 export type KeyFigure =
   | 'relayRowsPerSec'
+  | 'telemetryOffRowsPerSec'
+  | 'telemetrySdkRowsPerSec'
   | 'ceilingRowsPerSec'
   | 'graphileRowsPerSec'
   | 'pgBossRowsPerSec'
@@ -70,6 +72,8 @@ export function keyFigures(r: RelayResults): KeyFigures {
   const wal = (id: string | undefined) => (id ? median(r.drains.get(id)?.map((d) => d.walBytesPerJob)) : undefined);
   const ceiling = ceilingId(r);
   set('relayRowsPerSec', drain(HEADLINE.flowbus));
+  set('telemetryOffRowsPerSec', drain(HEADLINE.telemetryOff));
+  set('telemetrySdkRowsPerSec', drain(HEADLINE.telemetrySdk));
   set('ceilingRowsPerSec', drain(ceiling));
   set('graphileRowsPerSec', drain(HEADLINE.graphile));
   set('pgBossRowsPerSec', drain(HEADLINE.pgBoss));
@@ -140,6 +144,44 @@ export function checkTargets(r: RelayResults, baseline?: Baseline): TargetCheck[
   );
   add(ratio('drain ≥ 3× graphile-worker tuned', 'graphileRowsPerSec', 3, 'graphile-worker'));
   add(ratio('drain ≥ 2× pg-boss with 2,500-job batches', 'pgBossRowsPerSec', 2, 'pg-boss'));
+
+  // Issue 14: the cost of telemetry, on the default relay's drain (medians of the same run); the
+  // CPU per job of the relay process is shown beside the rate, as it depends less on the load.
+  const cpu = (id: string) => median(r.drains.get(id)?.map((d) => d.cpuUsPerJob));
+  const cost = (target: string, id: string, rowsPerSec: number, ref: number, floor: number) => {
+    const [c, cRef] = [cpu(id), cpu(HEADLINE.telemetryOff)];
+    const cpuText =
+      c === undefined || cRef === undefined
+        ? ''
+        : `; CPU ${c.toFixed(1)} vs ${cRef.toFixed(1)} µs/job = ${pct(c / cRef)}`;
+    return {
+      target,
+      measured: `${rate(rowsPerSec)} vs telemetry off ${rate(ref)} rows/s = ${pct(rowsPerSec / ref)}${cpuText}`,
+      score: rowsPerSec / ref / floor,
+    };
+  };
+  if (has('relayRowsPerSec', 'telemetryOffRowsPerSec')) {
+    add(
+      cost(
+        'drain with the OpenTelemetry API and no SDK within 3% of telemetry off',
+        HEADLINE.flowbus,
+        f.relayRowsPerSec!,
+        f.telemetryOffRowsPerSec!,
+        0.97,
+      ),
+    );
+  }
+  if (has('telemetrySdkRowsPerSec', 'telemetryOffRowsPerSec')) {
+    add(
+      cost(
+        'drain with the OpenTelemetry SDK registered (in-memory exporters) within 15% of telemetry off',
+        HEADLINE.telemetrySdk,
+        f.telemetrySdkRowsPerSec!,
+        f.telemetryOffRowsPerSec!,
+        0.85,
+      ),
+    );
+  }
 
   if (has('e2eDeliveredShare', 'e2eWrittenPerSec', 'e2eDeliveredPerSec')) {
     add({

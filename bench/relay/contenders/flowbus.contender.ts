@@ -11,7 +11,15 @@ export interface FlowbusDrainParams {
   readonly concurrency?: number;
   /** Keep the destination's default opossum breaker (true) or turn it off (`circuitBreaker: false`). */
   readonly breaker: boolean;
+  /**
+   * `off`: `telemetry.enabled: false`; `api`: the OpenTelemetry API with no SDK (the default
+   * when `@opentelemetry/api` is installed); `sdk`: the SDK registered, exporting to memory.
+   * @default 'api'
+   */
+  readonly telemetry?: TelemetryMode;
 }
+
+export type TelemetryMode = 'off' | 'api' | 'sdk';
 
 export const FLOWBUS_DRAIN_SCHEMA = 'bench_relay_drain';
 
@@ -36,18 +44,29 @@ export function flowbusContender(p: FlowbusDrainParams, url: string): DrainConte
         ...(p.batch === undefined ? {} : { batchSize: p.batch }),
         ...(p.concurrency === undefined ? {} : { concurrency: p.concurrency }),
       };
+      // Loaded only here, so the other modes never load @opentelemetry/api.
+      const sdk = p.telemetry === 'sdk' ? (await import('./telemetry-sdk.js')).registerInMemorySdk() : undefined;
       const flowbus = await startFlowbusApp({
         databaseUrl: url,
-        options: { schema: FLOWBUS_DRAIN_SCHEMA, destinations: { noop }, relay, timeouts: { enabled: false } },
+        options: {
+          schema: FLOWBUS_DRAIN_SCHEMA,
+          destinations: { noop },
+          relay,
+          timeouts: { enabled: false },
+          ...(p.telemetry === 'off' ? { telemetry: { enabled: false } } : {}),
+        },
       });
       return {
-        go: async () => undefined,
+        go: async () => sdk?.reset(),
         pause: async () => undefined,
         settle: async () => {
           await drainOutbox(flowbus.app, { timeoutMs: 180_000 });
           return monotonicUs();
         },
-        close: () => flowbus.close(),
+        close: async () => {
+          await flowbus.close();
+          await sdk?.shutdown();
+        },
       };
     },
   };

@@ -103,6 +103,8 @@ import { FlowbusTelemetry } from './telemetry/flowbus-telemetry.js';
     DurableHandlerRegistry,
     // For FlowbusAdminModule and FlowbusHealthIndicator; not public API.
     FlowbusStats,
+    // For FlowbusAdminModule ("why is it stalled?": paused sources); not public API.
+    SourceRunner,
   ],
 })
 export class FlowbusModule extends FlowbusConfigurableModule {}

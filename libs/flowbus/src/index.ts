@@ -7,6 +7,7 @@ export type {
   FlowbusOptions,
   RelayOptions,
   RouteOptions,
+  TelemetryOptions,
   TimeoutOptions,
 } from './options/flowbus-options.interface.js';
 export type { Clock } from './options/clock.js';

@@ -8,6 +8,7 @@ import { LOCAL_DESTINATION } from '../options/resolve-options.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { BreakerRegistry } from '../relay/breaker.registry.js';
 import { OutboxRelay } from '../relay/outbox-relay.js';
+import { SourceRunner } from '../sources/source-runner.js';
 import { stallCauses } from '../telemetry/stats.queries.js';
 
 /** Transactions open longer than this are named as holding PostgreSQL's horizon. @default 60 s */
@@ -15,11 +16,20 @@ const OLD_TRANSACTION_MS = 60_000;
 
 /** Something that holds delivery back, as `GET /stats` names it under `stalled`. */
 export interface StallCause {
-  kind: 'breaker-open' | 'stale-lease' | 'no-subscriber' | 'old-transaction' | 'relay-stopped' | 'relay-disabled';
+  kind:
+    | 'breaker-open'
+    | 'stale-lease'
+    | 'no-subscriber'
+    | 'old-transaction'
+    | 'relay-stopped'
+    | 'relay-disabled'
+    | 'source-paused';
   /** What it is, in a sentence an operator can act on. */
   message: string;
   destination?: string;
   subscriber?: string;
+  /** The source (`sources` option) it concerns. */
+  source?: string;
   /** Messages it holds back, when known. */
   count?: number;
 }
@@ -44,6 +54,7 @@ export class StallDiagnosis {
     private readonly durable: DurableHandlerRegistry,
     private readonly relay: OutboxRelay,
     private readonly breakers: BreakerRegistry,
+    private readonly sources: SourceRunner,
   ) {
     this.pool = poolOf(dataSource);
   }
@@ -67,6 +78,17 @@ export class StallDiagnosis {
       causes.push({ kind: 'relay-disabled', message: 'This instance runs no relay (relay.enabled is false)' });
     } else if (pending > 0 && !relay.running) {
       causes.push({ kind: 'relay-stopped', message: 'The relay of this instance is stopped' });
+    }
+    for (const p of this.sources.paused()) {
+      causes.push({
+        kind: 'source-paused',
+        source: p.source,
+        count: p.backlog,
+        message:
+          `Source "${p.source}" is paused by flow control since ${new Date(p.since).toISOString()}: ` +
+          `${p.backlog} received message(s) wait for local delivery (maxBacklog ${p.maxBacklog}); ` +
+          `it takes messages again once half of them are delivered`,
+      });
     }
     const now = this.options.clock.now();
     const { types, names } = this.durable.pairs();

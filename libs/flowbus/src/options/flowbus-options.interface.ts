@@ -139,6 +139,15 @@ export interface TimeoutOptions {
   batchSize?: number;
 }
 
+/** Options of Flowbus's traces and metrics. */
+export interface TelemetryOptions {
+  /**
+   * Make spans and metrics through `@opentelemetry/api` when it is installed; `false` never loads
+   * it (correlation and causation ids are still written). @default true
+   */
+  enabled?: boolean;
+}
+
 /** Options of `FlowbusModule.forRoot` / `forRootAsync`. Every field is optional. */
 export interface FlowbusOptions {
   /** TypeORM DataSource to use. @default the DataSource `@nestjs/typeorm` provides */
@@ -166,6 +175,8 @@ export interface FlowbusOptions {
   circuitBreaker?: CircuitBreakerOptions;
   /** Saga timeout scheduler. */
   timeouts?: TimeoutOptions;
+  /** Traces and metrics (OpenTelemetry). */
+  telemetry?: TelemetryOptions;
   /** Time source; tests pass a controllable one. @default the system clock */
   clock?: Clock;
   /**

@@ -39,8 +39,13 @@ describe('resolveOptions', () => {
       storage: 'table',
     });
     expect(o.timeouts).toEqual({ enabled: true, pollIntervalMs: 1000, batchSize: 100 });
+    expect(o.telemetry).toEqual({ enabled: true });
     expect([...o.destinations.keys()]).toEqual(['local']);
     expect(o.destinations.get('local')!.circuitBreaker).toBe(false);
+  });
+
+  it('takes telemetry.enabled: false', () => {
+    expect(resolveOptions({ telemetry: { enabled: false } }).telemetry).toEqual({ enabled: false });
   });
 
   it('defaults relay.concurrency to twice the batch size, and takes an explicit one as given', () => {
@@ -137,6 +142,9 @@ describe('resolveOptions', () => {
       'must be >= 0',
     ],
     [{ timeouts: { pollIntervalMs: 1 } }, 'timeouts.pollIntervalMs', 'must be >= 10'],
+    [{ telemetry: { enabled: 'no' } }, 'telemetry.enabled', 'must be true or false'],
+    [{ telemetry: true }, 'telemetry', 'object'],
+    [{ telemetry: { sampler: 1 } }, 'telemetry.sampler', 'unknown option'],
     [{ clock: { now: 5 } }, 'clock', 'now(): number'],
     [{ unknown: true }, 'unknown', 'unknown option'],
   ])('rejects %j naming %s', (options, field, rule) => {

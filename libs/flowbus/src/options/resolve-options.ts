@@ -40,6 +40,7 @@ export function resolveOptions(input: FlowbusOptions | undefined): ResolvedOptio
     'sources',
     'circuitBreaker',
     'timeouts',
+    'telemetry',
     'clock',
     'serializer',
   ]);
@@ -82,6 +83,8 @@ export function resolveOptions(input: FlowbusOptions | undefined): ResolvedOptio
 
   const timeouts = section(o.timeouts, 'timeouts');
   onlyKnownKeys(timeouts, 'timeouts', ['enabled', 'pollIntervalMs', 'batchSize']);
+  const telemetry = section(o.telemetry, 'telemetry');
+  onlyKnownKeys(telemetry, 'telemetry', ['enabled']);
 
   const destinations = resolveDestinations(o.destinations, maxAttempts, backoff, circuitBreaker);
 
@@ -131,6 +134,7 @@ export function resolveOptions(input: FlowbusOptions | undefined): ResolvedOptio
       pollIntervalMs: num(timeouts.pollIntervalMs, 'timeouts.pollIntervalMs', 1000, { min: 10, integer: true }),
       batchSize: num(timeouts.batchSize, 'timeouts.batchSize', 100, { min: 1, max: 10_000, integer: true }),
     },
+    telemetry: { enabled: bool(telemetry.enabled, 'telemetry.enabled', true) },
     clock: resolveClock(o.clock),
     serializer: resolveSerializer(o.serializer),
   };

@@ -58,6 +58,7 @@ export interface ResolvedOptions {
   sources: ReadonlyMap<string, Source>;
   circuitBreaker: ResolvedBreaker;
   timeouts: { enabled: boolean; pollIntervalMs: number; batchSize: number };
+  telemetry: { enabled: boolean };
   clock: Clock;
   serializer: PayloadSerializer;
 }

@@ -45,6 +45,8 @@ export function amqpSource(options: AmqpSourceOptions): Source {
 
 class AmqpSource implements Source {
   readonly description: string;
+  readonly system = 'rabbitmq';
+  readonly address: string;
   readonly batchSize: number;
   readonly maxBacklog: number;
   private logger!: Logger;
@@ -55,6 +57,7 @@ class AmqpSource implements Source {
 
   constructor(private readonly o: ResolvedAmqpSourceOptions) {
     this.description = `RabbitMQ queue "${o.queue}" on ${o.shownUrl}`;
+    this.address = o.queue;
     this.batchSize = o.batchSize;
     this.maxBacklog = o.maxBacklog;
   }

@@ -39,6 +39,8 @@ export function natsSource(options: NatsSourceOptions): Source {
 
 class NatsSource implements Source {
   readonly description: string;
+  readonly system = 'nats';
+  readonly address: string;
   readonly batchSize: number;
   readonly maxBacklog: number;
   private logger!: Logger;
@@ -50,6 +52,7 @@ class NatsSource implements Source {
 
   constructor(private readonly o: ResolvedNatsSourceOptions) {
     this.description = `JetStream consumer "${o.durable}" of stream "${o.stream}" on ${o.shownServers}`;
+    this.address = o.stream;
     this.batchSize = o.batchSize;
     this.maxBacklog = o.maxBacklog;
   }

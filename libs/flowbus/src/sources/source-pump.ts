@@ -1,5 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import { describeError } from '../errors/handler-failures.error.js';
+import type { FlowbusTelemetry } from '../telemetry/flowbus-telemetry.js';
 import { checkMapped } from './message-mapping.js';
 import type { ReceivedStore } from './received-store.js';
 import type { ReceivedMessage } from './received-message.interface.js';
@@ -24,6 +25,7 @@ export class SourcePump implements SourceReceiver {
   /** Backlog at the last count, plus what was stored since: counted again once it could pass the bound. */
   private backlogEstimate = 0;
   private paused = false;
+  private pausedSince = 0;
   private lastWorking = performance.now();
 
   constructor(
@@ -32,7 +34,19 @@ export class SourcePump implements SourceReceiver {
     private readonly store: ReceivedStore,
     private readonly logger: Logger,
     private readonly afterBatch: () => void,
+    private readonly telemetry?: FlowbusTelemetry,
   ) {}
+
+  /** Paused by flow control: since when (epoch ms) and the backlog last counted; undefined when not. */
+  get pause(): { since: number; backlog: number; maxBacklog: number; waiting: number } | undefined {
+    if (!this.paused) return undefined;
+    return {
+      since: this.pausedSince,
+      backlog: this.backlogEstimate,
+      maxBacklog: this.source.maxBacklog,
+      waiting: this.buffer.length,
+    };
+  }
 
   push(message: Inbound): void {
     this.buffer.push(message);
@@ -95,6 +109,10 @@ export class SourcePump implements SourceReceiver {
       }
     }
     if (kept.length === 0) return;
+    const spans = this.telemetry?.received(
+      { name: this.name, system: this.source.system, address: this.source.address },
+      messages,
+    );
     for (let attempt = 1; ; attempt++) {
       try {
         const outcomes = await this.store.store(this.name, messages);
@@ -108,6 +126,7 @@ export class SourcePump implements SourceReceiver {
             kept[i]!.ack();
             if (outcome.kind === 'stored') this.backlogEstimate++;
           }
+          spans?.end(i, outcome.kind, outcome.kind === 'refused' ? outcome.reason : undefined);
         });
         this.afterBatch();
         return;
@@ -117,7 +136,10 @@ export class SourcePump implements SourceReceiver {
         );
         await this.hold(retryDelay(attempt), kept);
         // Given up at shutdown: unacknowledged, the broker delivers them again.
-        if (this.abandon.signal.aborted) return;
+        if (this.abandon.signal.aborted) {
+          messages.forEach((_, i) => spans?.end(i, 'failure', describeError(error)));
+          return;
+        }
       }
     }
   }
@@ -138,6 +160,7 @@ export class SourcePump implements SourceReceiver {
       if (this.paused ? count <= max / 2 : count < max) break;
       if (!this.paused) {
         this.paused = true;
+        this.pausedSince = Date.now();
         this.logger.log(`Source "${this.name}": paused, ${count} received message(s) wait for local delivery`);
       }
       await this.hold(BACKLOG_POLL_MS, this.buffer);

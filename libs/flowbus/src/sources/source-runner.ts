@@ -8,6 +8,7 @@ import {
 import { FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
 import { describeError } from '../errors/handler-failures.error.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
+import { FlowbusTelemetry } from '../telemetry/flowbus-telemetry.js';
 import { ReceivedStore } from './received-store.js';
 import { SourcePump } from './source-pump.js';
 
@@ -26,15 +27,24 @@ export class SourceRunner implements OnApplicationBootstrap, BeforeApplicationSh
   constructor(
     @Inject(FLOWBUS_RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
     private readonly store: ReceivedStore,
+    private readonly telemetry: FlowbusTelemetry,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     for (const [name, source] of this.options.sources) {
-      const pump = new SourcePump(name, source, this.store, this.logger, () => this.maybeSweep());
+      const pump = new SourcePump(name, source, this.store, this.logger, () => this.maybeSweep(), this.telemetry);
       this.pumps.set(name, pump);
       await source.start(pump, this.logger);
       this.logger.log(`Source "${name}": ${source.description}`);
     }
+  }
+
+  /** The sources of this instance paused by flow control (`maxBacklog`), for "why is it stalled?". */
+  paused(): { source: string; since: number; backlog: number; maxBacklog: number; waiting: number }[] {
+    return [...this.pumps].flatMap(([source, pump]) => {
+      const p = pump.pause;
+      return p ? [{ source, ...p }] : [];
+    });
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -28,6 +28,10 @@ export interface SourceReceiver {
 export interface Source {
   /** @internal e.g. `RabbitMQ queue "orders" on amqp://host:5672/` */
   readonly description: string;
+  /** @internal `messaging.system` of its spans: `rabbitmq` or `nats` */
+  readonly system: string;
+  /** @internal `messaging.destination.name` of its spans: the queue or the stream */
+  readonly address: string;
   /** @internal messages per store transaction */
   readonly batchSize: number;
   /** @internal undelivered stored messages past which the source stops taking messages */

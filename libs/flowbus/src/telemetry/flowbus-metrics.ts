@@ -1,6 +1,8 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { Attributes, Counter, Histogram } from '@opentelemetry/api';
+import { FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
 import { describeError } from '../errors/handler-failures.error.js';
+import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { BreakerRegistry } from '../relay/breaker.registry.js';
 import { FlowbusStats } from './flowbus-stats.js';
 import { loadOtelApi } from './otel-api.js';
@@ -17,7 +19,7 @@ const BREAKER_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
  * Flowbus's metrics through the OpenTelemetry metrics API (meter `nestjs-flowbus`): counters and
  * histograms recorded as things happen, and observable gauges read from the database (through
  * FlowbusStats, one query per collection) and the breakers. Without `@opentelemetry/api`
- * installed nothing is created and every record call returns at once; with the API and no SDK
+ * installed (or with `telemetry.enabled: false`) nothing is created and every record call returns at once; with the API and no SDK
  * the instruments are the API's no-ops.
  * @internal
  */
@@ -32,10 +34,11 @@ export class FlowbusMetrics implements OnModuleInit {
   constructor(
     private readonly stats: FlowbusStats,
     private readonly breakers: BreakerRegistry,
+    @Inject(FLOWBUS_RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
   ) {}
 
   async onModuleInit(): Promise<void> {
-    const api = await loadOtelApi();
+    const api = await loadOtelApi(this.options);
     if (!api) return;
     const meter = api.metrics.getMeter('nestjs-flowbus');
     this.deliveries = meter.createCounter('flowbus.deliveries', {

@@ -1,5 +1,7 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
+import { FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
+import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import type { DeliveryMessage } from '../relay/destination.interface.js';
 import { FlowbusMetrics } from './flowbus-metrics.js';
 import {
@@ -29,6 +31,12 @@ export interface EnqueueSpan {
   setAttributes(attributes: Record<string, string | number>): unknown;
 }
 
+/** The receive spans of a batch taken from a source. */
+export interface ReceivedSpans {
+  /** Ends the span of the `i`th message with what became of it. */
+  end(i: number, outcome: 'stored' | 'duplicate' | 'refused' | 'failure', reason?: string): void;
+}
+
 /** The message a saga step or timeout runs for, as the batch passes it. */
 export interface StepCause {
   readonly id: string;
@@ -40,7 +48,7 @@ export interface StepCause {
  * message whose handler or step wrote it) and the W3C trace context of the span that wrote it in
  * its headers; every delivery attempt runs in a span whose parent is restored from them, and the
  * destination receives the delivery span's `traceparent`. Spans go through `@opentelemetry/api`
- * (tracer `nestjs-flowbus`) when it is installed; without it only the ids are written.
+ * (tracer `nestjs-flowbus`) when it is installed and `telemetry.enabled`; else only the ids are written.
  * @internal
  */
 @Injectable()
@@ -48,10 +56,13 @@ export class FlowbusTelemetry implements OnModuleInit {
   private api: typeof OtelApi | undefined;
   private tracer: Tracer | undefined;
 
-  constructor(readonly metrics: FlowbusMetrics) {}
+  constructor(
+    readonly metrics: FlowbusMetrics,
+    @Inject(FLOWBUS_RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
+  ) {}
 
   async onModuleInit(): Promise<void> {
-    this.api = await loadOtelApi();
+    this.api = await loadOtelApi(this.options);
     this.tracer = this.api?.trace.getTracer('nestjs-flowbus');
   }
 
@@ -190,6 +201,51 @@ export class FlowbusTelemetry implements OnModuleInit {
     };
     if (cause) attributes['messaging.message.id'] = cause.id;
     return this.inSpan(name, INTERNAL, attributes, parent, () => runInScope(scope, work));
+  }
+
+  /**
+   * Consumer spans of the messages of one batch received from a source, each a child of the
+   * trace context in its headers (the sender's), whose own context replaces it in the headers
+   * stored (so the deliveries of the message continue the trace). Undefined without tracing.
+   */
+  received(
+    source: { name: string; system: string; address: string },
+    messages: { id: string; type: string; headers?: Record<string, string> }[],
+  ): ReceivedSpans | undefined {
+    const api = this.api;
+    const tracer = this.tracer;
+    if (!api || !tracer) return undefined;
+    const spans = messages.map((m) => {
+      const headers = m.headers ?? {};
+      const parent = api.propagation.extract(api.ROOT_CONTEXT, headers);
+      const attributes: Attributes = {
+        'messaging.system': source.system,
+        'messaging.operation.type': 'receive',
+        'messaging.operation.name': 'receive',
+        'messaging.destination.name': source.address,
+        'messaging.message.id': m.id,
+        'messaging.batch.message_count': messages.length,
+        'flowbus.source': source.name,
+        'flowbus.message.type': m.type,
+      };
+      const correlation = headers[CORRELATION_HEADER];
+      if (correlation) attributes['messaging.message.conversation_id'] = correlation;
+      const span = tracer.startSpan(`receive ${source.address}`, { kind: CONSUMER, attributes }, parent);
+      const own: Record<string, string> = { ...headers };
+      delete own[TRACEPARENT_HEADER];
+      delete own[TRACESTATE_HEADER];
+      api.propagation.inject(api.trace.setSpan(parent, span), own);
+      m.headers = own;
+      return span;
+    });
+    return {
+      end(i, outcome, reason) {
+        const span = spans[i]!;
+        span.setAttribute('flowbus.outcome', outcome);
+        if (outcome === 'refused' || outcome === 'failure') span.setStatus({ code: ERROR, message: reason });
+        span.end();
+      },
+    };
   }
 
   private inSpan<T>(

@@ -3,11 +3,12 @@ import type * as OtelApi from '@opentelemetry/api';
 export type { OtelApi };
 
 /**
- * `@opentelemetry/api` when it is installed, else undefined: an optional peer, loaded once with a
+ * `@opentelemetry/api` when it is installed and `telemetry.enabled` is on, else undefined: an optional peer, loaded once with a
  * dynamic import so the core neither needs it nor pays for it. Without an SDK registered the API
  * hands out no-op tracers and meters, which cost a few calls per message.
  */
-export function loadOtelApi(): Promise<typeof OtelApi | undefined> {
+export function loadOtelApi(options: { telemetry: { enabled: boolean } }): Promise<typeof OtelApi | undefined> {
+  if (!options.telemetry.enabled) return Promise.resolve(undefined);
   return (loading ??= load());
 }
 

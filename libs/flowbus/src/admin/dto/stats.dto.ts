@@ -131,7 +131,15 @@ export class BreakerDto {
 
 export class StallCauseDto {
   @ApiProperty({
-    enum: ['breaker-open', 'stale-lease', 'no-subscriber', 'old-transaction', 'relay-stopped', 'relay-disabled'],
+    enum: [
+      'breaker-open',
+      'stale-lease',
+      'no-subscriber',
+      'old-transaction',
+      'relay-stopped',
+      'relay-disabled',
+      'source-paused',
+    ],
   })
   kind!: string;
 
@@ -143,6 +151,9 @@ export class StallCauseDto {
 
   @ApiProperty({ required: false })
   subscriber?: string;
+
+  @ApiProperty({ required: false, description: 'The source it concerns (source-paused)' })
+  source?: string;
 
   @ApiProperty({ required: false, description: 'Messages it holds back' })
   count?: number;

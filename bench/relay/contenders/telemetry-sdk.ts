@@ -1,0 +1,44 @@
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import { BatchSpanProcessor, InMemorySpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
+
+/** The SDK registered in a relay process, with what it exported so far. */
+export interface RegisteredSdk {
+  /** Drops what the exporters hold (between rounds, so memory does not grow). */
+  reset(): void;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Registers the OpenTelemetry SDK as an app would, exporting to memory: a batch span processor
+ * and a metric reader collecting every second (which runs Flowbus's gauge callback, a query).
+ */
+export function registerInMemorySdk(): RegisteredSdk {
+  const spans = new InMemorySpanExporter();
+  const tracerProvider = new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter: spans })] });
+  const exported = new InMemoryMetricExporter(AggregationTemporality.DELTA);
+  const meterProvider = new MeterProvider({
+    readers: [new PeriodicExportingMetricReader({ exporter: exported, exportIntervalMillis: 1000 })],
+  });
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(tracerProvider);
+  metrics.setGlobalMeterProvider(meterProvider);
+  return {
+    reset: () => {
+      spans.reset();
+      exported.reset();
+    },
+    shutdown: async () => {
+      await tracerProvider.shutdown();
+      await meterProvider.shutdown();
+    },
+  };
+}
