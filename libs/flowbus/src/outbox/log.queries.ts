@@ -1,5 +1,5 @@
 import { quoteSchema, table } from '../database/sql-identifiers.js';
-import type { Query } from './outbox.queries.js';
+import type { ClaimedRow, Query } from './outbox.queries.js';
 
 /** Partitions of the log (see 0004-log.migration): cursors exist per (subscriber, part). */
 export const LOG_PARTITIONS = 16;
@@ -313,15 +313,7 @@ export function logPending(schema: string, routes: readonly { eventType: string;
 }
 
 /** A delivery read from the log that goes to `flowbus_outbox` for its retries (or was parked there). */
-export interface RetryInsertRow {
-  id: string;
-  destination: string;
-  subscriber: string;
-  type: string;
-  key: string | null;
-  payload: unknown;
-  headers: Record<string, string>;
-  attempts: number;
+export interface RetryInsertRow extends Omit<ClaimedRow, 'created_at'> {
   /** JSON array text of the error history. */
   errors: string;
   lastError: string | null;
