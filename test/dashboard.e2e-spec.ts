@@ -61,22 +61,21 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** A new page; the (single-process) browser is started again when the last page closed it. */
+/**
+ * A new page in the one browser of this file. Pages stay open until afterAll: the packaged
+ * Chromium runs as a single process that exits with its last page, and a `newPage` sent to a
+ * browser that is exiting can hang with no timeout (seen in CI as a 120 s test timeout).
+ */
 async function openPage(): Promise<Page> {
-  const viewport = { width: 1360, height: 900 };
-  if (browser?.isConnected()) {
-    try {
-      return await browser.newPage({ viewport });
-    } catch {
-      // Closed with its last page, and not told yet: start it again below.
-    }
-  }
-  browser = await chromium.launch({
+  browser ??= await chromium.launch({
     executablePath: browserToLaunch.executablePath,
     args: browserToLaunch.args,
     headless: true,
+    timeout: 60_000,
   });
-  return browser.newPage({ viewport });
+  const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+  page.setDefaultTimeout(30_000);
+  return page;
 }
 
 /** Console errors and page errors, less the 401s the sign-in flow provokes on purpose. */
@@ -203,7 +202,6 @@ describe('dashboard', () => {
     expect(await ds.query('SELECT id FROM flowbus_dead_letter')).toEqual([]);
 
     expect(problems).toEqual([]);
-    await page.close();
   });
 });
 
@@ -281,7 +279,6 @@ describe('dashboard: conversations, timelines, charts, stall causes', () => {
     await page.screenshot({ path: new URL('dashboard-saga-timeline.png', ARTIFACTS).pathname, fullPage: true });
 
     expect(problems).toEqual([]);
-    await page.close();
   }, 120_000);
 });
 
