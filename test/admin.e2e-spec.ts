@@ -27,6 +27,7 @@ import {
   deadLetters,
   enqueue,
   insertSaga,
+  leaseElsewhere,
   SwitchableSink,
   truncateAll,
 } from './support/admin-app.js';
@@ -96,10 +97,7 @@ describe('GET /stats', () => {
       app,
       [1, 2, 3].map((i) => ({ destination: 'sink', type: 'Done', payload: { i } })),
     );
-    await waitFor(
-      async () =>
-        (await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE delivered_at IS NOT NULL'))[0].n === '3',
-    );
+    await waitFor(async () => (await api.get('/stats').expect(200)).body.outbox.delivered === 3);
     await deadLetters(app, ds, [
       { type: 'Bad', payload: {} },
       { type: 'Bad', payload: {} },
@@ -111,10 +109,7 @@ describe('GET /stats', () => {
       { destination: 'other', type: 'Later', payload: {}, availableAt: future() },
     ]);
     // A row leased by a relay of another instance.
-    await ds.query("UPDATE flowbus_outbox SET locked_until = $2, lock_owner = 'elsewhere' WHERE id = $1", [
-      waiting[2],
-      future(),
-    ]);
+    await leaseElsewhere(ds, waiting[2]!, 'elsewhere', future());
     await insertSaga(ds, {
       name: 'order',
       correlationId: 'a',
@@ -183,12 +178,12 @@ describe('GET /stats', () => {
 
 describe('outbox', () => {
   it('lists newest first with filters on status, destination and type', async () => {
-    const { app, api } = await sinkApp(false);
+    const { app, api } = await sinkApp();
     const a = await enqueue(app, { destination: 'sink', type: 'A', payload: { n: 1 } });
-    const b = await enqueue(app, { destination: 'other', type: 'B', payload: { n: 2 }, key: 'k' });
-    const c = await enqueue(app, { destination: 'sink', type: 'B', payload: { n: 3 } });
-    await ds.query('UPDATE flowbus_outbox SET delivered_at = now() WHERE id = $1', [a[0]]);
-    await ds.query("UPDATE flowbus_outbox SET locked_until = $2, lock_owner = 'x' WHERE id = $1", [b[0], future()]);
+    await waitFor(async () => (await api.get(`/outbox/${a[0]}`).expect(200)).body.status === 'delivered');
+    const b = await enqueue(app, { destination: 'other', type: 'B', payload: { n: 2 }, key: 'k', availableAt: future() });
+    const c = await enqueue(app, { destination: 'sink', type: 'B', payload: { n: 3 }, availableAt: future() });
+    await leaseElsewhere(ds, b[0]!, 'x', future());
 
     const all = await api.get('/outbox').expect(200);
     expect(all.body.items.map((m: { id: string }) => m.id)).toEqual([c[0], b[0], a[0]]);
@@ -273,10 +268,7 @@ describe('outbox', () => {
     expect(again.body.message).toMatch(/delivered/);
 
     const [leased] = await enqueue(app, { destination: 'sink', type: 'T', payload: {}, availableAt: future() });
-    await ds.query("UPDATE flowbus_outbox SET locked_until = $2, lock_owner = 'elsewhere' WHERE id = $1", [
-      leased,
-      future(),
-    ]);
+    await leaseElsewhere(ds, leased!, 'elsewhere', future());
     expect((await api.post(`/outbox/${leased}/retry`).expect(409)).body.message).toMatch(/being delivered/);
     await api.post('/outbox/00000000-0000-4000-8000-000000000000/retry').expect(404);
   });

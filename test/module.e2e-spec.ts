@@ -145,6 +145,7 @@ describe('migrations', () => {
       'FlowbusSubscribers_typeorm_run_1763769600003',
       'FlowbusLog_typeorm_run_1763769600004',
       'FlowbusReceived_typeorm_run_1763769600005',
+      'FlowbusDeliveryKeys_typeorm_run_1763769600006',
     ]);
     expect(await own.runMigrations()).toEqual([]);
     await own.undoLastMigration();

@@ -107,9 +107,10 @@ describe('with migrationsRun: false', () => {
       { id: 3, name: 'FlowbusSubscribers1763769600003' },
       { id: 4, name: 'FlowbusLog1763769600004' },
       { id: 5, name: 'FlowbusReceived1763769600005' },
+      { id: 6, name: 'FlowbusDeliveryKeys1763769600006' },
     ]);
     expect(error!.message).toContain(
-      'migration(s) 1 (FlowbusInit1763769600001), 2 (FlowbusSagas1763769600002), 3 (FlowbusSubscribers1763769600003), 4 (FlowbusLog1763769600004), 5 (FlowbusReceived1763769600005) not applied',
+      'migration(s) 1 (FlowbusInit1763769600001), 2 (FlowbusSagas1763769600002), 3 (FlowbusSubscribers1763769600003), 4 (FlowbusLog1763769600004), 5 (FlowbusReceived1763769600005), 6 (FlowbusDeliveryKeys1763769600006) not applied',
     );
     expect(error!.message).toContain('npx flowbus-migrate up --schema fresh');
   });

@@ -95,7 +95,27 @@ export async function snapshot(ds: DataSource): Promise<Record<string, string>> 
 }
 
 export async function truncateAll(ds: DataSource): Promise<void> {
-  await ds.query('TRUNCATE flowbus_outbox, flowbus_dead_letter, flowbus_inbox, flowbus_saga, flowbus_saga_timeout');
+  await ds.query(
+    'TRUNCATE flowbus_outbox, flowbus_dead_letter, flowbus_inbox, flowbus_saga, flowbus_saga_timeout, flowbus_log, flowbus_cursor, flowbus_tick',
+  );
+}
+
+/**
+ * Marks a message's row leased by a relay of another instance (`owner`) until `until`. The
+ * message must wait in `flowbus_outbox` (e.g. `availableAt` in the future): on the log storage
+ * the relay parks it there once it reads it, so this waits for the row first.
+ */
+export async function leaseElsewhere(ds: DataSource, id: string, owner: string, until: Date): Promise<void> {
+  await waitFor(
+    async () =>
+      (
+        await ds.query(
+          'WITH u AS (UPDATE flowbus_outbox SET locked_until = $2, lock_owner = $3 WHERE id = $1 RETURNING id) SELECT * FROM u',
+          [id, until, owner],
+        )
+      ).length === 1,
+    { message: `row ${id} in flowbus_outbox` },
+  );
 }
 
 /** Inserts a saga instance (and optional timeouts) directly, as the saga engine would have. */

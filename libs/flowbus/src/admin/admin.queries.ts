@@ -1,5 +1,14 @@
 import { table } from '../database/sql-identifiers.js';
+import { logDeliveries } from '../outbox/log.queries.js';
 import type { Query } from '../outbox/outbox.queries.js';
+
+/** Log storage: the routes, to read the deliveries of the log (see logDeliveries); table storage: undefined. */
+export type LogRoutes = readonly { eventType: string; destination: string }[] | undefined;
+
+/** The outbox as the admin API reads it, aliased `o`: the table, or the log's deliveries. */
+function outboxSource(schema: string, param: (value: unknown) => string, log: LogRoutes, orphans = false): string {
+  return log ? logDeliveries(schema, param, log, orphans) : `${table(schema, 'flowbus_outbox')} o`;
+}
 
 /**
  * SQL of the admin API. Every value is a `$n` parameter; the only interpolated identifiers are
@@ -64,10 +73,11 @@ class Conditions {
 
 export function listOutbox(
   schema: string,
-  p: Page & { now: Date; status?: OutboxStatus; destination?: string; type?: string },
+  p: Page & { now: Date; status?: OutboxStatus; destination?: string; type?: string; log?: LogRoutes },
 ): Query {
   const c = new Conditions();
   const now = c.param(p.now);
+  const source = outboxSource(schema, (v) => c.param(v), p.log);
   if (p.status === 'delivered') c.add('delivered_at IS NOT NULL');
   if (p.status === 'in-flight') c.add(`delivered_at IS NULL AND locked_until > ${now}`);
   if (p.status === 'pending') c.add(`delivered_at IS NULL AND (locked_until IS NULL OR locked_until <= ${now})`);
@@ -76,15 +86,23 @@ export function listOutbox(
   if (p.before !== undefined) c.add(`seq < ${c.param(p.before)}::bigint`);
   const limit = c.param(p.limit + 1);
   return {
-    text: `SELECT ${outboxColumns(now)} FROM ${table(schema, 'flowbus_outbox')} ${c.where()} ORDER BY seq DESC LIMIT ${limit}`,
+    // A log row is one item per reader: subscriber orders them within a seq (see the admin service's page).
+    text: `SELECT ${outboxColumns(now)} FROM ${source} ${c.where()} ORDER BY seq DESC${p.log ? ', subscriber, destination' : ''} LIMIT ${limit}`,
     values: c.values,
   };
 }
 
-export function getOutbox(schema: string, id: string, now: Date): Query {
+/**
+ * One message. With the log, a message read by several subscribers is one delivery each: the
+ * first undelivered one is shown (then by subscriber name); a retry row whose log row is gone too.
+ */
+export function getOutbox(schema: string, id: string, now: Date, log?: LogRoutes): Query {
+  const values: unknown[] = [id, now];
+  const source = outboxSource(schema, (v) => `$${values.push(v)}`, log, true);
   return {
-    text: `SELECT ${outboxColumns('$2')}, errors FROM ${table(schema, 'flowbus_outbox')} WHERE id = $1::uuid`,
-    values: [id, now],
+    text: `SELECT ${outboxColumns('$2')}, errors FROM ${source} WHERE id = $1::uuid
+      ORDER BY delivered_at IS NOT NULL, subscriber, destination LIMIT 1`,
+    values,
   };
 }
 
@@ -117,7 +135,9 @@ export function listDeadLetters(schema: string, p: Page & { destination?: string
 
 export function getDeadLetter(schema: string, id: string): Query {
   return {
-    text: `SELECT ${DEAD_LETTER_COLUMNS}, errors FROM ${table(schema, 'flowbus_dead_letter')} WHERE id = $1::uuid`,
+    // Log storage: one message may be dead-lettered for several subscribers; the oldest is shown.
+    text: `SELECT ${DEAD_LETTER_COLUMNS}, errors FROM ${table(schema, 'flowbus_dead_letter')} WHERE id = $1::uuid
+      ORDER BY seq LIMIT 1`,
     values: [id],
   };
 }
@@ -147,18 +167,18 @@ export function requeueDeadLetters(
   const now = c.param(p.now);
   const at = c.param(p.now.toISOString());
   const limit = c.param(p.limit);
-  c.add(`NOT EXISTS (SELECT 1 FROM ${outbox} o WHERE o.id = d.id)`);
+  c.add(`NOT EXISTS (SELECT 1 FROM ${outbox} o WHERE o.id = d.id AND o.subscriber = d.subscriber)`);
   if (p.ids !== undefined) c.add(`d.id = ANY(${c.param(p.ids)}::uuid[])`);
   if (p.destination !== undefined) c.add(`d.destination = ${c.param(p.destination)}`);
   if (p.type !== undefined) c.add(`d.type = ${c.param(p.type)}`);
   return {
     text: `
       WITH picked AS (
-        SELECT d.id FROM ${deadLetters} d ${c.where()}
+        SELECT d.id, d.subscriber FROM ${deadLetters} d ${c.where()}
         ORDER BY d.seq LIMIT ${limit}
         FOR UPDATE SKIP LOCKED
       ), moved AS (
-        DELETE FROM ${deadLetters} d USING picked WHERE d.id = picked.id
+        DELETE FROM ${deadLetters} d USING picked WHERE d.id = picked.id AND d.subscriber = picked.subscriber
         RETURNING d.*
       )
       INSERT INTO ${outbox}
@@ -185,7 +205,7 @@ export function requeueDeadLetter(schema: string, id: string, now: Date): Query 
     text: `
       WITH moved AS (
         DELETE FROM ${deadLetters} d
-        WHERE d.id = $1::uuid AND NOT EXISTS (SELECT 1 FROM ${outbox} o WHERE o.id = d.id)
+        WHERE d.id = $1::uuid AND NOT EXISTS (SELECT 1 FROM ${outbox} o WHERE o.id = d.id AND o.subscriber = d.subscriber)
         RETURNING d.*
       )
       INSERT INTO ${outbox}
@@ -255,15 +275,17 @@ const conversationColumns = (now: string, table: 'outbox' | 'dead') => `id, dest
  * Every message of a conversation (header `correlation-id`), delivered, pending or dead, oldest
  * first. The header is not indexed: this scans the tables, which the admin API can afford.
  */
-export function conversation(schema: string, correlationId: string, now: Date): Query {
+export function conversation(schema: string, correlationId: string, now: Date, log?: LogRoutes): Query {
+  const values: unknown[] = [correlationId, now, CONVERSATION_MAX + 1];
+  const source = outboxSource(schema, (v) => `$${values.push(v)}`, log, true);
   return {
     text: `
       SELECT * FROM (
-        SELECT ${conversationColumns('$2', 'outbox')} FROM ${table(schema, 'flowbus_outbox')} WHERE headers->>'correlation-id' = $1
+        SELECT ${conversationColumns('$2', 'outbox')} FROM ${source} WHERE headers->>'correlation-id' = $1
         UNION ALL
         SELECT ${conversationColumns('$2', 'dead')} FROM ${table(schema, 'flowbus_dead_letter')} WHERE headers->>'correlation-id' = $1
       ) m ORDER BY "createdAt", id LIMIT $3`,
-    values: [correlationId, now, CONVERSATION_MAX + 1],
+    values,
   };
 }
 
@@ -271,25 +293,33 @@ export function conversation(schema: string, correlationId: string, now: Date): 
  * A saga instance's timeline: the messages its steps wrote (header `flowbus-saga`) and the
  * messages delivered to the saga in the same conversations (what ran its steps), oldest first.
  */
-export function sagaTimeline(schema: string, name: string, correlationId: string, now: Date): Query {
-  const outbox = table(schema, 'flowbus_outbox');
+export function sagaTimeline(
+  schema: string,
+  name: string,
+  correlationId: string,
+  now: Date,
+  log?: LogRoutes,
+): Query {
+  const values: unknown[] = [`${name}/${correlationId}`, `saga:${name}`, now, CONVERSATION_MAX + 1];
   const dead = table(schema, 'flowbus_dead_letter');
   return {
     text: `
-      WITH sent AS (
-        SELECT ${conversationColumns('$3', 'outbox')} FROM ${outbox} WHERE headers->>'flowbus-saga' = $1
+      WITH outbox AS NOT MATERIALIZED (
+        SELECT * FROM ${outboxSource(schema, (v) => `$${values.push(v)}`, log, true)}
+      ), sent AS (
+        SELECT ${conversationColumns('$3', 'outbox')} FROM outbox WHERE headers->>'flowbus-saga' = $1
         UNION ALL
         SELECT ${conversationColumns('$3', 'dead')} FROM ${dead} WHERE headers->>'flowbus-saga' = $1
       ), conversations AS (
         SELECT DISTINCT "correlationId" FROM sent WHERE "correlationId" IS NOT NULL
       ), received AS (
-        SELECT ${conversationColumns('$3', 'outbox')} FROM ${outbox}
+        SELECT ${conversationColumns('$3', 'outbox')} FROM outbox
         WHERE subscriber = $2 AND headers->>'correlation-id' IN (SELECT * FROM conversations)
         UNION ALL
         SELECT ${conversationColumns('$3', 'dead')} FROM ${dead}
         WHERE subscriber = $2 AND headers->>'correlation-id' IN (SELECT * FROM conversations)
       )
       SELECT * FROM (SELECT * FROM sent UNION SELECT * FROM received) m ORDER BY "createdAt", id LIMIT $4`,
-    values: [`${name}/${correlationId}`, `saga:${name}`, now, CONVERSATION_MAX + 1],
+    values,
   };
 }

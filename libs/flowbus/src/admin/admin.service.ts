@@ -103,16 +103,21 @@ export class AdminService implements OnModuleInit {
   }
 
   async listOutbox(q: ListOutboxQuery): Promise<OutboxPageDto> {
-    const query = sql.listOutbox(this.schema, { ...q, now: this.now(), before: this.seqOf('outbox', q.cursor) });
-    return this.page(
-      'outbox',
-      (await this.rows(query)).map((r) => this.withSubscriberHere(r)),
-      q.limit,
-    );
+    const log = this.logRoutes();
+    const query = sql.listOutbox(this.schema, { ...q, now: this.now(), before: this.seqOf('outbox', q.cursor), log });
+    let rows = (await this.rows(query)).map((r) => this.withSubscriberHere(r));
+    if (log && rows.length > q.limit) {
+      // A log row is an item per reader, all with its seq, and the cursor is a seq: a page ends
+      // with the last whole log row (unless one row alone fills it).
+      const cut = rows[q.limit]!.seq;
+      const whole = rows.slice(0, q.limit).filter((r) => r.seq !== cut);
+      if (whole.length > 0) rows = [...whole, rows[q.limit]!];
+    }
+    return this.page('outbox', rows, q.limit);
   }
 
   async getOutbox(id: string): Promise<OutboxMessageDetailDto> {
-    const [row] = await this.rows<Paged>(sql.getOutbox(this.schema, id, this.now()));
+    const [row] = await this.rows<Paged>(sql.getOutbox(this.schema, id, this.now(), this.logRoutes()));
     if (!row) throw new RecordNotFoundError('outbox message', id);
     return withoutSeq(this.withSubscriberHere(row)) as unknown as OutboxMessageDetailDto;
   }
@@ -125,6 +130,8 @@ export class AdminService implements OnModuleInit {
       return withoutSeq(this.withSubscriberHere(row)) as unknown as OutboxMessageDetailDto;
     }
     const current = await this.getOutbox(id);
+    // Log storage: a delivery still in the log, not read yet, is due already.
+    if (current.status === 'pending') return current;
     throw new StateConflictError(
       current.status === 'delivered'
         ? `Outbox message ${id} was delivered already`
@@ -163,10 +170,12 @@ export class AdminService implements OnModuleInit {
     const now = this.now();
     const filter = { destination: body.destination, type: body.type };
     const ids = body.ids ? [...new Set(body.ids.map((id) => id.toLowerCase()))] : undefined;
-    const moved = await this.move(
+    let moved = await this.move(
       sql.requeueDeadLetters(this.schema, { now, ids, ...filter, limit: sql.BULK_REQUEUE_MAX }),
     );
     if (moved.length > 0) await this.wake();
+    // Log storage: a message dead-lettered for several subscribers moves once per subscriber.
+    moved = [...new Set(moved)];
     const movedSet = new Set(moved);
     let more = false;
     if (!ids) {
@@ -194,7 +203,9 @@ export class AdminService implements OnModuleInit {
 
   /** Every message of a conversation, oldest first. 404 when no message carries the id. */
   async conversation(correlationId: string): Promise<ConversationDto> {
-    const rows = await this.rows<ConversationMessageDto>(sql.conversation(this.schema, correlationId, this.now()));
+    const rows = await this.rows<ConversationMessageDto>(
+      sql.conversation(this.schema, correlationId, this.now(), this.logRoutes()),
+    );
     if (rows.length === 0) throw new RecordNotFoundError('conversation', `"${correlationId}"`);
     const truncated = rows.length > sql.CONVERSATION_MAX;
     const messages = rows.slice(0, sql.CONVERSATION_MAX);
@@ -205,7 +216,7 @@ export class AdminService implements OnModuleInit {
   /** A saga instance's messages, received and sent, oldest first. 404 for an unknown instance. */
   async sagaTimeline(name: string, correlationId: string): Promise<SagaTimelineDto> {
     await this.getSaga(name, correlationId);
-    const q = sql.sagaTimeline(this.schema, name, correlationId, this.now());
+    const q = sql.sagaTimeline(this.schema, name, correlationId, this.now(), this.logRoutes());
     const rows = await this.rows<ConversationMessageDto>(q);
     const truncated = rows.length > sql.CONVERSATION_MAX;
     return { name, correlationId, messages: rows.slice(0, sql.CONVERSATION_MAX), truncated };
@@ -229,6 +240,11 @@ export class AdminService implements OnModuleInit {
       row.status !== 'delivered' &&
       this.durable.find(String(row.type), String(row.subscriber)) === undefined;
     return { ...row, noSubscriberHere };
+  }
+
+  /** The routes with the log storage (its deliveries are read from the log), else undefined. */
+  private logRoutes(): sql.LogRoutes {
+    return this.options.relay.storage === 'log' ? this.options.routes : undefined;
   }
 
   private now(): Date {

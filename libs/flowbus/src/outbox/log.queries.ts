@@ -282,34 +282,57 @@ export function subscriberLag(schema: string): NamedQuery {
 }
 
 /**
- * Deliveries pending in the log, per destination (admin stats): each log row counts once per
- * reader that has yet to read it (after its cursor's tick in the row's partition) — every durable
- * subscriber of its type in `flowbus_subscriber` (`local`), every destination `routes` send its
- * type to, or its own destination. Only the tail after the lowest cursor is scanned. Readers with
- * no cursor yet are not counted.
+ * The deliveries of the log storage in the shape of a `flowbus_outbox` row, as an SQL FROM-item
+ * (aliased `o`) for the admin API and the stats: each log row once per reader (every durable
+ * subscriber of its type in `flowbus_subscriber`, as destination `local`; every destination
+ * `routes` send its type to; or its own destination). A delivery that failed or was parked has
+ * its row in `flowbus_outbox` (retries), which gives its fields; a dead-lettered one is left out
+ * (it is in `flowbus_dead_letter`). Otherwise it is delivered once its reader's cursor is past it
+ * (`delivered_at` is then when that cursor last moved: the log does not record each delivery),
+ * else pending. `seq` is the log's. With `orphans`, the retry rows whose log row is gone
+ * (retention, or written before the switch to the log) are added, with their own seq: for counts
+ * only, their seq is of another sequence.
+ *
+ * `param` adds a value and returns its `$n`.
  */
-export function logPending(schema: string, routes: readonly { eventType: string; destination: string }[]): Query {
+export function logDeliveries(
+  schema: string,
+  param: (value: unknown) => string,
+  routes: readonly { eventType: string; destination: string }[],
+  orphans = false,
+): string {
   const { log, tick, cursor } = names(schema);
-  return {
-    text: `SELECT x.destination, count(*)::int AS pending,
-        GREATEST(0, EXTRACT(EPOCH FROM now() - min(l.created_at)) * 1000)::float8 AS "oldestPendingAgeMs"
+  const outbox = table(schema, 'flowbus_outbox');
+  const types = param(routes.map((r) => r.eventType));
+  const destinations = param(routes.map((r) => r.destination));
+  const rest = orphans
+    ? `UNION ALL
+      SELECT id, seq, destination, subscriber, type, key, payload, headers, attempts, errors, last_error, created_at,
+        next_attempt_at, locked_until, lock_owner, delivered_at
+      FROM ${outbox} r WHERE NOT EXISTS (SELECT 1 FROM ${log} l WHERE l.id = r.id)`
+    : '';
+  return `(
+      SELECT l.id, l.seq, x.destination, x.subscriber, l.type, l.key, l.payload, l.headers,
+        COALESCE(r.attempts, 0) AS attempts, COALESCE(r.errors, '[]'::jsonb) AS errors, r.last_error, l.created_at,
+        COALESCE(r.next_attempt_at, l.available_at, l.created_at) AS next_attempt_at, r.locked_until, r.lock_owner,
+        CASE WHEN r.id IS NOT NULL THEN r.delivered_at
+          WHEN l.seq <= t.floor_seq OR pg_visible_in_snapshot(l.txid, t.snap) THEN c.updated_at END AS delivered_at
       FROM ${log} l
       CROSS JOIN LATERAL (
-        SELECT 'local' AS destination, 'local:' || s.subscriber AS reader FROM ${table(schema, 'flowbus_subscriber')} s
-          WHERE l.destination IS NULL AND s.event_type = l.type
+        SELECT 'local' AS destination, s.subscriber, 'local:' || s.subscriber AS reader
+          FROM ${table(schema, 'flowbus_subscriber')} s WHERE l.destination IS NULL AND s.event_type = l.type
         UNION ALL
-        SELECT r.destination, 'destination:' || r.destination FROM unnest($1::text[], $2::text[]) r(type, destination)
-          WHERE l.destination IS NULL AND r.type = l.type
+        SELECT rt.destination, '', 'destination:' || rt.destination FROM unnest(${types}::text[], ${destinations}::text[]) rt(type, destination)
+          WHERE l.destination IS NULL AND rt.type = l.type
         UNION ALL
-        SELECT l.destination, 'destination:' || l.destination WHERE l.destination IS NOT NULL
+        SELECT l.destination, '', 'destination:' || l.destination WHERE l.destination IS NOT NULL
       ) x
-      JOIN ${cursor} c ON c.subscriber = x.reader AND c.part = l.part
-      JOIN ${tick} t ON t.id = c.tick_id
-      WHERE l.seq > (SELECT COALESCE(min(t0.floor_seq), 0) FROM ${cursor} c0 JOIN ${tick} t0 ON t0.id = c0.tick_id)
-        AND l.seq > t.floor_seq AND NOT pg_visible_in_snapshot(l.txid, t.snap)
-      GROUP BY x.destination`,
-    values: [routes.map((r) => r.eventType), routes.map((r) => r.destination)],
-  };
+      LEFT JOIN ${cursor} c ON c.subscriber = x.reader AND c.part = l.part
+      LEFT JOIN ${tick} t ON t.id = c.tick_id
+      LEFT JOIN ${outbox} r ON r.id = l.id AND r.subscriber = x.subscriber
+      WHERE NOT EXISTS (SELECT 1 FROM ${table(schema, 'flowbus_dead_letter')} d
+        WHERE d.id = l.id AND d.subscriber = x.subscriber)
+      ${rest}) o`;
 }
 
 /** A delivery read from the log that goes to `flowbus_outbox` for its retries (or was parked there). */
@@ -348,7 +371,7 @@ function insertDeliveries(
         (id, destination, subscriber, type, key, payload, headers, attempts, errors, last_error, created_at, ${due})
       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[],
         $8::int[], $9::jsonb[], $10::text[], $11::timestamptz[], $12::timestamptz[])
-      ON CONFLICT (id) DO NOTHING`,
+      ON CONFLICT (id, subscriber) DO NOTHING`,
     values: [
       ids,
       rows.map((r) => r.destination),

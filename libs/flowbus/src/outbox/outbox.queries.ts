@@ -1,5 +1,6 @@
 import { escapeLiteral } from 'pg';
 import { table } from '../database/sql-identifiers.js';
+import { splitDeliveryKeys } from './delivery-key.js';
 import { LOCAL_DESTINATION } from '../options/resolve-options.js';
 
 /** A parameterised statement. */
@@ -150,7 +151,7 @@ export function claimDue(
   return {
     text: `
       WITH due AS (
-        SELECT o.id FROM ${outbox} o
+        SELECT o.id, o.subscriber FROM ${outbox} o
         WHERE o.delivered_at IS NULL
           AND o.next_attempt_at <= $1
           AND o.destination = ANY($5::text[])
@@ -165,63 +166,72 @@ export function claimDue(
       )
       UPDATE ${outbox} o
       SET locked_until = $2, next_attempt_at = $2, lock_owner = $3
-      FROM due WHERE o.id = due.id
+      FROM due WHERE o.id = due.id AND o.subscriber = due.subscriber
       RETURNING o.id, o.destination, o.subscriber, o.type, o.key, o.payload, o.headers, o.attempts, o.created_at`,
     values: [p.now, p.leaseUntil, p.owner, p.limit, p.destinations, LOCAL_DESTINATION, p.local.types, p.local.names],
   };
 }
 
+/**
+ * The rows of delivery keys ($1 ids, $4 subscribers; see deliveryKey): the id narrows to the
+ * primary key's leading column, the pair picks the subscriber's row (log storage: one message
+ * id, a row per subscriber that failed it).
+ */
+const ROWS_OF_KEYS = `id = ANY($1::uuid[]) AND (id, subscriber) IN (SELECT * FROM unnest($1::uuid[], $4::text[]))`;
+
 /** Marks delivered the rows this owner still holds; a row whose lease was lost is not touched. */
-export function markDelivered(schema: string, ids: string[], owner: string, now: Date): Query {
+export function markDelivered(schema: string, keys: readonly string[], owner: string, now: Date): Query {
+  const { ids, subscribers } = splitDeliveryKeys(keys);
   return {
     text: `UPDATE ${table(schema, 'flowbus_outbox')}
       SET delivered_at = $3, locked_until = NULL, lock_owner = NULL
-      WHERE id = ANY($1::uuid[]) AND lock_owner = $2 AND delivered_at IS NULL`,
-    values: [ids, owner, now],
+      WHERE ${ROWS_OF_KEYS} AND lock_owner = $2 AND delivered_at IS NULL`,
+    values: [ids, owner, now, subscribers],
   };
 }
 
 /** Records a failed attempt and when to try again. */
 export function markFailed(
   schema: string,
-  p: { id: string; owner: string; error: string; entry: string; nextAttemptAt: Date },
+  p: { id: string; subscriber: string; owner: string; error: string; entry: string; nextAttemptAt: Date },
 ): Query {
   return {
     text: `UPDATE ${table(schema, 'flowbus_outbox')}
       SET attempts = attempts + 1, last_error = $3, errors = errors || $4::jsonb,
           next_attempt_at = $5, locked_until = NULL, lock_owner = NULL
-      WHERE id = $1 AND lock_owner = $2 AND delivered_at IS NULL`,
-    values: [p.id, p.owner, p.error, p.entry, p.nextAttemptAt],
+      WHERE id = $1 AND subscriber = $6 AND lock_owner = $2 AND delivered_at IS NULL`,
+    values: [p.id, p.owner, p.error, p.entry, p.nextAttemptAt, p.subscriber],
   };
 }
 
 /** Moves a row to the dead letters with its whole error history, in one statement. */
 export function moveToDeadLetter(
   schema: string,
-  p: { id: string; owner: string; error: string; entry: string; now: Date },
+  p: { id: string; subscriber: string; owner: string; error: string; entry: string; now: Date },
 ): Query {
   return {
     text: `
       WITH moved AS (
         DELETE FROM ${table(schema, 'flowbus_outbox')}
-        WHERE id = $1 AND lock_owner = $2 AND delivered_at IS NULL
+        WHERE id = $1 AND subscriber = $6 AND lock_owner = $2 AND delivered_at IS NULL
         RETURNING *
       )
       INSERT INTO ${table(schema, 'flowbus_dead_letter')}
         (id, destination, subscriber, type, key, payload, headers, attempts, errors, last_error, created_at, failed_at)
       SELECT id, destination, subscriber, type, key, payload, headers, attempts + 1, errors || $4::jsonb, $3, created_at, $5
       FROM moved`,
-    values: [p.id, p.owner, p.error, p.entry, p.now],
+    values: [p.id, p.owner, p.error, p.entry, p.now, p.subscriber],
   };
 }
 
 /** Gives rows back without counting an attempt (shutdown, open breaker). */
-export function release(schema: string, ids: string[], owner: string, at: Date): Query {
+export function release(schema: string, keys: readonly string[], owner: string, at: Date): Query {
+  const { ids, subscribers } = splitDeliveryKeys(keys);
   return {
     text: `UPDATE ${table(schema, 'flowbus_outbox')}
       SET locked_until = NULL, lock_owner = NULL, next_attempt_at = $3
-      WHERE id = ANY($1::uuid[]) AND lock_owner = $2 AND delivered_at IS NULL`,
-    values: [ids, owner, at],
+      WHERE ${ROWS_OF_KEYS} AND lock_owner = $2 AND delivered_at IS NULL`,
+    values: [ids, owner, at, subscribers],
   };
 }
 

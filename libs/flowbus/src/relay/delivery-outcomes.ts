@@ -5,6 +5,7 @@ import { BreakerOpenError } from '../errors/breaker-open.error.js';
 import { describeError } from '../errors/handler-failures.error.js';
 import { NonRetryableError } from '../errors/non-retryable.error.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
+import { deliveryKey } from '../outbox/delivery-key.js';
 import { markDelivered, markFailed, moveToDeadLetter, release, type ClaimedRow } from '../outbox/outbox.queries.js';
 import type { FlowbusMetrics } from '../telemetry/flowbus-metrics.js';
 import { describeMessage } from '../telemetry/message-scope.js';
@@ -27,7 +28,7 @@ interface Failure {
 export class DeliveryOutcomes {
   private readonly logger = new Logger('Flowbus:Relay');
   /**
-   * Ids only: a delivered row's payload is garbage from here on. Keeping whole rows until their
+   * Delivery keys only (see deliveryKey): a delivered row's payload is garbage from here on. Keeping whole rows until their
    * batch is written made them outlive young-generation collections at high rates, so V8 promoted
    * every row to the old generation and the heap grew by ~100 MiB between full collections.
    */
@@ -51,7 +52,7 @@ export class DeliveryOutcomes {
 
   succeeded(row: ClaimedRow): void {
     this.metrics.delivered(row.destination, 'success');
-    this.delivered.push(row.id);
+    this.delivered.push(deliveryKey(row));
     if (row.key !== null) this.deliveredKeyed = true;
     this.schedule();
   }
@@ -89,7 +90,7 @@ export class DeliveryOutcomes {
   abandon(): void {
     this.abandoned = true;
     this.retryPause?.();
-    const ids = [...this.delivered, ...this.failed.map((f) => f.row.id)];
+    const ids = [...this.delivered, ...this.failed.map((f) => deliveryKey(f.row))];
     this.delivered = [];
     this.deliveredKeyed = false;
     this.failed = [];
@@ -100,10 +101,10 @@ export class DeliveryOutcomes {
     }
   }
 
-  /** Gives rows back without counting an attempt. */
-  async release(ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
-    const q = release(this.options.schema, ids, this.owner, new Date(this.options.clock.now()));
+  /** Gives rows back (by deliveryKey) without counting an attempt. */
+  async release(keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const q = release(this.options.schema, keys, this.owner, new Date(this.options.clock.now()));
     await this.pool.query(q.text, q.values);
   }
 
@@ -135,14 +136,14 @@ export class DeliveryOutcomes {
         }
         while (failed.length > 0) {
           await this.markFailed(failed[0]!);
-          this.written([failed.shift()!.row.id], false);
+          this.written([deliveryKey(failed.shift()!.row)], false);
         }
         errors = 0;
       } catch (error) {
         if (!isTransientDatabaseError(error)) {
           // Refused by the database itself: writing it again would fail again. The rows stay leased
           // and are delivered again once their lease expires.
-          const dropped = delivered.length > 0 ? delivered : [failed.shift()!.row.id];
+          const dropped = delivered.length > 0 ? delivered : [deliveryKey(failed.shift()!.row)];
           this.logger.error(`Could not record ${dropped.length} delivery outcome(s): ${describeError(error)}`);
           this.written(dropped, delivered.length > 0 && keyed);
           this.failed = failed.concat(this.failed);
@@ -188,7 +189,7 @@ export class DeliveryOutcomes {
     if (error instanceof BreakerOpenError) {
       // Refused by a breaker that opened meanwhile, or failed after it opened (in flight as the
       // destination went down): not an attempt. Claims skip the destination now.
-      await this.release([row.id]);
+      await this.release([deliveryKey(row)]);
       this.metrics.delivered(row.destination, 'released');
       return;
     }
@@ -200,6 +201,7 @@ export class DeliveryOutcomes {
     if (fatal) {
       const q = moveToDeadLetter(this.options.schema, {
         id: row.id,
+        subscriber: row.subscriber,
         owner: this.owner,
         error: summary,
         entry: JSON.stringify([entry]),
@@ -213,6 +215,7 @@ export class DeliveryOutcomes {
     const nextAttemptAt = new Date(now.getTime() + backoffDelay(attempt, policy.backoff));
     const q = markFailed(this.options.schema, {
       id: row.id,
+      subscriber: row.subscriber,
       owner: this.owner,
       error: summary,
       entry: JSON.stringify([entry]),

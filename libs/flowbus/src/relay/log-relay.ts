@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
 import { withPooledClient } from '../database/pooled-client.js';
 import type { DurableHandlerRegistry } from '../bus/durable-handler-registry.js';
@@ -281,7 +280,9 @@ export class LogRelay {
 
   private message(s: LogSubscriber, row: LogRow): DeliveryMessage {
     return {
-      id: deliveryId(s, row.id),
+      // The message's own id for every subscriber: retry and dead-letter rows are keyed by
+      // (id, subscriber) (see 0006-delivery-keys), the inbox by (message_id, subscriber).
+      id: row.id,
       destination: s.destination,
       subscriber: s.subscriber,
       type: row.type,
@@ -309,20 +310,4 @@ class BatchOutcome {
   park(row: RetryInsertRow): void {
     this.retries.push(row);
   }
-}
-
-/**
- * The id a subscriber's delivery of a log row carries (inbox, retries, dead letters): the
- * message's own id for a destination, which has one delivery per message; for a durable local
- * subscriber, a name-based UUID (version 5 layout) of the message id and the subscriber, so the
- * deliveries of one published event to several subscribers are told apart in `flowbus_outbox`
- * and `flowbus_dead_letter`, and stay the same on every redelivery.
- */
-export function deliveryId(s: { destination: string; subscriber: string }, messageId: string): string {
-  if (s.destination !== LOCAL_DESTINATION) return messageId;
-  const h = createHash('sha1').update(`${messageId}\u0000${s.subscriber}`).digest();
-  h[6] = (h[6]! & 0x0f) | 0x50;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const hex = h.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

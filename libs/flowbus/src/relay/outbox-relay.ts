@@ -19,6 +19,7 @@ import { LOCAL_DESTINATION } from '../options/resolve-options.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { notifyChannel } from '../outbox/outbox.service.js';
 import { FlowbusTimers } from '../scheduling/flowbus-timers.js';
+import { deliveryKey } from '../outbox/delivery-key.js';
 import { claimDue, explainClaim, pinnedClaim, type ClaimedRow } from '../outbox/outbox.queries.js';
 import { BreakerRegistry } from './breaker.registry.js';
 import { DeliveryOutcomes } from './delivery-outcomes.js';
@@ -49,7 +50,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly abort = new AbortController();
   private readonly pool: Pool;
   private readonly outcomes: DeliveryOutcomes;
-  /** Ids of the rows claimed and not yet written back (ids only: see DeliveryOutcomes). */
+  /** Delivery keys of the rows claimed and not yet written back (see deliveryKey). */
   private readonly holding = new Set<string>();
   /** Claims run with the planner kept on the due index (see PLAN_CHECK_MS). */
   private pinnedPlan = false;
@@ -341,7 +342,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 
   private deliver(row: ClaimedRow): void {
     this.inFlight++;
-    this.holding.add(row.id);
+    this.holding.add(deliveryKey(row));
     this.telemetry
       .deliver(toMessage(row), (message) => this.send(message))
       .then(
@@ -372,8 +373,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     freed?.();
   }
 
-  private written(ids: readonly string[], keyed: boolean): void {
-    for (const id of ids) this.holding.delete(id);
+  private written(keys: readonly string[], keyed: boolean): void {
+    for (const k of keys) this.holding.delete(k);
     // A delivered keyed row unblocks the next row of its key: claim again rather than wait a poll.
     if (keyed) this.claimSignal.wake();
     if (this.inFlight === 0 && this.holding.size === 0) {

@@ -6,15 +6,7 @@ import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
 import { poolOf } from '../database/pg-pool.js';
 import { LOCAL_DESTINATION } from '../options/resolve-options.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
-import { logPending } from '../outbox/log.queries.js';
 import { history, stats } from './stats.queries.js';
-
-/** Deliveries pending in the log storage, per destination (see logPending). */
-interface LogPendingRow {
-  destination: string;
-  pending: number;
-  oldestPendingAgeMs: number;
-}
 
 export interface DestinationFigures {
   destination: string;
@@ -90,7 +82,8 @@ export class FlowbusStats {
    * ending now (database clock), oldest first.
    */
   async history(buckets = 60, bucketSeconds = 60): Promise<DestinationHistory[]> {
-    const q = history(this.options.schema, { now: new Date(this.options.clock.now()), buckets, bucketSeconds });
+    const log = this.options.relay.storage === 'log' ? this.options.routes : undefined;
+    const q = history(this.options.schema, { now: new Date(this.options.clock.now()), buckets, bucketSeconds, log });
     const rows = (await this.pool.query<HistoryPoint & { destination: string }>(q.text, q.values)).rows;
     const out = new Map<string, HistoryPoint[]>();
     for (const { destination, ...point } of rows) {
@@ -104,28 +97,9 @@ export class FlowbusStats {
   async read(): Promise<FlowbusFigures> {
     const at = new Date(this.options.clock.now());
     const { types, names } = this.durable.pairs();
-    const q = stats(this.options.schema, at, { name: LOCAL_DESTINATION, types, names });
-    const log = this.options.relay.storage === 'log';
-    const [r, inLog] = await Promise.all([
-      this.pool.query<StatsRow>(q.text, q.values).then((res) => res.rows[0]!),
-      // Only with the log: a role granted the table storage's tables alone may not read the cursors.
-      log
-        ? this.pool.query<LogPendingRow>(logPending(this.options.schema, this.options.routes)).then((res) => res.rows)
-        : [],
-    ]);
-    // With the log, what a reader has yet to read there is pending too (besides flowbus_outbox's retries).
-    const older = (a: number | null, b: number) => (a === null ? b : Math.max(a, b));
-    for (const p of inLog) {
-      const entry = r.outbox.find((d) => d.destination === p.destination);
-      if (entry) {
-        entry.pending += p.pending;
-        entry.oldestPendingAgeMs = older(entry.oldestPendingAgeMs, p.oldestPendingAgeMs);
-      } else {
-        r.outbox.push({ ...p, inFlight: 0, delivered: 0, noSubscriberHere: 0 });
-      }
-      r.oldestPendingAgeMs = older(r.oldestPendingAgeMs, p.oldestPendingAgeMs);
-    }
-    if (inLog.length > 0) r.outbox.sort((a, b) => a.destination.localeCompare(b.destination));
+    const log = this.options.relay.storage === 'log' ? this.options.routes : undefined;
+    const q = stats(this.options.schema, at, { name: LOCAL_DESTINATION, types, names }, log);
+    const r = (await this.pool.query<StatsRow>(q.text, q.values)).rows[0]!;
     return {
       at,
       outbox: r.outbox,

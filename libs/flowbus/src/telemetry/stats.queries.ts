@@ -1,4 +1,5 @@
 import { table } from '../database/sql-identifiers.js';
+import { logDeliveries } from '../outbox/log.queries.js';
 import type { Query } from '../outbox/outbox.queries.js';
 
 /**
@@ -9,9 +10,19 @@ import type { Query } from '../outbox/outbox.queries.js';
  *
  * `local` names the pairs (event type, subscriber) this app has: an undelivered `local` row for
  * another pair counts as "no subscriber here" (it waits for an app that has the subscriber).
- * The storage of issue #12 changes this query alone.
+ * With the log storage, the deliveries are read from the log and its retry rows (logDeliveries).
  */
-export function stats(schema: string, now: Date, local: { name: string; types: string[]; names: string[] }): Query {
+export function stats(
+  schema: string,
+  now: Date,
+  local: { name: string; types: string[]; names: string[] },
+  /** Log storage: the routes, to read the deliveries of the log (see logDeliveries). */
+  log?: readonly { eventType: string; destination: string }[],
+): Query {
+  const values: unknown[] = [now, local.name, local.types, local.names];
+  const source = log
+    ? logDeliveries(schema, (v) => `$${values.push(v)}`, log, true)
+    : table(schema, 'flowbus_outbox');
   return {
     text: `
       WITH groups AS (
@@ -22,7 +33,7 @@ export function stats(schema: string, now: Date, local: { name: string; types: s
           count(*) FILTER (WHERE delivered_at IS NULL AND locked_until > $1)::int AS "inFlight",
           count(*) FILTER (WHERE delivered_at IS NOT NULL)::int AS delivered,
           min(created_at) FILTER (WHERE delivered_at IS NULL) AS oldest
-        FROM ${table(schema, 'flowbus_outbox')} GROUP BY destination, subscriber
+        FROM ${source} GROUP BY destination, subscriber
       ), outbox AS (
         SELECT destination, sum(pending)::int AS pending, sum("noSubscriberHere")::int AS "noSubscriberHere",
           sum("inFlight")::int AS "inFlight", sum(delivered)::int AS delivered, min(oldest) AS oldest
@@ -43,7 +54,7 @@ export function stats(schema: string, now: Date, local: { name: string; types: s
         COALESCE((SELECT jsonb_agg(jsonb_build_object('destination', destination, 'count', count) ORDER BY destination) FROM dead), '[]'::jsonb) AS dead,
         COALESCE((SELECT jsonb_agg(jsonb_build_object('name', saga_name, 'status', status, 'count', count) ORDER BY saga_name, status) FROM sagas), '[]'::jsonb) AS sagas,
         (SELECT count(*)::int FROM ${table(schema, 'flowbus_saga_timeout')}) AS timeouts`,
-    values: [now, local.name, local.types, local.names],
+    values,
   };
 }
 
@@ -120,18 +131,22 @@ export function stallCauses(
  * messages delivered, attempts failed (error history entries) and dead-lettered, and the backlog
  * at the bucket's end (created by then, not yet delivered or dead-lettered by then).
  */
-export function history(schema: string, p: { now: Date; buckets: number; bucketSeconds: number }): Query {
-  const outbox = table(schema, 'flowbus_outbox');
+export function history(
+  schema: string,
+  p: { now: Date; buckets: number; bucketSeconds: number; log?: readonly { eventType: string; destination: string }[] },
+): Query {
+  const values: unknown[] = [p.now, p.buckets, p.bucketSeconds];
+  const source = p.log ? logDeliveries(schema, (v) => `$${values.push(v)}`, p.log, true) : `${table(schema, 'flowbus_outbox')} o`;
   const dead = table(schema, 'flowbus_dead_letter');
   return {
     text: `
-      WITH b AS (
+      WITH outbox AS NOT MATERIALIZED (SELECT * FROM ${source}), b AS (
         SELECT $1::timestamptz - make_interval(secs => $3 * (i + 1)) AS start,
                $1::timestamptz - make_interval(secs => $3 * i) AS stop
         FROM generate_series(0, $2 - 1) AS i
       ), since AS (SELECT min(start) AS t FROM b),
       rows AS (
-        SELECT destination, created_at, delivered_at AS done, errors FROM ${outbox}
+        SELECT destination, created_at, delivered_at AS done, errors FROM outbox
         WHERE delivered_at IS NULL OR delivered_at >= (SELECT t FROM since)
         UNION ALL
         SELECT destination, created_at, failed_at AS done, errors FROM ${dead}
@@ -141,12 +156,12 @@ export function history(schema: string, p: { now: Date; buckets: number; bucketS
         WHERE (e->>'attempt')::int > 0 AND (e->>'at')::timestamptz >= (SELECT t FROM since)
       ), dests AS (SELECT DISTINCT destination FROM rows)
       SELECT d.destination, b.stop AS at,
-        (SELECT count(*) FROM ${outbox} o WHERE o.destination = d.destination
+        (SELECT count(*) FROM outbox o WHERE o.destination = d.destination
           AND o.delivered_at >= b.start AND o.delivered_at < b.stop)::int AS delivered,
         (SELECT count(*) FROM failures f WHERE f.destination = d.destination AND f.at >= b.start AND f.at < b.stop)::int AS failed,
         (SELECT count(*) FROM rows r WHERE r.destination = d.destination AND r.created_at < b.stop
           AND (r.done IS NULL OR r.done >= b.stop))::int AS backlog
       FROM dests d CROSS JOIN b ORDER BY d.destination, b.stop`,
-    values: [p.now, p.buckets, p.bucketSeconds],
+    values,
   };
 }
