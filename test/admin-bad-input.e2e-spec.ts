@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
+import { drainOutbox, waitFor } from 'nestjs-flowbus/testing';
 import type { DataSource } from 'typeorm';
 import { ADMIN_TOKEN, createAdminApp, enqueue, insertSaga, snapshot, SwitchableSink } from './support/admin-app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
@@ -581,13 +582,18 @@ let app: INestApplication;
 beforeAll(async () => {
   db = await createTestDatabase();
   ds = await db.dataSource();
-  app = await createAdminApp(ds, { destinations: { sink: new SwitchableSink() }, relay: { enabled: false } });
+  const sink = new SwitchableSink();
+  app = await createAdminApp(ds, { destinations: { sink } });
   // Something for every statement to (not) touch: pending and delivered messages, dead letters, sagas.
-  const ids = await enqueue(
+  const [delivered] = await enqueue(app, { destination: 'sink', type: 'T', payload: { i: 1 } });
+  await waitFor(() => sink.ids().includes(delivered!));
+  // Due in an hour: pending for the whole spec, whatever the relay does meanwhile.
+  const later = new Date(Date.now() + 3_600_000);
+  await enqueue(
     app,
-    [1, 2, 3, 4].map((i) => ({ destination: 'sink', type: 'T', payload: { i } })),
+    [2, 3, 4].map((i) => ({ destination: 'sink', type: 'T', payload: { i }, availableAt: later })),
   );
-  await ds.query('UPDATE flowbus_outbox SET delivered_at = now() WHERE id = $1', [ids[0]]);
+  await drainOutbox(app);
   await ds.query(`
     INSERT INTO flowbus_dead_letter (id, destination, type, payload, attempts, errors, last_error, created_at)
     SELECT gen_random_uuid(), 'sink', 'T', jsonb_build_object('i', i), 3, '[{"attempt":1}]'::jsonb, 'Error: down', now()

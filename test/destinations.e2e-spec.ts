@@ -18,7 +18,7 @@ import {
 } from 'nestjs-flowbus';
 import { waitFor } from 'nestjs-flowbus/testing';
 import type { DataSource } from 'typeorm';
-import { createFlowbusApp } from './support/app.js';
+import { createFlowbusApp, deliveredRow as delivered } from './support/app.js';
 import { NATS_URL, portOpen, RABBIT_URL } from './support/brokers.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 
@@ -75,15 +75,9 @@ interface DeadLetterRow {
 }
 
 const deliveredRow = (id: string) =>
-  waitFor(
-    async () =>
-      (
-        (await ds.query('SELECT * FROM flowbus_outbox WHERE id = $1 AND delivered_at IS NOT NULL', [id])) as OutboxRow[]
-      )[0],
-    {
-      message: `outbox row ${id} delivered`,
-    },
-  );
+  waitFor(() => delivered<OutboxRow>(ds, id), {
+    message: `outbox row ${id} delivered`,
+  });
 const deadLetter = (id: string) =>
   waitFor(
     async () => ((await ds.query('SELECT * FROM flowbus_dead_letter WHERE id = $1', [id])) as DeadLetterRow[])[0],
@@ -254,11 +248,12 @@ describe('httpDestination', () => {
 
   it('sends credentials of the URL as Basic auth', async () => {
     const port = (server.address() as AddressInfo).port;
+    // A destination name of its own: a name is one destination for every app on the database.
     const { app: other, enqueue: enqueueOther } = await appWith({
-      hook: httpDestination({ url: `http://flow%40bus:p%3Ass@127.0.0.1:${port}/auth?v=1` }),
+      authHook: httpDestination({ url: `http://flow%40bus:p%3Ass@127.0.0.1:${port}/auth?v=1` }),
     });
     try {
-      const id = await enqueueOther({ destination: 'hook', type: 'Auth', payload: {} });
+      const id = await enqueueOther({ destination: 'authHook', type: 'Auth', payload: {} });
       const got = await waitFor(() => requestsFor(id)[0]);
       expect(got.path).toBe('/auth?v=1');
       expect(got.headers.authorization).toBe(`Basic ${Buffer.from('flow@bus:p:ss').toString('base64')}`);

@@ -45,3 +45,44 @@ export const writtenRows =
   process.env.FLOWBUS_TEST_STORAGE === 'log'
     ? { table: 'flowbus_log', local: 'destination IS NULL' }
     : { table: 'flowbus_outbox', local: `destination = 'local'` };
+
+/**
+ * The delivery of message `id` to a destination once it is delivered, else undefined, on either
+ * storage: its `flowbus_outbox` row (table storage, or a log delivery that was retried), or, for a
+ * log row delivered at its first attempt, the destination's cursor past it (attempts 0).
+ */
+export async function deliveredRow<T = { attempts: number; errors: unknown[]; delivered_at: Date }>(
+  ds: DataSource,
+  id: string,
+): Promise<T | undefined> {
+  const rows = (await ds.query(
+    `SELECT attempts, errors, delivered_at FROM flowbus_outbox WHERE id = $1 AND delivered_at IS NOT NULL
+     UNION ALL
+     SELECT 0, '[]'::jsonb, c.updated_at FROM flowbus_log l
+       JOIN flowbus_cursor c ON c.part = l.part AND c.subscriber = 'destination:' || l.destination
+       JOIN flowbus_tick t ON t.id = c.tick_id
+     WHERE l.id = $1 AND pg_visible_in_snapshot(l.txid, t.snap)
+       AND NOT EXISTS (SELECT 1 FROM flowbus_outbox o WHERE o.id = l.id)
+       AND NOT EXISTS (SELECT 1 FROM flowbus_dead_letter d WHERE d.id = l.id)`,
+    [id],
+  )) as T[];
+  return rows[0];
+}
+
+/**
+ * Makes the delivery of message `id` to durable `subscriber` due again, as after a relay that
+ * crashed before recording it: its `flowbus_outbox` row made undelivered (table storage), or a
+ * retry row for it (log storage, where a delivery at its first attempt leaves no row).
+ */
+export async function redeliver(ds: DataSource, id: string, subscriber: string): Promise<void> {
+  await ds.query(
+    `INSERT INTO flowbus_outbox (id, destination, subscriber, type, key, payload, headers)
+     SELECT id, 'local', $2, type, key, payload, headers FROM flowbus_log WHERE id = $1
+     ON CONFLICT (id, subscriber) DO NOTHING`,
+    [id, subscriber],
+  );
+  await ds.query(
+    'UPDATE flowbus_outbox SET delivered_at = NULL, next_attempt_at = now() WHERE id = $1 AND subscriber = $2',
+    [id, subscriber],
+  );
+}
