@@ -47,24 +47,28 @@ export const writtenRows =
     : { table: 'flowbus_outbox', local: `destination = 'local'` };
 
 /**
- * The delivery of message `id` to a destination once it is delivered, else undefined, on either
- * storage: its `flowbus_outbox` row (table storage, or a log delivery that was retried), or, for a
- * log row delivered at its first attempt, the destination's cursor past it (attempts 0).
+ * The delivery of message `id` to its destination (or to durable `subscriber`) once it is
+ * delivered, else undefined, on either storage: its `flowbus_outbox` row (table storage, or a log
+ * delivery that was retried), or, for a log row delivered at its first attempt, the reader's
+ * cursor past it (attempts 0).
  */
 export async function deliveredRow<T = { attempts: number; errors: unknown[]; delivered_at: Date }>(
   ds: DataSource,
   id: string,
+  subscriber = '',
 ): Promise<T | undefined> {
   const rows = (await ds.query(
-    `SELECT attempts, errors, delivered_at FROM flowbus_outbox WHERE id = $1 AND delivered_at IS NOT NULL
+    `SELECT attempts, errors, delivered_at FROM flowbus_outbox
+     WHERE id = $1 AND subscriber = $2 AND delivered_at IS NOT NULL
      UNION ALL
      SELECT 0, '[]'::jsonb, c.updated_at FROM flowbus_log l
-       JOIN flowbus_cursor c ON c.part = l.part AND c.subscriber = 'destination:' || l.destination
+       JOIN flowbus_cursor c ON c.part = l.part
+         AND c.subscriber = CASE WHEN $2 = '' THEN 'destination:' || l.destination ELSE 'local:' || $2 END
        JOIN flowbus_tick t ON t.id = c.tick_id
      WHERE l.id = $1 AND pg_visible_in_snapshot(l.txid, t.snap)
-       AND NOT EXISTS (SELECT 1 FROM flowbus_outbox o WHERE o.id = l.id)
-       AND NOT EXISTS (SELECT 1 FROM flowbus_dead_letter d WHERE d.id = l.id)`,
-    [id],
+       AND NOT EXISTS (SELECT 1 FROM flowbus_outbox o WHERE o.id = l.id AND o.subscriber = $2)
+       AND NOT EXISTS (SELECT 1 FROM flowbus_dead_letter d WHERE d.id = l.id AND d.subscriber = $2)`,
+    [id, subscriber],
   )) as T[];
   return rows[0];
 }

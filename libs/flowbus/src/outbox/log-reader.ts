@@ -63,9 +63,13 @@ export class LogReader {
     return row;
   }
 
-  /** Gives `subscriber` its cursors, at the latest tick, unless it has them already. */
-  async register(subscriber: string): Promise<void> {
-    const at = (await this.latest()) ?? (await this.tick());
+  /**
+   * Gives `subscriber` its cursors at tick `at`, unless it has them already. `at` is a fresh tick (one is taken when not given):
+   * the latest one may be older than rows committed since (no relay ticked meanwhile), which a
+   * new subscriber would then read although they were published before it existed.
+   */
+  async register(subscriber: string, at?: TickRow): Promise<void> {
+    at ??= await this.tick();
     await this.run(registerCursors(this.schema, subscriber, at.id));
   }
 

@@ -76,7 +76,7 @@ export class LogRelay {
     this.reader = new LogReader(pool, options.schema);
   }
 
-  /** Registers the cursors of every subscriber of this app (new ones start at the latest tick). */
+  /** Registers the cursors of every subscriber of this app (new ones start at a tick taken now). */
   async start(): Promise<void> {
     const byName = new Map<string, string[]>();
     const { types, names } = this.durable.pairs();
@@ -101,7 +101,8 @@ export class LogRelay {
         filter: { destination: name, types: routed },
       });
     }
-    for (const s of subscribers) await this.reader.register(s.cursor);
+    const now = await this.reader.tick();
+    for (const s of subscribers) await this.reader.register(s.cursor, now);
     this.subscribers = subscribers;
   }
 
