@@ -4,7 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { OutboxService, Saga, SagaStep, type SagaContext } from 'nestjs-flowbus';
 import { waitFor } from 'nestjs-flowbus/testing';
 import type { DataSource } from 'typeorm';
-import { createFlowbusApp } from './support/app.js';
+import { createFlowbusApp, undelivered } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 
 /**
@@ -110,8 +110,7 @@ describe('two relays delivering one saga’s events together', () => {
       ]),
     );
     const ds = sources[0]!;
-    const pending = async () =>
-      Number((await ds.query(`SELECT count(*)::int AS n FROM flowbus_outbox WHERE delivered_at IS NULL`))[0].n);
+    const pending = () => undelivered(ds);
     await waitFor(async () => (await pending()) === 0, { timeoutMs: 60_000, message: 'every start delivered' });
     await publish(withDuplicates(ids.map((id) => new StormFinished(id))));
     await waitFor(async () => (await pending()) === 0, { timeoutMs: 60_000, message: 'every finish delivered' });

@@ -57,20 +57,28 @@ export async function deliveredRow<T = { attempts: number; errors: unknown[]; de
   id: string,
   subscriber = '',
 ): Promise<T | undefined> {
-  const rows = (await ds.query(
-    `SELECT attempts, errors, delivered_at FROM flowbus_outbox
-     WHERE id = $1 AND subscriber = $2 AND delivered_at IS NOT NULL
+  return (await deliveredRows<T>(ds, [id], subscriber))[0];
+}
+
+/** deliveredRow of each of `ids` that is delivered (with its `id`). */
+export async function deliveredRows<T = { id: string; attempts: number; errors: unknown[]; delivered_at: Date }>(
+  ds: DataSource,
+  ids: readonly string[],
+  subscriber = '',
+): Promise<T[]> {
+  return (await ds.query(
+    `SELECT id, attempts, errors, delivered_at FROM flowbus_outbox
+     WHERE id = ANY($1::uuid[]) AND subscriber = $2 AND delivered_at IS NOT NULL
      UNION ALL
-     SELECT 0, '[]'::jsonb, c.updated_at FROM flowbus_log l
+     SELECT l.id, 0, '[]'::jsonb, c.updated_at FROM flowbus_log l
        JOIN flowbus_cursor c ON c.part = l.part
          AND c.subscriber = CASE WHEN $2 = '' THEN 'destination:' || l.destination ELSE 'local:' || $2 END
        JOIN flowbus_tick t ON t.id = c.tick_id
-     WHERE l.id = $1 AND pg_visible_in_snapshot(l.txid, t.snap)
+     WHERE l.id = ANY($1::uuid[]) AND pg_visible_in_snapshot(l.txid, t.snap)
        AND NOT EXISTS (SELECT 1 FROM flowbus_outbox o WHERE o.id = l.id AND o.subscriber = $2)
        AND NOT EXISTS (SELECT 1 FROM flowbus_dead_letter d WHERE d.id = l.id AND d.subscriber = $2)`,
-    [id, subscriber],
+    [ids, subscriber],
   )) as T[];
-  return rows[0];
 }
 
 /**
@@ -89,4 +97,26 @@ export async function redeliver(ds: DataSource, id: string, subscriber: string):
     'UPDATE flowbus_outbox SET delivered_at = NULL, next_attempt_at = now() WHERE id = $1 AND subscriber = $2',
     [id, subscriber],
   );
+}
+
+/**
+ * Deliveries not done yet, on either storage: undelivered `flowbus_outbox` rows (every row on the
+ * table storage; retries and parked rows on the log), plus, on the log, each row per durable
+ * subscriber of its type or per its own destination whose cursor is not past it (routes of
+ * published events are not counted).
+ */
+export async function undelivered(ds: DataSource): Promise<number> {
+  const [row] = await ds.query(
+    `SELECT (SELECT count(*) FROM flowbus_outbox WHERE delivered_at IS NULL)
+      + (SELECT count(*) FROM flowbus_log l
+          JOIN flowbus_cursor c ON c.part = l.part AND (c.subscriber = 'destination:' || l.destination
+            OR (l.destination IS NULL AND c.subscriber IN (
+              SELECT 'local:' || s.subscriber FROM flowbus_subscriber s WHERE s.event_type = l.type)))
+          JOIN flowbus_tick t ON t.id = c.tick_id
+        WHERE NOT pg_visible_in_snapshot(l.txid, t.snap)
+          AND NOT EXISTS (SELECT 1 FROM flowbus_outbox o
+            WHERE o.id = l.id AND o.subscriber = CASE WHEN c.subscriber LIKE 'local:%' THEN substr(c.subscriber, 7) ELSE '' END)
+       ) AS n`,
+  );
+  return Number(row.n);
 }
