@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { BreakerRegistry, httpDestination, OutboxService } from 'nestjs-flowbus';
+import { BreakerRegistry, httpDestination, OutboxRelay, OutboxService } from 'nestjs-flowbus';
 import { waitFor } from 'nestjs-flowbus/testing';
 import type { DataSource } from 'typeorm';
 import { createFlowbusApp } from './support/app.js';
@@ -72,15 +72,15 @@ describe('a breaker with many deliveries in flight', () => {
     sink.delayMs = 2000;
     await enqueue(30, false);
     const breakers = app.get(BreakerRegistry);
-    const inFlight = () =>
+    const leased = () =>
       ds.query(`SELECT count(*)::int AS n FROM flowbus_outbox WHERE lock_owner IS NOT NULL`).then((r) => r[0].n);
-    await waitFor(async () => (await inFlight()) === 30, { message: '30 deliveries in flight' });
-    await new Promise((r) => setTimeout(r, 200)); // the requests reach the sink
+    await waitFor(() => sink.inFlight() === 30, { message: '30 deliveries in flight' });
     await sink.down();
     await waitFor(() => breakers.snapshots().find((b) => b.destination === 'sink')!.state === 'open', {
       message: 'the breaker to open',
     });
-    await waitFor(async () => (await inFlight()) === 0, { message: 'every row given back' });
+    expect(await app.get(OutboxRelay).whenIdle(10_000)).toBe(true);
+    await waitFor(async () => (await leased()) === 0, { message: 'every row given back' });
     // One attempt per failed run, three runs at most (the default consecutiveFailures); opossum's
     // error percentage may open it sooner. Counting every failure in flight cost 10.
     expect(opened).toBe(1);

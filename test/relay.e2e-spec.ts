@@ -10,7 +10,7 @@ import {
 } from 'nestjs-flowbus';
 import { ManualClock, waitFor } from 'nestjs-flowbus/testing';
 import type { DataSource } from 'typeorm';
-import { createFlowbusApp } from './support/app.js';
+import { createFlowbusApp, deliveredRows, leasesHeld, writtenRows } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { RecordingDestination } from './support/recording-destination.js';
 
@@ -27,7 +27,7 @@ beforeAll(async () => {
 
 afterEach(async () => {
   for (const app of apps.splice(0)) await app.close();
-  await ds.query('TRUNCATE flowbus_outbox, flowbus_dead_letter, flowbus_inbox');
+  await ds.query('TRUNCATE flowbus_outbox, flowbus_dead_letter, flowbus_inbox, flowbus_log, flowbus_cursor, flowbus_tick');
 });
 
 afterAll(async () => {
@@ -138,7 +138,8 @@ describe('retries', () => {
       Array.from({ length: 50 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })),
     );
     await waitFor(() => others.every((id) => sink.ids().includes(id)), { timeoutMs: 5000 });
-    const p = await row(poison!);
+    // The log storage records a batch's failures once the batch is delivered.
+    const p = await waitFor(() => row(poison!));
     expect(p.attempts).toBe(1);
     expect(p.delivered_at).toBeNull();
   });
@@ -209,7 +210,11 @@ describe('several relays on one database', () => {
 
   it('redelivers the rows of a relay that stopped mid-batch once their lease expires', async () => {
     const stuck = new RecordingDestination();
-    stuck.deliver = () => new Promise(() => undefined); // a relay that hangs as if killed mid-batch
+    let hanging = 0;
+    stuck.deliver = () => {
+      hanging++;
+      return new Promise(() => undefined); // a relay that hangs as if killed mid-batch
+    };
     // Its 20 hanging deliveries fill its concurrency, so like a killed relay it claims nothing more.
     const a = await relayApp(
       { destinations: { sink: stuck }, relay: { ...fast, leaseMs: 500, shutdownTimeoutMs: 0, concurrency: 20 } },
@@ -219,25 +224,11 @@ describe('several relays on one database', () => {
       a,
       Array.from({ length: 20 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })),
     );
-    const ownerA = a.get(OutboxRelay).owner;
-    await waitFor(
-      async () =>
-        Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE lock_owner = $1', [ownerA]))[0].n) ===
-        20,
-    );
+    await waitFor(() => hanging === 20);
     const healthy = new RecordingDestination();
     await relayApp({ destinations: { sink: healthy }, relay: { ...fast, leaseMs: 500 } }, true);
     await waitFor(() => ids.every((id) => healthy.ids().includes(id)), { timeoutMs: 5000 });
-    await waitFor(
-      async () =>
-        Number(
-          (
-            await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE id = ANY($1) AND delivered_at IS NOT NULL', [
-              ids,
-            ])
-          )[0].n,
-        ) === 20,
-    );
+    await waitFor(async () => (await deliveredRows(ds, ids)).length === 20);
   });
 
   it('keeps per-key FIFO order under two relays', async () => {
@@ -279,6 +270,12 @@ describe('lifecycle', () => {
   it('finishes deliveries in flight on shutdown and releases what it still holds', async () => {
     const sink = new RecordingDestination();
     sink.delayMs = 300;
+    let started = 0;
+    const deliver = sink.deliver.bind(sink);
+    sink.deliver = (m) => {
+      started++;
+      return deliver(m);
+    };
     const app = await relayApp({
       destinations: { sink },
       relay: { ...fast, concurrency: 3, batchSize: 3, shutdownTimeoutMs: 5000 },
@@ -287,17 +284,10 @@ describe('lifecycle', () => {
       app,
       Array.from({ length: 9 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })),
     );
-    await waitFor(
-      async () =>
-        Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE lock_owner IS NOT NULL'))[0].n) > 0,
-    );
+    await waitFor(() => started > 0);
     await apps.pop()!.close();
-    const rows: { id: string; delivered_at: Date | null; lock_owner: string | null }[] = await ds.query(
-      'SELECT id, delivered_at, lock_owner FROM flowbus_outbox WHERE id = ANY($1)',
-      [ids],
-    );
-    expect(rows.every((r) => r.lock_owner === null)).toBe(true); // nothing left leased
-    const delivered = rows.filter((r) => r.delivered_at !== null).map((r) => r.id);
+    expect(await leasesHeld(ds)).toBe(0); // nothing left leased
+    const delivered = (await deliveredRows(ds, ids)).map((r) => r.id);
     expect(delivered.length).toBeGreaterThanOrEqual(3); // the batch in flight was finished, not dropped
     expect(new Set(delivered)).toEqual(new Set(sink.ids()));
   });
@@ -314,16 +304,13 @@ describe('lifecycle', () => {
       app,
       Array.from({ length: 20 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })),
     );
-    await waitFor(
-      async () =>
-        Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE delivered_at IS NOT NULL'))[0].n) === 20,
-    );
+    await waitFor(async () => (await deliveredRows(ds, ids)).length === 20);
+    const written = async () =>
+      Number((await ds.query(`SELECT count(*) AS n FROM ${writtenRows.table} WHERE id = ANY($1)`, [ids]))[0].n);
     await new Promise((r) => setTimeout(r, 250));
-    expect(Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE id = ANY($1)', [ids]))[0].n)).toBe(
-      20,
-    );
+    expect(await written()).toBe(20);
     clock.advance(61_000);
-    await waitFor(async () => Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox'))[0].n) === 0);
+    await waitFor(async () => (await written()) === 0);
   });
 });
 
@@ -331,7 +318,11 @@ describe('claim with the planner pinned to the due index', () => {
   it('claims in one message with its values inlined safely, leaving the session settings as they were', async () => {
     // Internal API on purpose: the relay switches to this form only when EXPLAIN shows a sorting plan.
     const { claimDue, pinnedClaim } = await import('../libs/flowbus/src/outbox/outbox.queries.js');
-    const app = await relayApp({ relay: { enabled: false }, destinations: { sink: new RecordingDestination() } });
+    // Table storage: the claim of flowbus_outbox rows is its mechanism.
+    const app = await relayApp({
+      relay: { enabled: false, storage: 'table' },
+      destinations: { sink: new RecordingDestination() },
+    });
     const ids = await enqueue(
       app,
       Array.from({ length: 3 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })),
@@ -376,7 +367,11 @@ describe('claim cadence', () => {
         seen.push(m.id);
         release.push(resolve);
       });
-    const app = await relayApp({ destinations: { sink: held }, relay: { ...fast, batchSize: 10, concurrency: 10 } });
+    // Table storage: the claim loop's cadence (the log relay reads pages of its cursors instead).
+    const app = await relayApp({
+      destinations: { sink: held },
+      relay: { ...fast, batchSize: 10, concurrency: 10, storage: 'table' },
+    });
     await enqueue(
       app,
       Array.from({ length: 30 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })),

@@ -120,3 +120,12 @@ export async function undelivered(ds: DataSource): Promise<number> {
   );
   return Number(row.n);
 }
+
+/** Leases held on either storage: claimed `flowbus_outbox` rows, and leased log cursors. */
+export async function leasesHeld(ds: DataSource): Promise<number> {
+  const [row] = await ds.query(
+    `SELECT (SELECT count(*) FROM flowbus_outbox WHERE lock_owner IS NOT NULL)
+      + (SELECT count(*) FROM flowbus_cursor WHERE owner IS NOT NULL) AS n`,
+  );
+  return Number(row.n);
+}

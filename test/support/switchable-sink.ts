@@ -18,6 +18,11 @@ export class SwitchableSink {
   firstAfterUp: number | undefined;
   upAt = 0;
 
+  /** Requests received and not answered yet. */
+  inFlight(): number {
+    return this.pending.size;
+  }
+
   async up(): Promise<void> {
     const server = createServer((req, res) => {
       const id = String(req.headers['x-flowbus-message-id']);

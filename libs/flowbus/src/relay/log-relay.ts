@@ -64,6 +64,7 @@ export class LogRelay {
   /** Resolvers waiting for the end of a round that started after they asked (see nextRound). */
   private roundWaiters: ((delivered: number) => void)[] = [];
   private currentWaiters: ((delivered: number) => void)[] = [];
+  private inRound = false;
 
   constructor(
     private readonly pool: Pool,
@@ -114,6 +115,15 @@ export class LogRelay {
     return new Promise((resolve) => this.roundWaiters.push(resolve));
   }
 
+  /**
+   * Resolves when the round in progress, if any, has recorded its batches: the outcomes of every
+   * delivery started before this call are written then (OutboxRelay.whenIdle).
+   */
+  roundEnd(): Promise<void> {
+    if (!this.inRound) return Promise.resolve();
+    return new Promise((resolve) => this.currentWaiters.push(() => resolve()));
+  }
+
   /** Gives back every cursor this relay holds (shutdown), so another instance takes them at once. */
   async stop(): Promise<void> {
     await this.pool.query(releaseOwnerCursors(this.options.schema, this.owner));
@@ -123,6 +133,7 @@ export class LogRelay {
   async round(abort: AbortSignal): Promise<number> {
     this.currentWaiters = this.roundWaiters;
     this.roundWaiters = [];
+    this.inRound = true;
     let read = 0;
     try {
       const to = await this.reader.tick();
@@ -133,6 +144,7 @@ export class LogRelay {
       read = counts.reduce((a, b) => a + b, 0);
       if (++this.rounds % PRUNE_EVERY === 0) await this.reader.prune();
     } finally {
+      this.inRound = false;
       const waiters = this.currentWaiters;
       this.currentWaiters = [];
       for (const w of waiters) w(read);

@@ -203,6 +203,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   /** Resolves when no delivery is in flight and every outcome is written (tests, shutdown). */
   async whenIdle(timeoutMs = Infinity): Promise<boolean> {
     const deadline = performance.now() + timeoutMs;
+    // Log storage: the deliveries of the round in progress are recorded when it ends.
+    if (this.log && !(await settlesWithin(this.log.roundEnd(), timeoutMs))) return false;
     if (this.inFlight > 0) {
       const idle = new Promise<boolean>((resolve) => this.idle.push(() => resolve(true)));
       const limit = Number.isFinite(timeoutMs)
@@ -395,6 +397,19 @@ export interface RelayStatus {
   readonly lastLoopAt: Date | null;
   /** Deliveries in progress. */
   readonly inFlight: number;
+}
+
+/** Whether `promise` settles within `timeoutMs`. */
+async function settlesWithin(promise: Promise<unknown>, timeoutMs: number): Promise<boolean> {
+  if (!Number.isFinite(timeoutMs)) {
+    await promise;
+    return true;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  const settled = await Promise.race([promise.then(() => true), limit]);
+  clearTimeout(timer);
+  return settled;
 }
 
 function toMessage(row: ClaimedRow): DeliveryMessage {
