@@ -181,7 +181,13 @@ describe('outbox', () => {
     const { app, api } = await sinkApp();
     const a = await enqueue(app, { destination: 'sink', type: 'A', payload: { n: 1 } });
     await waitFor(async () => (await api.get(`/outbox/${a[0]}`).expect(200)).body.status === 'delivered');
-    const b = await enqueue(app, { destination: 'other', type: 'B', payload: { n: 2 }, key: 'k', availableAt: future() });
+    const b = await enqueue(app, {
+      destination: 'other',
+      type: 'B',
+      payload: { n: 2 },
+      key: 'k',
+      availableAt: future(),
+    });
     const c = await enqueue(app, { destination: 'sink', type: 'B', payload: { n: 3 }, availableAt: future() });
     await leaseElsewhere(ds, b[0]!, 'x', future());
 

@@ -34,7 +34,9 @@ beforeAll(async () => {
 afterEach(async () => {
   proxy.accept();
   for (const close of closers.splice(0).reverse()) await close();
-  await ds.query('TRUNCATE flowbus_outbox, flowbus_dead_letter, flowbus_inbox, flowbus_log, flowbus_cursor, flowbus_tick');
+  await ds.query(
+    'TRUNCATE flowbus_outbox, flowbus_dead_letter, flowbus_inbox, flowbus_log, flowbus_cursor, flowbus_tick',
+  );
 });
 
 afterAll(async () => {
@@ -110,7 +112,8 @@ describe('delivery outcomes during a database outage', () => {
     proxy.accept();
     // Well before the 60 s lease: the kept outcomes are written as soon as the database is back.
     const failedOnce = async () =>
-      (await ds.query(`SELECT count(*)::int AS n FROM flowbus_outbox WHERE delivered_at IS NULL AND attempts = 1`))[0].n;
+      (await ds.query(`SELECT count(*)::int AS n FROM flowbus_outbox WHERE delivered_at IS NULL AND attempts = 1`))[0]
+        .n;
     await waitFor(async () => (await deliveredRows(ds, ids)).length + (await failedOnce()) === ids.length, {
       timeoutMs: 5000,
       message: 'every outcome written',

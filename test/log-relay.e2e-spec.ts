@@ -3,7 +3,7 @@ import { Injectable, type INestApplication } from '@nestjs/common';
 import { HandleEvent, NonRetryableError, OutboxService, type FlowbusOptions } from 'nestjs-flowbus';
 import { drainOutbox, waitFor } from 'nestjs-flowbus/testing';
 import { DataSource, type EntityManager } from 'typeorm';
-import { createFlowbusApp } from './support/app.js';
+import { createFlowbusApp, redeliver } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { heldSink, cutWhileDelivering, OUTAGE_BATCH } from './support/held-sink.js';
 import { RecordingDestination } from './support/recording-destination.js';
@@ -21,12 +21,15 @@ class ParcelShipped {
 
 const ran: string[] = [];
 let failLabelsOnce = new Set<string>();
+/** Parcels both subscribers refuse (NonRetryableError) while listed. */
+const refused = new Set<string>();
 
 @Injectable()
 class Tracking {
   @HandleEvent(ParcelShipped, { durable: true, name: 'tracking' })
   async onShipped(e: ParcelShipped, manager: EntityManager) {
     await manager.query('INSERT INTO tracked (parcel) VALUES ($1)', [e.parcel]);
+    if (refused.has(e.parcel)) throw new NonRetryableError(`no tracking for ${e.parcel}`);
     ran.push(`tracking:${e.parcel}`);
   }
 }
@@ -36,6 +39,7 @@ class Labels {
   @HandleEvent(ParcelShipped, { durable: true, name: 'labels' })
   async onShipped(e: ParcelShipped) {
     if (failLabelsOnce.delete(e.parcel)) throw new Error(`printer jam on ${e.parcel}`);
+    if (refused.has(e.parcel)) throw new NonRetryableError(`no label for ${e.parcel}`);
     ran.push(`labels:${e.parcel}`);
   }
 }
@@ -71,6 +75,7 @@ afterEach(async () => {
   for (const app of apps.splice(0)) await app.close();
   ran.length = 0;
   failLabelsOnce = new Set();
+  refused.clear();
 });
 
 afterAll(async () => {
@@ -107,6 +112,59 @@ describe('log storage', () => {
     const [retry] = await ds.query('SELECT subscriber, attempts, delivered_at FROM flowbus_outbox');
     expect(retry).toMatchObject({ subscriber: 'labels', attempts: 1 });
     expect(retry.delivered_at).not.toBeNull();
+  });
+
+  it('keeps the message id for every subscriber: dead letters, requeue by id, retry and inbox', async () => {
+    const billing = new RecordingDestination();
+    const app = await createAdminApp(
+      ds,
+      {
+        destinations: { billing },
+        routes: [{ event: ParcelShipped, destination: 'billing' }],
+        relay: { storage: 'log', pollIntervalMs: 50, backoff: fast },
+      },
+      { providers: [Tracking, Labels] },
+    );
+    apps.push(app);
+    const api = adminApi(app);
+    const outbox = app.get(OutboxService);
+    refused.add('p-id');
+    const [id] = await outbox.transaction((m) => outbox.publish(m, new ParcelShipped('p-id')));
+    await waitFor(
+      async () => (await count('SELECT count(*)::int AS n FROM flowbus_dead_letter WHERE id = $1', [id])) === 2,
+    );
+    // One message, one id: each subscriber that refused it has its own dead letter under that id.
+    expect(
+      await ds.query('SELECT subscriber FROM flowbus_dead_letter WHERE id = $1 ORDER BY subscriber', [id]),
+    ).toEqual([{ subscriber: 'labels' }, { subscriber: 'tracking' }]);
+    expect(billing.ids()).toEqual([id]);
+    expect((await api.get(`/dead-letters/${id}`).expect(200)).body).toMatchObject({ id, subscriber: 'labels' });
+
+    refused.clear();
+    expect((await api.post(`/dead-letters/${id}/requeue`).expect(200)).body).toMatchObject({ id });
+    await api.post(`/dead-letters/${id}/requeue`).expect(409);
+    await drainOutbox(app);
+    expect(ran.sort()).toEqual(['labels:p-id', 'tracking:p-id']);
+    expect(
+      await ds.query('SELECT subscriber FROM flowbus_inbox WHERE message_id = $1 ORDER BY subscriber', [id]),
+    ).toEqual([{ subscriber: 'labels' }, { subscriber: 'tracking' }]);
+    const list = (await api.get('/outbox?type=ParcelShipped').expect(200)).body.items;
+    expect(
+      list
+        .filter((m: { id: string }) => m.id === id)
+        .map((m: { subscriber: string; status: string }) => [m.destination, m.subscriber, m.status]),
+    ).toEqual([
+      ['billing', '', 'delivered'],
+      ['local', 'labels', 'delivered'],
+      ['local', 'tracking', 'delivered'],
+    ]);
+    await api.post(`/outbox/${id}/retry`).expect(409);
+
+    // Delivered again (a relay that crashed before recording it): the inbox acknowledges it.
+    await redeliver(ds, id!, 'tracking');
+    await drainOutbox(app);
+    expect(await count("SELECT count(*)::int AS n FROM tracked WHERE parcel = 'p-id'")).toBe(1);
+    expect(ran.filter((r) => r === 'tracking:p-id')).toHaveLength(1);
   });
 
   it("keeps a key's order when its head fails: later rows are parked behind it, other keys go on", async () => {

@@ -27,7 +27,9 @@ beforeAll(async () => {
 
 afterEach(async () => {
   for (const app of apps.splice(0)) await app.close();
-  await ds.query('TRUNCATE flowbus_outbox, flowbus_dead_letter, flowbus_inbox, flowbus_log, flowbus_cursor, flowbus_tick');
+  await ds.query(
+    'TRUNCATE flowbus_outbox, flowbus_dead_letter, flowbus_inbox, flowbus_log, flowbus_cursor, flowbus_tick',
+  );
 });
 
 afterAll(async () => {

@@ -338,9 +338,9 @@ describe('durable subscriber names', () => {
       );
     } else {
       // Log storage: the subscriber reads it through the cursor its name was given at v1's start.
-      expect(await count("SELECT count(*) AS n FROM flowbus_cursor WHERE subscriber = 'local:Billing.charge'")).toBeGreaterThan(
-        0,
-      );
+      expect(
+        await count("SELECT count(*) AS n FROM flowbus_cursor WHERE subscriber = 'local:Billing.charge'"),
+      ).toBeGreaterThan(0);
     }
 
     const v2 = await start({ dataSource: ds, providers: [Payments], options: { relay: fast } });

@@ -293,13 +293,7 @@ export function conversation(schema: string, correlationId: string, now: Date, l
  * A saga instance's timeline: the messages its steps wrote (header `flowbus-saga`) and the
  * messages delivered to the saga in the same conversations (what ran its steps), oldest first.
  */
-export function sagaTimeline(
-  schema: string,
-  name: string,
-  correlationId: string,
-  now: Date,
-  log?: LogRoutes,
-): Query {
+export function sagaTimeline(schema: string, name: string, correlationId: string, now: Date, log?: LogRoutes): Query {
   const values: unknown[] = [`${name}/${correlationId}`, `saga:${name}`, now, CONVERSATION_MAX + 1];
   const dead = table(schema, 'flowbus_dead_letter');
   return {

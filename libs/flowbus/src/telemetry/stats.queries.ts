@@ -20,9 +20,7 @@ export function stats(
   log?: readonly { eventType: string; destination: string }[],
 ): Query {
   const values: unknown[] = [now, local.name, local.types, local.names];
-  const source = log
-    ? logDeliveries(schema, (v) => `$${values.push(v)}`, log, true)
-    : table(schema, 'flowbus_outbox');
+  const source = log ? logDeliveries(schema, (v) => `$${values.push(v)}`, log, true) : table(schema, 'flowbus_outbox');
   return {
     text: `
       WITH groups AS (
@@ -136,7 +134,9 @@ export function history(
   p: { now: Date; buckets: number; bucketSeconds: number; log?: readonly { eventType: string; destination: string }[] },
 ): Query {
   const values: unknown[] = [p.now, p.buckets, p.bucketSeconds];
-  const source = p.log ? logDeliveries(schema, (v) => `$${values.push(v)}`, p.log, true) : `${table(schema, 'flowbus_outbox')} o`;
+  const source = p.log
+    ? logDeliveries(schema, (v) => `$${values.push(v)}`, p.log, true)
+    : `${table(schema, 'flowbus_outbox')} o`;
   const dead = table(schema, 'flowbus_dead_letter');
   return {
     text: `
