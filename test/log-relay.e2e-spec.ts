@@ -63,6 +63,21 @@ async function start(billing: RecordingDestination, extra: Omit<FlowbusOptions, 
   return app;
 }
 
+/** An app with the admin API, the billing route and both subscribers, on the log. */
+async function startWithAdmin(billing: RecordingDestination, relay: NonNullable<FlowbusOptions['relay']>) {
+  const app = await createAdminApp(
+    ds,
+    {
+      destinations: { billing },
+      routes: [{ event: ParcelShipped, destination: 'billing' }],
+      relay: { storage: 'log', backoff: fast, ...relay },
+    },
+    { providers: [Tracking, Labels] },
+  );
+  apps.push(app);
+  return app;
+}
+
 const count = async (sql: string, params: unknown[] = []) => Number((await ds.query(sql, params))[0].n);
 
 beforeAll(async () => {
@@ -116,16 +131,7 @@ describe('log storage', () => {
 
   it('keeps the message id for every subscriber: dead letters, requeue by id, retry and inbox', async () => {
     const billing = new RecordingDestination();
-    const app = await createAdminApp(
-      ds,
-      {
-        destinations: { billing },
-        routes: [{ event: ParcelShipped, destination: 'billing' }],
-        relay: { storage: 'log', pollIntervalMs: 50, backoff: fast },
-      },
-      { providers: [Tracking, Labels] },
-    );
-    apps.push(app);
+    const app = await startWithAdmin(billing, { pollIntervalMs: 50 });
     const api = adminApi(app);
     const outbox = app.get(OutboxService);
     refused.add('p-id');
@@ -300,16 +306,7 @@ describe('log storage', () => {
 
   it('retention deletes consumed log rows, held back by a subscriber that stopped reading (visible in stats)', async () => {
     const billing = new RecordingDestination();
-    const app = await createAdminApp(
-      ds,
-      {
-        destinations: { billing },
-        routes: [{ event: ParcelShipped, destination: 'billing' }],
-        relay: { storage: 'log', retentionMs: 0, retentionIntervalMs: 3_600_000, backoff: fast },
-      },
-      { providers: [Tracking, Labels] },
-    );
-    apps.push(app);
+    const app = await startWithAdmin(billing, { retentionMs: 0, retentionIntervalMs: 3_600_000 });
     // An app that subscribed once (its cursors exist) and is gone: it reads nothing any more.
     await new LogReader(poolOf(ds), 'public').register('local:gone-app');
     const outbox = app.get(OutboxService);

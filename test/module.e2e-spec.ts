@@ -106,7 +106,7 @@ describe('migrations', () => {
     expect(await tables('tenant_a')).toEqual(FLOWBUS_TABLES);
     expect(
       (await ds.query('SELECT id FROM tenant_a.flowbus_migrations ORDER BY id')).map((r: { id: number }) => r.id),
-    ).toEqual([1, 2, 3, 4, 5]);
+    ).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
   it('lets instances starting together migrate once (advisory lock)', async () => {
@@ -148,11 +148,19 @@ describe('migrations', () => {
       'FlowbusDeliveryKeys_typeorm_run_1763769600006',
     ]);
     expect(await own.runMigrations()).toEqual([]);
+    // The last migration (6) keys the outbox by (id, subscriber); undone, by id again.
+    const outboxKey = async () =>
+      (
+        await own.query(
+          `SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+           WHERE i.indrelid = 'typeorm_run.flowbus_outbox'::regclass AND i.indisprimary ORDER BY a.attname`,
+        )
+      ).map((r: { attname: string }) => r.attname);
+    expect(await outboxKey()).toEqual(['id', 'subscriber']);
     await own.undoLastMigration();
+    expect(await outboxKey()).toEqual(['id']);
     await own.destroy();
-    expect(await tables('typeorm_run')).toEqual(
-      FLOWBUS_TABLES.filter((t) => t !== 'flowbus_received' && t !== 'flowbus_migrations'),
-    );
+    expect(await tables('typeorm_run')).toEqual(FLOWBUS_TABLES.filter((t) => t !== 'flowbus_migrations'));
   });
 
   it('runs from the flowbus-migrate CLI', async () => {
@@ -175,7 +183,7 @@ describe('migrations', () => {
     ]);
     const env = { ...process.env, DATABASE_URL: db.url };
     const first = await run(process.execPath, [`${out}/cli/migrate.js`, '--schema', 'from_cli'], { env });
-    expect(first.stdout).toBe('flowbus-migrate: applied 1, 2, 3, 4, 5 in schema "from_cli"\n');
+    expect(first.stdout).toBe('flowbus-migrate: applied 1, 2, 3, 4, 5, 6 in schema "from_cli"\n');
     const second = await run(process.execPath, [`${out}/cli/migrate.js`, '--schema', 'from_cli'], { env });
     expect(second.stdout).toBe('flowbus-migrate: schema "from_cli" is up to date\n');
     expect(await tables('from_cli')).toEqual(FLOWBUS_TABLES);

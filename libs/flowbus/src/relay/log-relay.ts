@@ -64,7 +64,8 @@ export class LogRelay {
   /** Resolvers waiting for the end of a round that started after they asked (see nextRound). */
   private roundWaiters: ((delivered: number) => void)[] = [];
   private currentWaiters: ((delivered: number) => void)[] = [];
-  private inRound = false;
+  /** The round in progress read rows: it delivers them and records their outcomes at its end. */
+  private delivering = false;
 
   constructor(
     private readonly pool: Pool,
@@ -116,11 +117,12 @@ export class LogRelay {
   }
 
   /**
-   * Resolves when the round in progress, if any, has recorded its batches: the outcomes of every
-   * delivery started before this call are written then (OutboxRelay.whenIdle).
+   * Resolves when the round in progress, if it read rows, has recorded its batches: the outcomes of
+   * every delivery started before this call are written then (OutboxRelay.whenIdle). A round that
+   * found nothing is not waited for: it delivers nothing.
    */
   roundEnd(): Promise<void> {
-    if (!this.inRound) return Promise.resolve();
+    if (!this.delivering) return Promise.resolve();
     return new Promise((resolve) => this.currentWaiters.push(() => resolve()));
   }
 
@@ -133,7 +135,6 @@ export class LogRelay {
   async round(abort: AbortSignal): Promise<number> {
     this.currentWaiters = this.roundWaiters;
     this.roundWaiters = [];
-    this.inRound = true;
     let read = 0;
     try {
       const to = await this.reader.tick();
@@ -144,7 +145,7 @@ export class LogRelay {
       read = counts.reduce((a, b) => a + b, 0);
       if (++this.rounds % PRUNE_EVERY === 0) await this.reader.prune();
     } finally {
-      this.inRound = false;
+      this.delivering = false;
       const waiters = this.currentWaiters;
       this.currentWaiters = [];
       for (const w of waiters) w(read);
@@ -162,6 +163,7 @@ export class LogRelay {
       const outcome = new BatchOutcome();
       for await (const page of this.reader.pages(batch, s.filter, pageSize)) {
         read += page.length;
+        this.delivering = true;
         await this.deliverPage(s, page, outcome);
       }
       await this.record(s, batch, outcome, abort);
