@@ -7,7 +7,7 @@ export type DrainSpec =
       readonly concurrency?: number;
       readonly breaker: boolean;
       /** Flowbus telemetry: off, the API without SDK (default), the SDK exporting to memory. */
-      readonly telemetry?: 'off' | 'api' | 'sdk';
+      readonly telemetry?: 'off' | 'api' | 'sdk' | 'sdk-sampled';
     }
   | {
       readonly kind: 'raw-pg';
@@ -53,12 +53,12 @@ const flowbusDefaults: DrainConfig = {
 };
 
 /** The default relay with Flowbus telemetry off, or with the OpenTelemetry SDK registered. */
-const telemetry = (mode: 'off' | 'sdk'): DrainConfig => ({
+const telemetry = (mode: 'off' | 'sdk' | 'sdk-sampled'): DrainConfig => ({
   id: `flowbus-defaults-r1-otel-${mode}`,
   label:
     mode === 'off'
       ? `${flowbusDefaults.label}, telemetry.enabled: false`
-      : `${flowbusDefaults.label}, OpenTelemetry SDK registered (batch span processor, metric reader, in-memory exporters)`,
+      : `${flowbusDefaults.label}, OpenTelemetry SDK registered (batch span processor, metric reader, in-memory exporters${mode === 'sdk' ? '' : ', 10% of new traces sampled'})`,
   processes: 1,
   spec: { kind: 'flowbus', breaker: true, telemetry: mode },
 });
@@ -76,6 +76,7 @@ export const DRAIN_CONFIGS: readonly DrainConfig[] = [
   flowbusDefaults,
   telemetry('off'),
   telemetry('sdk'),
+  telemetry('sdk-sampled'),
   raw(100, 'mark'),
   raw(100, 'mark', false),
   raw(100, 'mark', true, true),

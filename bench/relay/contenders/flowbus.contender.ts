@@ -13,13 +13,14 @@ export interface FlowbusDrainParams {
   readonly breaker: boolean;
   /**
    * `off`: `telemetry.enabled: false`; `api`: the OpenTelemetry API with no SDK (the default
-   * when `@opentelemetry/api` is installed); `sdk`: the SDK registered, exporting to memory.
+   * when `@opentelemetry/api` is installed); `sdk`: the SDK registered, exporting to memory;
+   * `sdk-sampled`: the same with 10% of new traces sampled.
    * @default 'api'
    */
   readonly telemetry?: TelemetryMode;
 }
 
-export type TelemetryMode = 'off' | 'api' | 'sdk';
+export type TelemetryMode = 'off' | 'api' | 'sdk' | 'sdk-sampled';
 
 export const FLOWBUS_DRAIN_SCHEMA = 'bench_relay_drain';
 
@@ -45,7 +46,9 @@ export function flowbusContender(p: FlowbusDrainParams, url: string): DrainConte
         ...(p.concurrency === undefined ? {} : { concurrency: p.concurrency }),
       };
       // Loaded only here, so the other modes never load @opentelemetry/api.
-      const sdk = p.telemetry === 'sdk' ? (await import('./telemetry-sdk.js')).registerInMemorySdk() : undefined;
+      const sdk = p.telemetry?.startsWith('sdk')
+        ? (await import('./telemetry-sdk.js')).registerInMemorySdk(p.telemetry === 'sdk-sampled' ? 0.1 : undefined)
+        : undefined;
       const flowbus = await startFlowbusApp({
         databaseUrl: url,
         options: {

@@ -21,6 +21,7 @@ import {
 } from '../outbox/log.queries.js';
 import { backoffDelay } from './backoff.js';
 import { isNonRetryable } from './delivery-outcomes.js';
+import type { FlowbusMetrics } from '../telemetry/flowbus-metrics.js';
 import type { DeliveryMessage } from './destination.interface.js';
 import { errorEntry } from './error-entry.js';
 
@@ -73,7 +74,9 @@ export class LogRelay {
     private readonly owner: string,
     private readonly durable: DurableHandlerRegistry,
     private readonly blocked: () => readonly string[],
+    /** Delivers a message (in its delivery span: see FlowbusTelemetry.deliver). */
     private readonly send: (message: DeliveryMessage) => Promise<void>,
+    private readonly metrics: FlowbusMetrics,
   ) {
     this.reader = new LogReader(pool, options.schema);
   }
@@ -209,6 +212,7 @@ export class LogRelay {
   private async deliverOne(s: LogSubscriber, row: LogRow, outcome: BatchOutcome): Promise<void> {
     try {
       await this.send(this.message(s, row));
+      outcome.delivered++;
     } catch (error) {
       if (row.key !== null) outcome.parked.add(row.key);
       this.failed(s, row, error, outcome);
@@ -221,6 +225,7 @@ export class LogRelay {
     if (error instanceof BreakerOpenError) {
       // Refused by an open breaker: not an attempt. The claim loop sends it once the breaker lets it.
       outcome.park(this.retryRow(s, row, now));
+      outcome.released++;
       return;
     }
     const policy = this.options.destinations.get(s.destination);
@@ -234,6 +239,7 @@ export class LogRelay {
     }
     failed.nextAttemptAt = new Date(now.getTime() + backoffDelay(1, policy.backoff));
     outcome.retries.push(failed);
+    outcome.retried++;
     this.logger.warn(
       `Attempt 1/${policy.maxAttempts} of ${context} failed, retry at ${failed.nextAttemptAt.toISOString()}: ${summary}`,
     );
@@ -248,6 +254,7 @@ export class LogRelay {
     for (let errors = 0; ; errors++) {
       try {
         const moved = await this.recordOnce(batch, outcome);
+        this.count(s, outcome);
         if (moved < batch.leases.length) {
           this.logger.warn(
             `${batch.leases.length - moved} cursor(s) of ${s.cursor} were taken over; another relay delivers their batch again`,
@@ -290,6 +297,14 @@ export class LogRelay {
     return moved;
   }
 
+  /** Counts a recorded batch's attempts in `flowbus.deliveries`, as DeliveryOutcomes does for retries. */
+  private count(s: LogSubscriber, outcome: BatchOutcome): void {
+    this.metrics.delivered(s.destination, 'success', outcome.delivered);
+    this.metrics.delivered(s.destination, 'retry', outcome.retried);
+    this.metrics.delivered(s.destination, 'dead_letter', outcome.dead.length);
+    this.metrics.delivered(s.destination, 'released', outcome.released);
+  }
+
   /** Called after failed deliveries were moved to flowbus_outbox (the claim loop should look). */
   onRetries: (() => void) | undefined;
 
@@ -321,6 +336,11 @@ class BatchOutcome {
   readonly dead: RetryInsertRow[] = [];
   /** Keys whose later rows wait behind an undelivered row in flowbus_outbox. */
   readonly parked = new Set<string>();
+  /** Attempts of the batch, by outcome (for `flowbus.deliveries`). */
+  delivered = 0;
+  retried = 0;
+  /** Refused by an open breaker: not attempts. */
+  released = 0;
 
   park(row: RetryInsertRow): void {
     this.retries.push(row);

@@ -122,7 +122,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       this.owner,
       this.durable,
       () => this.breakers.blocked(),
-      (message) => this.send(message),
+      (message) => this.telemetry.deliver(message, (m) => this.send(m)),
+      this.telemetry.metrics,
     );
   }
 
