@@ -114,7 +114,7 @@ export function appendToLog(
     text = `WITH appended AS (${text}) SELECT pg_notify($8, '')`;
   }
   return {
-    name: `flowbus-append:${schema}:${keyed ? 'k' : ''}${notifyChannel === undefined ? '' : 'n'}${only ? `:${only.name}` : ''}`,
+    name: `flowbus-append:${schema}:${keyed ? 'k' : ''}${notifyChannel === undefined ? '' : 'n'}${only ? ':only' : ''}`,
     text,
     values,
   };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { escapeLiteral } from 'pg';
 import { table } from '../database/sql-identifiers.js';
 import { LOCAL_DESTINATION } from '../options/resolve-options.js';
@@ -36,8 +37,6 @@ export interface ClaimedRow {
 
 /** Keeps the rows of an insert that a condition on the row `v` holds for (see guardedWrite). */
 export interface RowFilter {
-  /** Part of the statement's name: one name per condition text. */
-  readonly name: string;
   readonly condition: string;
 }
 
@@ -56,16 +55,15 @@ export function guardedWrite(guard: Query, write: NamedQuery, notifyChannel?: st
     values.push(notifyChannel);
     select = `SELECT id FROM guard, (SELECT pg_notify($${values.length}, '')) notified`;
   }
-  return {
-    name: `flowbus-guarded:${write.name}${notifyChannel === undefined ? '' : ':n'}`,
-    text: `WITH guard AS (${guard.text}),\nwritten AS (${shifted})\n${select}`,
-    values,
-  };
+  const text = `WITH guard AS (${guard.text}),\nwritten AS (${shifted})\n${select}`;
+  // Named by its text: the schema, storage and options it was built for make many texts, and
+  // PostgreSQL cuts names at 63 bytes.
+  return { name: `flowbus-guarded:${createHash('sha1').update(text).digest('base64url')}`, text, values };
 }
 
 /** The RowFilter of guardedWrite: rows whose header `header` is an id the guard returned. */
 export function onlyGuarded(header: string): RowFilter {
-  return { name: header, condition: `v.headers ->> ${escapeLiteral(header)} IN (SELECT id FROM guard)` };
+  return { condition: `v.headers ->> ${escapeLiteral(header)} IN (SELECT id FROM guard)` };
 }
 
 /**
@@ -107,7 +105,7 @@ export function insertMessages(
     text = `WITH inserted AS (${text}) SELECT pg_notify($9, '')`;
   }
   return {
-    name: `flowbus-insert:${schema}:${notifyChannel === undefined ? '' : 'n'}${only ? `:${only.name}` : ''}`,
+    name: `flowbus-insert:${schema}:${notifyChannel === undefined ? '' : 'n'}${only ? ':only' : ''}`,
     text,
     values,
   };
