@@ -218,12 +218,18 @@ ${section('nats')}
   hand-written consumer: 1.11× / 2.20× (one pass, relay batchSize 100), 2.18× / 2.11× (one pass,
   relay batchSize 500), 1.76× / 2.01× (three passes, relay batchSize 500); the machine's load
   moved the hand-written figure from 0.9k/s to 3.4k/s between runs.
-- Target (≥ 3× end to end) still missed. End to end cannot beat the store alone (2.2–2.9× here),
-  and with the relay running both share the 2 cores and the database (stored-and-acked falls by a
-  sixth to a half). Per message the relay still claims and marks its outbox row (two more row
-  versions, index entries included) besides the inbox row: the outbox table's per-row claim/mark,
-  which the log storage of branch i12log replaces. These conclusions come from the figures, not from
-  a CPU profile of this run.
+- Where the time went (2026-12-01, before the one-statement store; \`node --cpu-prof\` of one Flowbus
+  round of 20,000, the PostgreSQL backends' CPU from /proc and their statement log): the Flowbus
+  process sat idle waiting on PostgreSQL most of the run (about 3.5 s of CPU in node and 2–3.5 s in
+  the backends for a 7–14 s round at load 10–13), so it was bound by round trips in sequence, each a
+  wait for a time slice on a loaded machine, not by CPU. A stored batch took four (BEGIN, record the
+  ids, write the rows, COMMIT) and the next batch waited for them; the table storage's INSERT was a
+  VALUES list of 8 parameters a row, parsed and planned for every batch, the costliest statement of
+  the log. Since: one statement per batch (the ids recorded and the fresh messages written by
+  data-modifying CTEs, a prepared array insert), and RabbitMQ acks as one \`multiple\` ack a batch
+  instead of a frame a message. The hand-written consumer, with 10 transactions in flight, is bound
+  by CPU instead: per message about 0.35 ms in node and 0.4 ms in PostgreSQL, against about 0.18 ms
+  and 0.16 ms for Flowbus (table storage, relay included, before the change).
 `;
   console.log(`\n${text}`);
   if (process.env.BENCH_REPORT) await writeFile(process.env.BENCH_REPORT, text);
