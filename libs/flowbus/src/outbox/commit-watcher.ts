@@ -35,6 +35,11 @@ export class CommitWatcher implements OnModuleDestroy {
     this.pending.add(queryRunner);
   }
 
+  /** A write outside any transaction (autocommit) committed outbox rows: wakes the relay now. */
+  committed(): void {
+    this.signal.wake();
+  }
+
   onModuleDestroy(): void {
     for (const dataSource of this.watched) {
       const list = dataSource.subscribers as EntitySubscriberInterface[];

@@ -1,5 +1,5 @@
 import { quoteSchema, table } from '../database/sql-identifiers.js';
-import type { ClaimedRow, Query } from './outbox.queries.js';
+import type { ClaimedRow, Query, RowFilter } from './outbox.queries.js';
 
 /** Partitions of the log (see 0004-log.migration): cursors exist per (subscriber, part). */
 export const LOG_PARTITIONS = 16;
@@ -72,9 +72,15 @@ function names(schema: string) {
  * advisory locks, in key order (no deadlock between two producers of the same keys): the locks
  * are taken by an aggregate the INSERT joins, so all of them are held before the first row takes
  * its seq. A key's rows are therefore in commit order, whatever the order of the writers' xids.
- * With `notifyChannel`, PostgreSQL also queues the NOTIFY for relays in other instances.
+ * With `notifyChannel`, PostgreSQL also queues the NOTIFY for relays in other instances. `only` (an
+ * SQL condition on the row `v`) keeps the rows it holds for.
  */
-export function appendToLog(schema: string, rows: readonly LogInsertRow[], notifyChannel?: string): NamedQuery {
+export function appendToLog(
+  schema: string,
+  rows: readonly LogInsertRow[],
+  notifyChannel?: string,
+  only?: RowFilter,
+): NamedQuery {
   const ids: string[] = [];
   const destinations: (string | null)[] = [];
   const types: string[] = [];
@@ -102,13 +108,13 @@ export function appendToLog(schema: string, rows: readonly LogInsertRow[], notif
          FROM (SELECT DISTINCT k FROM unnest($4::text[]) k WHERE k IS NOT NULL ORDER BY k) keys) locks`
     : '';
   let text = `INSERT INTO ${log} (id, destination, type, key, payload, headers, available_at)
-      SELECT v.id, v.destination, v.type, v.key, v.payload, v.headers, v.available_at FROM ${source}${locks}`;
+      SELECT v.id, v.destination, v.type, v.key, v.payload, v.headers, v.available_at FROM ${source}${locks}${only ? `\n      WHERE ${only.condition}` : ''}`;
   if (notifyChannel !== undefined) {
     values.push(notifyChannel);
     text = `WITH appended AS (${text}) SELECT pg_notify($8, '')`;
   }
   return {
-    name: `flowbus-append:${schema}:${keyed ? 'k' : ''}${notifyChannel === undefined ? '' : 'n'}`,
+    name: `flowbus-append:${schema}:${keyed ? 'k' : ''}${notifyChannel === undefined ? '' : 'n'}${only ? ':only' : ''}`,
     text,
     values,
   };

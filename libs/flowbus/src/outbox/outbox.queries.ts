@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { escapeLiteral } from 'pg';
 import { table } from '../database/sql-identifiers.js';
 import { splitDeliveryKeys } from './delivery-key.js';
 import { LOCAL_DESTINATION } from '../options/resolve-options.js';
+import type { NamedQuery } from './log.queries.js';
 
 /** A parameterised statement. */
 export interface Query {
@@ -34,52 +36,80 @@ export interface ClaimedRow {
   created_at: Date;
 }
 
-/** Parameters per inserted row; PostgreSQL allows 65,535 per statement. */
-export const INSERT_PARAMS_PER_ROW = 8;
+/** Keeps the rows of an insert that a condition on the row `v` holds for (see guardedWrite). */
+export interface RowFilter {
+  readonly condition: string;
+}
 
 /**
- * One multi-row INSERT. Due times come from the app's clock, as do the relay's "now": comparing
- * a database timestamp with an app timestamp would make every row wait out the clock skew.
- * With `notifyChannel`, the same statement also queues a NOTIFY (sent by PostgreSQL at commit),
- * saving the producer a round trip.
+ * `write` (an insert of outbox or log rows, no NOTIFY) run with `guard` in ONE statement: `guard`
+ * is a data-modifying statement returning `id`s, run as the CTE `guard`; `onlyGuarded(header)`
+ * gives the filter that keeps the rows whose header is among them. Returns the guard's ids. One
+ * round trip, and in autocommit one transaction: both writes commit together or not at all.
+ */
+export function guardedWrite(guard: Query, write: NamedQuery, notifyChannel?: string): NamedQuery {
+  const offset = guard.values.length;
+  const shifted = write.text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
+  const values = [...guard.values, ...write.values];
+  let select = 'SELECT id FROM guard';
+  if (notifyChannel !== undefined) {
+    values.push(notifyChannel);
+    select = `SELECT id FROM guard, (SELECT pg_notify($${values.length}, '')) notified`;
+  }
+  const text = `WITH guard AS (${guard.text}),\nwritten AS (${shifted})\n${select}`;
+  // Named by its text: the schema, storage and options it was built for make many texts, and
+  // PostgreSQL cuts names at 63 bytes.
+  return { name: `flowbus-guarded:${createHash('sha1').update(text).digest('base64url')}`, text, values };
+}
+
+/** The RowFilter of guardedWrite: rows whose header `header` is an id the guard returned. */
+export function onlyGuarded(header: string): RowFilter {
+  return { condition: `v.headers ->> ${escapeLiteral(header)} IN (SELECT id FROM guard)` };
+}
+
+/**
+ * One INSERT of any number of rows, in a statement of a fixed text (arrays, not a VALUES list per
+ * row count): named, so node-postgres prepares it once per connection instead of PostgreSQL parsing
+ * and planning eight parameters a row on every write. Due times come from the app's clock, as do
+ * the relay's "now": comparing a database timestamp with an app timestamp would make every row
+ * wait out the clock skew. With `notifyChannel`, the same statement also queues a NOTIFY (sent by
+ * PostgreSQL at commit), saving the producer a round trip. `only` (an SQL condition on the row
+ * `v`) keeps the rows it holds for; the rows' order is kept (seq order for per-key FIFO).
  */
 export function insertMessages(
   schema: string,
   rows: readonly OutboxInsertRow[],
   now: Date,
   notifyChannel?: string,
-): Query {
-  const values: unknown[] = [];
+  only?: RowFilter,
+): NamedQuery {
+  const columns: unknown[][] = [[], [], [], [], [], [], [], []];
   for (const r of rows) {
-    values.push(r.id, r.destination, r.subscriber, r.type, r.key, r.payload, r.headers, r.availableAt ?? now);
+    columns[0]!.push(r.id);
+    columns[1]!.push(r.destination);
+    columns[2]!.push(r.subscriber);
+    columns[3]!.push(r.type);
+    columns[4]!.push(r.key);
+    columns[5]!.push(r.payload);
+    columns[6]!.push(r.headers);
+    columns[7]!.push(r.availableAt ?? now);
   }
-  if (notifyChannel === undefined) return { text: insertText(schema, rows.length, false), values };
-  values.push(notifyChannel);
-  return { text: insertText(schema, rows.length, true), values };
-}
-
-/** Statement texts by schema and row count: enqueue runs per transaction, mostly with 1 or a few rows. */
-const insertTexts = new Map<string, string>();
-const CACHED_ROW_COUNTS = 100;
-
-function insertText(schema: string, count: number, notify: boolean): string {
-  const cacheKey = `${schema}\u0000${count}\u0000${notify}`;
-  const cached = count <= CACHED_ROW_COUNTS ? insertTexts.get(cacheKey) : undefined;
-  if (cached) return cached;
-  const tuples: string[] = [];
-  for (let n = 0; n < count * INSERT_PARAMS_PER_ROW; n += INSERT_PARAMS_PER_ROW) {
-    tuples.push(
-      `($${n + 1}::uuid, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}::jsonb, $${n + 7}::jsonb, $${n + 8}::timestamptz)`,
-    );
+  const values: unknown[] = columns;
+  let text = `INSERT INTO ${table(schema, 'flowbus_outbox')}
+      (id, destination, subscriber, type, key, payload, headers, next_attempt_at)
+      SELECT v.id, v.destination, v.subscriber, v.type, v.key, v.payload, v.headers, v.next_attempt_at
+      FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], $8::timestamptz[])
+        AS v(id, destination, subscriber, type, key, payload, headers, next_attempt_at)${only ? `\n      WHERE ${only.condition}` : ''}`;
+  if (notifyChannel !== undefined) {
+    values.push(notifyChannel);
+    // A data-modifying CTE runs to completion even though the outer SELECT does not read it.
+    text = `WITH inserted AS (${text}) SELECT pg_notify($9, '')`;
   }
-  const insert = `INSERT INTO ${table(schema, 'flowbus_outbox')}
-      (id, destination, subscriber, type, key, payload, headers, next_attempt_at) VALUES ${tuples.join(', ')}`;
-  // A data-modifying CTE runs to completion even though the outer SELECT does not read it.
-  const text = notify
-    ? `WITH inserted AS (${insert}) SELECT pg_notify($${count * INSERT_PARAMS_PER_ROW + 1}, '')`
-    : insert;
-  if (count <= CACHED_ROW_COUNTS) insertTexts.set(cacheKey, text);
-  return text;
+  return {
+    name: `flowbus-insert:${schema}:${notifyChannel === undefined ? '' : 'n'}${only ? ':only' : ''}`,
+    text,
+    values,
+  };
 }
 
 export function notify(channel: string): Query {

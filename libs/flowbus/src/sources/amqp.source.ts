@@ -2,6 +2,7 @@ import type { Logger } from '@nestjs/common';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { describeError } from '../errors/handler-failures.error.js';
 import { commonJsExports, loadOptionalPackage } from '../relay/destinations/optional-package.js';
+import { AmqpAcks } from './amqp-acks.js';
 import type { AmqpSourceOptions } from './amqp-source-options.interface.js';
 import { fromAmqp, parseJson } from './message-mapping.js';
 import type { RawAmqpMessage } from './raw-message.interface.js';
@@ -15,6 +16,7 @@ type Amqplib = typeof import('amqplib');
 interface Link {
   readonly connection: ChannelModel;
   readonly channel: Channel;
+  readonly acks: AmqpAcks<ConsumeMessage>;
   consumerTag?: string;
   alive: boolean;
 }
@@ -84,6 +86,7 @@ class AmqpSource implements Source {
     this.stopping.abort();
     const link = this.current;
     if (link?.alive) {
+      link.acks.flush();
       link.alive = false;
       // Closing the channel first (an RPC behind the acks on the channel's stream) makes sure the
       // last acks reached the broker: a connection close alone can overtake them.
@@ -119,7 +122,18 @@ class AmqpSource implements Source {
   private async open(amqp: Amqplib): Promise<{ closed: Promise<void> }> {
     const o = this.o;
     const connection = await amqp.connect(o.url, o.socketOptions);
-    const link: Link = { connection, channel: undefined as unknown as Channel, alive: true };
+    const link: Link = {
+      connection,
+      channel: undefined as unknown as Channel,
+      // A message of a dropped channel is redelivered by the broker: nothing to ack.
+      acks: new AmqpAcks(
+        (msg, multiple) => {
+          if (link.alive) settleQuietly(this.logger, this.description, 'ack', () => link.channel.ack(msg, multiple));
+        },
+        (msg) => msg.fields.deliveryTag,
+      ),
+      alive: true,
+    };
     let ended!: () => void;
     const closed = new Promise<void>((resolve) => (ended = resolve));
     const drop = (error?: Error) => {
@@ -148,7 +162,10 @@ class AmqpSource implements Source {
       const { consumerTag } = await channel.consume(o.queue, (msg) => {
         // null: the broker cancelled the consumer (queue deleted): start over.
         if (msg === null) drop(new Error(`the broker cancelled the consumer of "${o.queue}"`));
-        else this.receiver.push(this.inbound(link, msg));
+        else {
+          link.acks.delivered(msg);
+          this.receiver.push(this.inbound(link, msg));
+        }
       });
       link.consumerTag = consumerTag;
     } catch (error) {
@@ -193,8 +210,13 @@ class AmqpSource implements Source {
         };
         return this.o.map ? (this.o.map as (raw: RawAmqpMessage) => ReturnType<Inbound['map']>)(raw) : fromAmqp(raw);
       },
-      ack: () => settle('ack', () => link.channel.ack(msg)),
-      reject: () => settle('reject', () => link.channel.nack(msg, false, false)),
+      // Sent with the other acks of its batch (see AmqpAcks).
+      ack: () => settle('ack', () => link.acks.ack(msg)),
+      reject: () =>
+        settle('reject', () => {
+          link.channel.nack(msg, false, false);
+          link.acks.rejected(msg);
+        }),
       working: () => undefined,
     };
   }

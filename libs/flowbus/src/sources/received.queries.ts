@@ -7,21 +7,13 @@ export const SOURCE_HEADER = 'flowbus-source';
 /** Header of a stored message carrying the producer's message id. */
 export const SOURCE_ID_HEADER = 'flowbus-source-id';
 
-/** Records message ids of `source`; returns the ids not recorded before. */
+/** Records message ids of `source`; returns (as `id`) the ids not recorded before. */
 export function insertReceived(schema: string, source: string, ids: readonly string[]): Query {
   return {
     text: `INSERT INTO ${table(schema, 'flowbus_received')} (source, message_id)
            SELECT $1, unnest($2::text[])
            ON CONFLICT DO NOTHING
            RETURNING message_id AS id`,
-    values: [source, ids],
-  };
-}
-
-/** Forgets ids recorded in this transaction whose messages went back to the broker. */
-export function forgetReceived(schema: string, source: string, ids: readonly string[]): Query {
-  return {
-    text: `DELETE FROM ${table(schema, 'flowbus_received')} WHERE source = $1 AND message_id = ANY($2::text[])`,
     values: [source, ids],
   };
 }
