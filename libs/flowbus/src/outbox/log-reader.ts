@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, QueryResult } from 'pg';
 import {
   LOG_PARTITIONS,
   advanceCursors,
@@ -40,16 +40,16 @@ export class LogReader {
     private readonly schema: string,
   ) {}
 
-  /** Takes a tick in its own autocommit statement; returns it. */
+  /** Takes a tick in its own autocommit transaction; returns it (one round trip, see takeTick). */
   async tick(): Promise<TickRow> {
-    const { id } = (await this.run<{ id: string }>(takeTick(this.schema)))[0]!;
-    return this.tickById(id);
+    // Two statements in one message: node-postgres returns a result per statement.
+    const results = (await this.pool.query(takeTick(this.schema))) as unknown as QueryResult<TickRow>[];
+    return this.remember(results[1]!.rows[0]!);
   }
 
   async latest(): Promise<TickRow | undefined> {
     const row = (await this.run<TickRow>(latestTick(this.schema)))[0];
-    if (row) this.ticks.set(row.id, row);
-    return row;
+    return row && this.remember(row);
   }
 
   /** The tick `id` (cached: a tick row never changes). */
@@ -58,8 +58,12 @@ export class LogReader {
     if (cached) return cached;
     const row = (await this.run<TickRow>(getTick(this.schema, id)))[0];
     if (!row) throw new Error(`Tick ${id} is gone (pruned while a cursor still referenced it?)`);
+    return this.remember(row);
+  }
+
+  private remember(row: TickRow): TickRow {
     if (this.ticks.size > 1000) this.ticks.clear();
-    this.ticks.set(id, row);
+    this.ticks.set(row.id, row);
     return row;
   }
 

@@ -119,9 +119,19 @@ function lockPrefix(schema: string): string {
   return `'flowbus_key:${quoteSchema(schema).replace(/"/g, '')}:'`;
 }
 
-/** Takes a tick (see flowbus_tick in 0004-log.migration); must run outside any writing transaction. */
-export function takeTick(schema: string): NamedQuery {
-  return { name: `flowbus-tick:${schema}`, text: `SELECT ${names(schema).tickFn}::text AS id`, values: [] };
+/**
+ * Takes a tick (see flowbus_tick in 0004-log.migration) and reads it back in ONE round trip: two
+ * statements in one simple-protocol message (no parameters), which PostgreSQL runs as one implicit
+ * transaction. flowbus_tick() holds the ticks' advisory lock until that transaction ends, so no
+ * other tick is taken in between: the newest tick the second statement sees is this one. Must run
+ * outside any writing transaction.
+ */
+export function takeTick(schema: string): Query {
+  const { tick, tickFn } = names(schema);
+  return {
+    text: `SELECT ${tickFn}; SELECT id, snap::text, floor_seq, hi_seq FROM ${tick} ORDER BY id DESC LIMIT 1`,
+    values: [],
+  };
 }
 
 export function getTick(schema: string, id: string): NamedQuery {

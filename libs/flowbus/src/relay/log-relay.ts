@@ -10,11 +10,13 @@ import { LOCAL_DESTINATION } from '../options/resolve-options.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { LogReader, type LogBatch } from '../outbox/log-reader.js';
 import {
+  LOG_PARTITIONS,
   advanceCursors,
   insertDeadLetters,
   insertRetries,
   parkedKeys,
   releaseOwnerCursors,
+  type CursorLease,
   type LogRow,
   type RetryInsertRow,
   type SubscriberFilter,
@@ -41,6 +43,14 @@ const MAX_RECORD_PAUSE_MS = 1000;
 /** Ticks are pruned every this many rounds. */
 const PRUNE_EVERY = 64;
 
+/** The cursors of a subscriber a relay keeps between rounds (see LogRelay.leases). */
+interface HeldCursors {
+  /** Every partition, at the tick this relay advanced them to. */
+  readonly leases: readonly CursorLease[];
+  /** Clock time until which they are used without leasing again. */
+  readonly reuseUntil: number;
+}
+
 /**
  * The relay's reader of the log storage (`relay.storage: 'log'`, issue #9). A round takes one
  * tick and, for every subscriber at once, leases its cursors, reads the rows committed since its
@@ -62,6 +72,8 @@ export class LogRelay {
   private readonly reader: LogReader;
   private subscribers: LogSubscriber[] = [];
   private rounds = 0;
+  private readonly held = new Map<string, HeldCursors>();
+  private pruning: Promise<void> | undefined;
   /** Resolvers waiting for the end of a round that started after they asked (see nextRound). */
   private roundWaiters: ((delivered: number) => void)[] = [];
   private currentWaiters: ((delivered: number) => void)[] = [];
@@ -116,6 +128,8 @@ export class LogRelay {
 
   /** Gives back every cursor this relay holds (shutdown), so another instance takes them at once. */
   async stop(): Promise<void> {
+    this.held.clear();
+    await this.pruning;
     await this.pool.query(releaseOwnerCursors(this.options.schema, this.owner));
   }
 
@@ -131,7 +145,7 @@ export class LogRelay {
         this.subscribers.filter((s) => !blocked.includes(s.destination)).map((s) => this.drainSubscriber(s, to, abort)),
       );
       read = counts.reduce((a, b) => a + b, 0);
-      if (++this.rounds % PRUNE_EVERY === 0) await this.reader.prune();
+      if (++this.rounds % PRUNE_EVERY === 0) this.prune();
     } finally {
       const waiters = this.currentWaiters;
       this.currentWaiters = [];
@@ -144,17 +158,57 @@ export class LogRelay {
     const { leaseMs, batchSize, concurrency } = this.options.relay;
     // A page's deliveries start together: a page is at most `concurrency` rows.
     const pageSize = Math.min(batchSize, concurrency);
-    const leases = await this.reader.lease(s.cursor, this.owner, new Date(this.options.clock.now()), leaseMs);
+    // Every advance below extends its leases to at least this time + leaseMs.
+    const at = this.options.clock.now();
+    const leases = await this.leases(s, at);
     let read = 0;
+    let renewed = 0;
     for (const batch of await this.reader.batches(s.cursor, leases, to)) {
       const outcome = new BatchOutcome();
       for await (const page of this.reader.pages(batch, s.filter, pageSize)) {
         read += page.length;
         await this.deliverPage(s, page, outcome);
       }
-      await this.record(s, batch, outcome, abort);
+      if (await this.record(s, batch, outcome, abort)) renewed += batch.leases.length;
+    }
+    if (leases.length === LOG_PARTITIONS && renewed === leases.length) {
+      // Every cursor moved to `to` and its lease was extended, fenced by the epoch: still ours.
+      const moved = leases.map((l) => ({ ...l, tick_id: to.id }));
+      this.held.set(s.cursor, { leases: moved, reuseUntil: at + leaseMs / 4 });
+    } else {
+      this.held.delete(s.cursor);
     }
     return read;
+  }
+
+  /**
+   * The cursors of `s` this relay holds for this round. Leasing is a round trip before the first
+   * delivery, so a relay that holds every partition of a subscriber keeps them between rounds:
+   * each round's advance extends their leases (fenced by the epoch), and they are reused while at
+   * least three quarters of the lease is left. A round that did not record every cursor (taken
+   * over, failed, skipped for an open breaker) forgets them, and the next round leases again,
+   * reading each cursor's tick from the database. The reused leases carry the tick this relay
+   * advanced them to: a stale tick would make the next batch start before it, and deliver again
+   * what was delivered. A relay holding only some partitions leases every round, so it takes over
+   * the cursors another relay gives back or lets expire as soon as before.
+   */
+  private async leases(s: LogSubscriber, now: number): Promise<readonly CursorLease[]> {
+    const held = this.held.get(s.cursor);
+    if (held && now < held.reuseUntil) return held.leases;
+    this.held.delete(s.cursor);
+    return this.reader.lease(s.cursor, this.owner, new Date(now), this.options.relay.leaseMs);
+  }
+
+  /** Prunes ticks in the background: a round (and a wake-up waiting behind it) never waits for it. */
+  private prune(): void {
+    if (this.pruning) return;
+    this.pruning = this.reader
+      .prune()
+      .then(
+        () => undefined,
+        (error: unknown) => this.logger.warn(`Could not prune ticks (tried again later): ${describeError(error)}`),
+      )
+      .finally(() => (this.pruning = undefined));
   }
 
   private async deliverPage(s: LogSubscriber, page: LogRow[], outcome: BatchOutcome): Promise<void> {
@@ -229,8 +283,9 @@ export class LogRelay {
    * Records a batch: retries and dead letters, and the cursor advance, in one transaction that is
    * rolled back if the advance is fenced off. Retried while the database is unreachable, until it
    * is back or the relay stops (then the batch is delivered again once the lease expires).
+   * @returns whether every cursor of the batch moved (its leases were extended)
    */
-  private async record(s: LogSubscriber, batch: LogBatch, outcome: BatchOutcome, abort: AbortSignal): Promise<void> {
+  private async record(s: LogSubscriber, batch: LogBatch, outcome: BatchOutcome, abort: AbortSignal): Promise<boolean> {
     for (let errors = 0; ; errors++) {
       try {
         const moved = await this.recordOnce(batch, outcome);
@@ -239,11 +294,11 @@ export class LogRelay {
             `${batch.leases.length - moved} cursor(s) of ${s.cursor} were taken over; another relay delivers their batch again`,
           );
         }
-        return;
+        return moved === batch.leases.length;
       } catch (error) {
         if (!isTransientDatabaseError(error) || abort.aborted) {
           this.logger.error(`Could not record a batch of ${s.cursor}: ${describeError(error)}; it is delivered again`);
-          return;
+          return false;
         }
         const pause = Math.min(MAX_RECORD_PAUSE_MS, 50 * 2 ** Math.min(errors, 10));
         this.logger.error(`Could not record a batch of ${s.cursor} (${describeError(error)}); retrying in ${pause} ms`);
