@@ -163,13 +163,19 @@ export class LogRelay {
     const leases = await this.leases(s, at);
     let read = 0;
     let renewed = 0;
-    for (const batch of await this.reader.batches(s.cursor, leases, to)) {
-      const outcome = new BatchOutcome();
-      for await (const page of this.reader.pages(batch, s.filter, pageSize)) {
-        read += page.length;
-        await this.deliverPage(s, page, outcome);
+    try {
+      for (const batch of await this.reader.batches(s.cursor, leases, to)) {
+        const outcome = new BatchOutcome();
+        for await (const page of this.reader.pages(batch, s.filter, pageSize)) {
+          read += page.length;
+          await this.deliverPage(s, page, outcome);
+        }
+        if (await this.record(s, batch, outcome, abort)) renewed += batch.leases.length;
       }
-      if (await this.record(s, batch, outcome, abort)) renewed += batch.leases.length;
+    } catch (error) {
+      // An earlier batch of this round may have moved its cursors: the kept ticks would be stale.
+      this.held.delete(s.cursor);
+      throw error;
     }
     if (leases.length === LOG_PARTITIONS && renewed === leases.length) {
       // Every cursor moved to `to` and its lease was extended, fenced by the epoch: still ours.
