@@ -17,6 +17,7 @@ import {
   parkedKeys,
   releaseOwnerCursors,
   type CursorLease,
+  type FirstPage,
   type LogRow,
   type RetryInsertRow,
   type SubscriberFilter,
@@ -51,9 +52,17 @@ interface HeldCursors {
   readonly reuseUntil: number;
 }
 
+/** Kept cursors of a subscriber, all at tick `from`, and the first page of their batch, read with the round's tick. */
+interface Prefetched {
+  readonly leases: readonly CursorLease[];
+  readonly from: TickRow;
+  readonly first: LogRow[];
+}
+
 /**
  * The relay's reader of the log storage (`relay.storage: 'log'`, issue #9). A round takes one
- * tick and, for every subscriber at once, leases its cursors, reads the rows committed since its
+ * tick and, for every subscriber at once, leases its cursors (or uses those it keeps, see leases;
+ * then their first page comes back with the tick), reads the rows committed since its
  * cursor's tick page by page (the next page fetched while the current one is delivered),
  * delivers them (keyless rows concurrently, a key's rows one after the other), then records the
  * batch in ONE transaction: the failed deliveries moved to `flowbus_outbox` (where the claim loop
@@ -139,10 +148,22 @@ export class LogRelay {
     this.roundWaiters = [];
     let read = 0;
     try {
-      const to = await this.reader.tick();
       const blocked = this.blocked();
+      const active = this.subscribers.filter((s) => !blocked.includes(s.destination));
+      // The subscribers whose cursors this relay keeps get their first page with the tick: the
+      // round's first delivery waits for one round trip, not two.
+      const now = this.options.clock.now();
+      const kept = active.map((s) => this.kept(s, now));
+      const firsts: FirstPage[] = [];
+      for (const k of kept)
+        if (k) firsts.push({ filter: k.s.filter, after: k.from.floor_seq, snapA: k.from.snap, limit: this.pageSize() });
+      const { to, pages } = await this.reader.tickWithPages(firsts);
+      let page = 0;
       const counts = await Promise.all(
-        this.subscribers.filter((s) => !blocked.includes(s.destination)).map((s) => this.drainSubscriber(s, to, abort)),
+        active.map((s, i) => {
+          const k = kept[i];
+          return this.drainSubscriber(s, to, abort, k && { leases: k.leases, from: k.from, first: pages[page++]! });
+        }),
       );
       read = counts.reduce((a, b) => a + b, 0);
       if (++this.rounds % PRUNE_EVERY === 0) this.prune();
@@ -154,19 +175,45 @@ export class LogRelay {
     return read;
   }
 
-  private async drainSubscriber(s: LogSubscriber, to: TickRow, abort: AbortSignal): Promise<number> {
-    const { leaseMs, batchSize, concurrency } = this.options.relay;
-    // A page's deliveries start together: a page is at most `concurrency` rows.
-    const pageSize = Math.min(batchSize, concurrency);
+  /** A page's deliveries start together: a page is at most `concurrency` rows. */
+  private pageSize(): number {
+    const { batchSize, concurrency } = this.options.relay;
+    return Math.min(batchSize, concurrency);
+  }
+
+  /** The cursors of `s` kept from earlier rounds and still fresh, all at one tick known without a round trip. */
+  private kept(
+    s: LogSubscriber,
+    now: number,
+  ): { s: LogSubscriber; leases: readonly CursorLease[]; from: TickRow } | undefined {
+    const held = this.held.get(s.cursor);
+    if (!held || now >= held.reuseUntil) return undefined;
+    const from = this.reader.cachedTick(held.leases[0]!.tick_id);
+    return from && { s, leases: held.leases, from };
+  }
+
+  private async drainSubscriber(
+    s: LogSubscriber,
+    to: TickRow,
+    abort: AbortSignal,
+    prefetched?: Prefetched,
+  ): Promise<number> {
+    const { leaseMs } = this.options.relay;
+    const pageSize = this.pageSize();
     // Every advance below extends its leases to at least this time + leaseMs.
     const at = this.options.clock.now();
-    const leases = await this.leases(s, at);
+    const leases = prefetched ? prefetched.leases : await this.leases(s, at);
     let read = 0;
     let renewed = 0;
     try {
       for (const batch of await this.reader.batches(s.cursor, leases, to)) {
         const outcome = new BatchOutcome();
-        for await (const page of this.reader.pages(batch, s.filter, pageSize)) {
+        // The prefetched page is this batch's first if the batch is every partition from its tick.
+        const first =
+          prefetched && batch.from.id === prefetched.from.id && batch.leases.length === LOG_PARTITIONS
+            ? prefetched.first
+            : undefined;
+        for await (const page of this.reader.pages(batch, s.filter, pageSize, first)) {
           read += page.length;
           await this.deliverPage(s, page, outcome);
         }
