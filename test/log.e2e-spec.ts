@@ -319,6 +319,24 @@ describe('cursors', () => {
     expect((await round(sub, events('Kill'), 'relay-alive')).ids).toEqual([]);
   });
 
+  it("reads the first page of a batch in the tick's own message, with its values inlined safely", async () => {
+    const sub = 'prefetch';
+    await reader.register(sub);
+    const leases = await reader.lease(sub, 'relay-1', new Date(), 30_000);
+    const from = await reader.tickById(leases[0]!.tick_id);
+    const type = "O'Brien\\'; DROP TABLE flowbus_log; --";
+    const ids = await append(pool, [row(type), row('Other'), row(type, 'k')]);
+    const first = { filter: events(type), after: from.floor_seq, snapA: from.snap, limit: 10 };
+    const { to, pages } = await reader.tickWithPages([first, { ...first, filter: events('Other') }]);
+    expect(pages.map((p) => p.map((r) => r.id))).toEqual([[ids[0], ids[2]], [ids[1]]]);
+    expect(pages[0]![0]).toMatchObject({ type, payload: { n: type }, key: null });
+    // The same rows as the batch read page by page after the tick.
+    const [batch] = await reader.batches(sub, leases, to);
+    const read: string[] = [];
+    for await (const page of reader.pages(batch!, events(type), 10)) read.push(...page.map((r) => r.id));
+    expect(read).toEqual([ids[0], ids[2]]);
+  });
+
   it('prunes ticks no cursor needs', async () => {
     for (let i = 0; i < 20; i++) await reader.tick();
     await reader.prune();

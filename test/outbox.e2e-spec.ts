@@ -10,6 +10,7 @@ import {
 } from 'nestjs-flowbus';
 import { drainOutbox, waitFor } from 'nestjs-flowbus/testing';
 import type { DataSource, EntityManager } from 'typeorm';
+import { poolOf } from '../libs/flowbus/src/database/pg-pool.js';
 import { createFlowbusApp, redeliver, writtenRows } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { RecordingDestination } from './support/recording-destination.js';
@@ -145,6 +146,54 @@ describe('OutboxService writes with the caller transaction', () => {
     );
     expect(new Set(ids).size).toBe(250);
     await waitFor(() => ids.every((id) => billing.ids().includes(id)), { timeoutMs: 10_000 });
+  });
+});
+
+describe('OutboxService.transaction (BEGIN sent with the first statement)', () => {
+  it('keeps nothing when the work throws after its first statement, the message included', async () => {
+    const before = await count(`SELECT count(*) AS n FROM ${writtenRows.table}`);
+    const error = await outbox
+      .transaction(async (m) => {
+        await outbox.enqueue(m, { destination: 'billing', type: 'Charge', payload: { orderId: 'tx-undone' } });
+        await m.query('INSERT INTO orders (id) VALUES ($1)', ['tx-undone']);
+        throw new Error('business rule failed');
+      })
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toBe('business rule failed');
+    expect(await count("SELECT count(*) AS n FROM orders WHERE id = 'tx-undone'")).toBe(0);
+    expect(await count(`SELECT count(*) AS n FROM ${writtenRows.table}`)).toBe(before);
+  });
+
+  it('fails with a failing first statement and keeps nothing written after it', async () => {
+    await ds.query("INSERT INTO orders (id) VALUES ('tx-taken')");
+    const error = await outbox
+      .transaction(async (m) => {
+        await m.query('INSERT INTO orders (id) VALUES ($1)', ['tx-taken']);
+        await m.query('INSERT INTO orders (id) VALUES ($1)', ['tx-after']);
+      })
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toContain('duplicate key');
+    expect(await count("SELECT count(*) AS n FROM orders WHERE id = 'tx-after'")).toBe(0);
+    // The connection is usable afterwards (the pool hands it out again).
+    expect(await outbox.transaction(async (m) => (await m.query('SELECT 1 AS one'))[0].one)).toBe(1);
+  });
+
+  it('commits the work with its messages, delivers them right after commit, and gives connections back in normal mode', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        outbox.transaction(async (m) => {
+          const [id] = await outbox.enqueue(m, { destination: 'billing', type: 'Charge', payload: { i } });
+          await m.query('INSERT INTO orders (id) VALUES ($1)', [`tx-${i}`]);
+          return id!;
+        }),
+      ),
+    );
+    expect(await count("SELECT count(*) AS n FROM orders WHERE id LIKE 'tx-_'")).toBe(8);
+    await waitFor(() => results.every((id) => billing.ids().includes(id)), { timeoutMs: 5000 });
+    // A connection left in pipeline mode would refuse the cursors and streams of its next user.
+    const pool = poolOf(ds) as unknown as { _clients: { pipeline?: boolean }[] };
+    expect(pool._clients.length).toBeGreaterThan(0);
+    expect(pool._clients.filter((c) => c.pipeline === true)).toHaveLength(0);
   });
 });
 

@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, QueryResult } from 'pg';
 import {
   LOG_PARTITIONS,
   advanceCursors,
@@ -11,6 +11,7 @@ import {
   releaseCursors,
   takeTick,
   type CursorLease,
+  type FirstPage,
   type LogRow,
   type NamedQuery,
   type SubscriberFilter,
@@ -40,16 +41,30 @@ export class LogReader {
     private readonly schema: string,
   ) {}
 
-  /** Takes a tick in its own autocommit statement; returns it. */
+  /** Takes a tick in its own autocommit transaction; returns it (one round trip, see takeTick). */
   async tick(): Promise<TickRow> {
-    const { id } = (await this.run<{ id: string }>(takeTick(this.schema)))[0]!;
-    return this.tickById(id);
+    return (await this.tickWithPages([])).to;
+  }
+
+  /**
+   * Takes a tick and reads, in the same round trip, the first page of each batch of `firsts`
+   * (from the tick it names to the new one); `pages[i]` is `firsts[i]`'s (see takeTick).
+   */
+  async tickWithPages(firsts: readonly FirstPage[]): Promise<{ to: TickRow; pages: LogRow[][] }> {
+    // Several statements in one message: node-postgres returns a result per statement.
+    const results = (await this.pool.query(takeTick(this.schema, firsts))) as unknown as QueryResult[];
+    const to = this.remember(results[1]!.rows[0] as TickRow);
+    return { to, pages: results.slice(2).map((r) => r.rows as LogRow[]) };
+  }
+
+  /** The tick `id` if it is cached (no round trip), else undefined. */
+  cachedTick(id: string): TickRow | undefined {
+    return this.ticks.get(id);
   }
 
   async latest(): Promise<TickRow | undefined> {
     const row = (await this.run<TickRow>(latestTick(this.schema)))[0];
-    if (row) this.ticks.set(row.id, row);
-    return row;
+    return row && this.remember(row);
   }
 
   /** The tick `id` (cached: a tick row never changes). */
@@ -58,8 +73,12 @@ export class LogReader {
     if (cached) return cached;
     const row = (await this.run<TickRow>(getTick(this.schema, id)))[0];
     if (!row) throw new Error(`Tick ${id} is gone (pruned while a cursor still referenced it?)`);
+    return this.remember(row);
+  }
+
+  private remember(row: TickRow): TickRow {
     if (this.ticks.size > 1000) this.ticks.clear();
-    this.ticks.set(id, row);
+    this.ticks.set(row.id, row);
     return row;
   }
 
@@ -102,7 +121,13 @@ export class LogReader {
    * The rows of `batch` in seq order, `pageSize` at a time. The next page is fetched while the
    * caller handles the current one (pipelining: the page's round trip overlaps the deliveries).
    */
-  async *pages(batch: LogBatch, filter: SubscriberFilter, pageSize: number): AsyncGenerator<LogRow[]> {
+  async *pages(
+    batch: LogBatch,
+    filter: SubscriberFilter,
+    pageSize: number,
+    /** The first page, read with the tick (see tickWithPages). */
+    first?: LogRow[],
+  ): AsyncGenerator<LogRow[]> {
     // Every partition at one tick: no partition filter. Otherwise only the batch's own partitions
     // (another group of cursors, at another tick, reads its window itself).
     const parts = batch.leases.length === LOG_PARTITIONS ? undefined : batch.leases.map((l) => l.part);
@@ -118,7 +143,7 @@ export class LogReader {
           limit: pageSize,
         }),
       );
-    let next = fetch(batch.from.floor_seq);
+    let next = first ? Promise.resolve(first) : fetch(batch.from.floor_seq);
     for (;;) {
       const rows = await next;
       if (rows.length === pageSize) next = fetch(rows[rows.length - 1]!.seq);

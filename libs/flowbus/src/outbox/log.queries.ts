@@ -1,3 +1,4 @@
+import { escapeLiteral } from 'pg';
 import { quoteSchema, table } from '../database/sql-identifiers.js';
 import type { ClaimedRow, Query, RowFilter } from './outbox.queries.js';
 
@@ -125,9 +126,44 @@ function lockPrefix(schema: string): string {
   return `'flowbus_key:${quoteSchema(schema).replace(/"/g, '')}:'`;
 }
 
-/** Takes a tick (see flowbus_tick in 0004-log.migration); must run outside any writing transaction. */
-export function takeTick(schema: string): NamedQuery {
-  return { name: `flowbus-tick:${schema}`, text: `SELECT ${names(schema).tickFn}::text AS id`, values: [] };
+/** The first page of a subscriber's batch from tick `from` to the tick being taken (see takeTick). */
+export interface FirstPage {
+  filter: SubscriberFilter;
+  /** `from`'s floor_seq: the batch's first page starts after it. */
+  after: string;
+  /** `from`'s snapshot, as text. */
+  snapA: string;
+  limit: number;
+}
+
+/**
+ * Takes a tick (see flowbus_tick in 0004-log.migration), reads it back and reads the first page of
+ * every batch in `firsts` (every partition of a subscriber, from one tick to this one), in ONE
+ * round trip: statements in one simple-protocol message, which PostgreSQL runs as one implicit
+ * transaction. flowbus_tick() holds the ticks' advisory lock until that transaction ends, so no
+ * other tick is taken in between: the newest tick the later statements see is this one. A message
+ * of several statements cannot carry parameters, so the pages' values are inlined as literals,
+ * escaped by node-postgres. Must run outside any writing transaction.
+ */
+export function takeTick(schema: string, firsts: readonly FirstPage[] = []): Query {
+  const { tick, tickFn } = names(schema);
+  const latest = (column: string) => `(SELECT ${column} FROM ${tick} ORDER BY id DESC LIMIT 1)`;
+  const pages = firsts.map((p) => {
+    const types =
+      p.filter.types.length === 0 ? "'{}'" : `ARRAY[${p.filter.types.map((t) => escapeLiteral(t)).join(', ')}]`;
+    const destination = p.filter.destination === null ? 'NULL' : escapeLiteral(p.filter.destination);
+    return `SELECT * FROM ${quoteSchema(schema)}.flowbus_log_page(${escapeLiteral(p.after)}::bigint, ${latest('hi_seq')},
+      ${escapeLiteral(p.snapA)}::pg_snapshot, ${latest('snap')}, ${destination}::text, ${types}::text[], NULL,
+      ${Math.trunc(p.limit)})`;
+  });
+  return {
+    text: [
+      `SELECT ${tickFn}`,
+      `SELECT id, snap::text, floor_seq, hi_seq FROM ${tick} ORDER BY id DESC LIMIT 1`,
+      ...pages,
+    ].join('; '),
+    values: [],
+  };
 }
 
 export function getTick(schema: string, id: string): NamedQuery {

@@ -9,11 +9,14 @@ import { LOCAL_DESTINATION } from '../options/resolve-options.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { LogReader, type LogBatch } from '../outbox/log-reader.js';
 import {
+  LOG_PARTITIONS,
   advanceCursors,
   insertDeadLetters,
   insertRetries,
   parkedKeys,
   releaseOwnerCursors,
+  type CursorLease,
+  type FirstPage,
   type LogRow,
   type RetryInsertRow,
   type SubscriberFilter,
@@ -41,9 +44,25 @@ const MAX_RECORD_PAUSE_MS = 1000;
 /** Ticks are pruned every this many rounds. */
 const PRUNE_EVERY = 64;
 
+/** The cursors of a subscriber a relay keeps between rounds (see LogRelay.leases). */
+interface HeldCursors {
+  /** Every partition, at the tick this relay advanced them to. */
+  readonly leases: readonly CursorLease[];
+  /** Clock time until which they are used without leasing again. */
+  readonly reuseUntil: number;
+}
+
+/** Kept cursors of a subscriber, all at tick `from`, and the first page of their batch, read with the round's tick. */
+interface Prefetched {
+  readonly leases: readonly CursorLease[];
+  readonly from: TickRow;
+  readonly first: LogRow[];
+}
+
 /**
  * The relay's reader of the log storage (`relay.storage: 'log'`, issue #9). A round takes one
- * tick and, for every subscriber at once, leases its cursors, reads the rows committed since its
+ * tick and, for every subscriber at once, leases its cursors (or uses those it keeps, see leases;
+ * then their first page comes back with the tick), reads the rows committed since its
  * cursor's tick page by page (the next page fetched while the current one is delivered),
  * delivers them (keyless rows concurrently, a key's rows one after the other), then records the
  * batch in ONE transaction: the failed deliveries moved to `flowbus_outbox` (where the claim loop
@@ -62,6 +81,8 @@ export class LogRelay {
   private readonly reader: LogReader;
   private subscribers: LogSubscriber[] = [];
   private rounds = 0;
+  private readonly held = new Map<string, HeldCursors>();
+  private pruning: Promise<void> | undefined;
   /** Resolvers waiting for the end of a round that started after they asked (see nextRound). */
   private roundWaiters: ((delivered: number) => void)[] = [];
   private currentWaiters: ((delivered: number) => void)[] = [];
@@ -131,6 +152,8 @@ export class LogRelay {
 
   /** Gives back every cursor this relay holds (shutdown), so another instance takes them at once. */
   async stop(): Promise<void> {
+    this.held.clear();
+    await this.pruning;
     await this.pool.query(releaseOwnerCursors(this.options.schema, this.owner));
   }
 
@@ -140,13 +163,25 @@ export class LogRelay {
     this.roundWaiters = [];
     let read = 0;
     try {
-      const to = await this.reader.tick();
       const blocked = this.blocked();
+      const active = this.subscribers.filter((s) => !blocked.includes(s.destination));
+      // The subscribers whose cursors this relay keeps get their first page with the tick: the
+      // round's first delivery waits for one round trip, not two.
+      const now = this.options.clock.now();
+      const kept = active.map((s) => this.kept(s, now));
+      const firsts: FirstPage[] = [];
+      for (const k of kept)
+        if (k) firsts.push({ filter: k.s.filter, after: k.from.floor_seq, snapA: k.from.snap, limit: this.pageSize() });
+      const { to, pages } = await this.reader.tickWithPages(firsts);
+      let page = 0;
       const counts = await Promise.all(
-        this.subscribers.filter((s) => !blocked.includes(s.destination)).map((s) => this.drainSubscriber(s, to, abort)),
+        active.map((s, i) => {
+          const k = kept[i];
+          return this.drainSubscriber(s, to, abort, k && { leases: k.leases, from: k.from, first: pages[page++]! });
+        }),
       );
       read = counts.reduce((a, b) => a + b, 0);
-      if (++this.rounds % PRUNE_EVERY === 0) await this.reader.prune();
+      if (++this.rounds % PRUNE_EVERY === 0) this.prune();
     } finally {
       this.delivering = false;
       const waiters = this.currentWaiters;
@@ -156,22 +191,94 @@ export class LogRelay {
     return read;
   }
 
-  private async drainSubscriber(s: LogSubscriber, to: TickRow, abort: AbortSignal): Promise<number> {
-    const { leaseMs, batchSize, concurrency } = this.options.relay;
-    // A page's deliveries start together: a page is at most `concurrency` rows.
-    const pageSize = Math.min(batchSize, concurrency);
-    const leases = await this.reader.lease(s.cursor, this.owner, new Date(this.options.clock.now()), leaseMs);
+  /** A page's deliveries start together: a page is at most `concurrency` rows. */
+  private pageSize(): number {
+    const { batchSize, concurrency } = this.options.relay;
+    return Math.min(batchSize, concurrency);
+  }
+
+  /** The cursors of `s` kept from earlier rounds and still fresh, all at one tick known without a round trip. */
+  private kept(
+    s: LogSubscriber,
+    now: number,
+  ): { s: LogSubscriber; leases: readonly CursorLease[]; from: TickRow } | undefined {
+    const held = this.held.get(s.cursor);
+    if (!held || now >= held.reuseUntil) return undefined;
+    const from = this.reader.cachedTick(held.leases[0]!.tick_id);
+    return from && { s, leases: held.leases, from };
+  }
+
+  private async drainSubscriber(
+    s: LogSubscriber,
+    to: TickRow,
+    abort: AbortSignal,
+    prefetched?: Prefetched,
+  ): Promise<number> {
+    const { leaseMs } = this.options.relay;
+    const pageSize = this.pageSize();
+    // Every advance below extends its leases to at least this time + leaseMs.
+    const at = this.options.clock.now();
+    const leases = prefetched ? prefetched.leases : await this.leases(s, at);
     let read = 0;
-    for (const batch of await this.reader.batches(s.cursor, leases, to)) {
-      const outcome = new BatchOutcome();
-      for await (const page of this.reader.pages(batch, s.filter, pageSize)) {
-        read += page.length;
-        this.delivering = true;
-        await this.deliverPage(s, page, outcome);
+    let renewed = 0;
+    try {
+      for (const batch of await this.reader.batches(s.cursor, leases, to)) {
+        const outcome = new BatchOutcome();
+        // The prefetched page is this batch's first if the batch is every partition from its tick.
+        const first =
+          prefetched && batch.from.id === prefetched.from.id && batch.leases.length === LOG_PARTITIONS
+            ? prefetched.first
+            : undefined;
+        for await (const page of this.reader.pages(batch, s.filter, pageSize, first)) {
+          read += page.length;
+          this.delivering = true;
+          await this.deliverPage(s, page, outcome);
+        }
+        if (await this.record(s, batch, outcome, abort)) renewed += batch.leases.length;
       }
-      await this.record(s, batch, outcome, abort);
+    } catch (error) {
+      // An earlier batch of this round may have moved its cursors: the kept ticks would be stale.
+      this.held.delete(s.cursor);
+      throw error;
+    }
+    if (leases.length === LOG_PARTITIONS && renewed === leases.length) {
+      // Every cursor moved to `to` and its lease was extended, fenced by the epoch: still ours.
+      const moved = leases.map((l) => ({ ...l, tick_id: to.id }));
+      this.held.set(s.cursor, { leases: moved, reuseUntil: at + leaseMs / 4 });
+    } else {
+      this.held.delete(s.cursor);
     }
     return read;
+  }
+
+  /**
+   * The cursors of `s` this relay holds for this round. Leasing is a round trip before the first
+   * delivery, so a relay that holds every partition of a subscriber keeps them between rounds:
+   * each round's advance extends their leases (fenced by the epoch), and they are reused while at
+   * least three quarters of the lease is left. A round that did not record every cursor (taken
+   * over, failed, skipped for an open breaker) forgets them, and the next round leases again,
+   * reading each cursor's tick from the database. The reused leases carry the tick this relay
+   * advanced them to: a stale tick would make the next batch start before it, and deliver again
+   * what was delivered. A relay holding only some partitions leases every round, so it takes over
+   * the cursors another relay gives back or lets expire as soon as before.
+   */
+  private async leases(s: LogSubscriber, now: number): Promise<readonly CursorLease[]> {
+    const held = this.held.get(s.cursor);
+    if (held && now < held.reuseUntil) return held.leases;
+    this.held.delete(s.cursor);
+    return this.reader.lease(s.cursor, this.owner, new Date(now), this.options.relay.leaseMs);
+  }
+
+  /** Prunes ticks in the background: a round (and a wake-up waiting behind it) never waits for it. */
+  private prune(): void {
+    if (this.pruning) return;
+    this.pruning = this.reader
+      .prune()
+      .then(
+        () => undefined,
+        (error: unknown) => this.logger.warn(`Could not prune ticks (tried again later): ${describeError(error)}`),
+      )
+      .finally(() => (this.pruning = undefined));
   }
 
   private async deliverPage(s: LogSubscriber, page: LogRow[], outcome: BatchOutcome): Promise<void> {
@@ -249,8 +356,9 @@ export class LogRelay {
    * Records a batch: retries and dead letters, and the cursor advance, in one transaction that is
    * rolled back if the advance is fenced off. Retried while the database is unreachable, until it
    * is back or the relay stops (then the batch is delivered again once the lease expires).
+   * @returns whether every cursor of the batch moved (its leases were extended)
    */
-  private async record(s: LogSubscriber, batch: LogBatch, outcome: BatchOutcome, abort: AbortSignal): Promise<void> {
+  private async record(s: LogSubscriber, batch: LogBatch, outcome: BatchOutcome, abort: AbortSignal): Promise<boolean> {
     for (let errors = 0; ; errors++) {
       try {
         const moved = await this.recordOnce(batch, outcome);
@@ -260,11 +368,11 @@ export class LogRelay {
             `${batch.leases.length - moved} cursor(s) of ${s.cursor} were taken over; another relay delivers their batch again`,
           );
         }
-        return;
+        return moved === batch.leases.length;
       } catch (error) {
         if (!isTransientDatabaseError(error) || abort.aborted) {
           this.logger.error(`Could not record a batch of ${s.cursor}: ${describeError(error)}; it is delivered again`);
-          return;
+          return false;
         }
         const pause = Math.min(MAX_RECORD_PAUSE_MS, 50 * 2 ** Math.min(errors, 10));
         this.logger.error(`Could not record a batch of ${s.cursor} (${describeError(error)}); retrying in ${pause} ms`);

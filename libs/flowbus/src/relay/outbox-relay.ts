@@ -249,18 +249,21 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     }
   }
 
-  /** Reads the log (storage 'log'): a round per wake-up while rows keep coming. */
+  /**
+   * Reads the log (storage 'log'): a round per wake-up. A round reads everything committed before
+   * its tick, and a commit after that tick wakes the signal (remembered while the round runs), so
+   * the next round starts at once; there is no round "to make sure" that would delay the round a
+   * commit needs by a whole round of its own.
+   */
   private async logLoop(): Promise<void> {
     let errors = 0;
     while (!this.abort.signal.aborted) {
       try {
-        const read = await this.log!.round(this.abort.signal);
+        await this.log!.round(this.abort.signal);
         errors = 0;
-        if (read === 0) {
-          await this.signal.wait(this.abort.signal);
-          // Saga steps still write their messages to flowbus_outbox: a commit wakes both loops.
-          this.claimSignal.wake();
-        }
+        await this.signal.wait(this.abort.signal);
+        // Saga steps still write their messages to flowbus_outbox: a commit wakes both loops.
+        this.claimSignal.wake();
       } catch (error) {
         errors++;
         const pause = Math.min(this.options.relay.pollIntervalMs, 100 * 2 ** Math.min(errors, 20));
