@@ -240,7 +240,7 @@ describe('log storage', () => {
     }
   });
 
-  it('retention deletes consumed log rows, held back by a subscriber that stopped reading (visible in stats)', async () => {
+  it('retention empties consumed log generations, held back by a subscriber that stopped reading (visible in stats)', async () => {
     const billing = new RecordingDestination();
     const app = await createAdminApp(
       ds,
@@ -270,8 +270,10 @@ describe('log storage', () => {
     const stats = (await adminApi(app).get('/stats').expect(200)).body;
     const gone = stats.subscribers.find((s: { subscriber: string }) => s.subscriber === 'local:gone-app');
     expect(gone.behindSeq).toBeGreaterThanOrEqual(10);
+    expect(gone.blocksRetention).toBe(true);
     const billingLag = stats.subscribers.find((s: { subscriber: string }) => s.subscriber === 'destination:billing');
     expect(billingLag.behindSeq).toBeLessThan(gone.behindSeq);
+    expect(billingLag.blocksRetention).toBe(false);
     // Retired (its cursors deleted): retention goes on.
     await ds.query("DELETE FROM flowbus_cursor WHERE subscriber = 'local:gone-app'");
     // The relay's next rounds move every cursor past the rows (on a loaded machine, not always the

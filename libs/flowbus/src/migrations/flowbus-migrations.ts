@@ -4,6 +4,7 @@ import { Sagas0002Migration } from './0002-sagas.migration.js';
 import { Subscribers0003Migration } from './0003-subscribers.migration.js';
 import { Log0004Migration } from './0004-log.migration.js';
 import { Received0005Migration } from './0005-received.migration.js';
+import { LogGenerations0007Migration } from './0007-log-generations.migration.js';
 import type { FlowbusMigration } from './flowbus-migration.js';
 
 type MigrationClass = new (schema?: string) => FlowbusMigration;
@@ -15,6 +16,7 @@ const ALL: readonly MigrationClass[] = [
   Subscribers0003Migration,
   Log0004Migration,
   Received0005Migration,
+  LogGenerations0007Migration,
 ];
 
 /** Instances bound to a schema, for the built-in runner and the CLI. */
