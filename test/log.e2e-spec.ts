@@ -569,6 +569,11 @@ describe('generations', () => {
     await new LogGenerations0007Migration(schema).down(runner);
     await runner.release();
     await pool.query(`DELETE FROM ${schema}.flowbus_migrations WHERE id = 7`);
+    // A role granted the old log: it keeps what it needs on the new one.
+    const role = `gen_upgrade_${randomUUID().slice(0, 8)}`;
+    await pool.query(`CREATE ROLE ${role} NOLOGIN`);
+    await pool.query(`GRANT SELECT, INSERT, DELETE ON ${schema}.flowbus_log TO ${role}`);
+    await pool.query(`GRANT SELECT ON SEQUENCE ${schema}.flowbus_log_seq TO ${role}`);
     await r.register('old');
     const oldRows = async (n: number) =>
       (
@@ -580,6 +585,16 @@ describe('generations', () => {
     expect(await read()).toEqual(first);
     const pending = await oldRows(4);
     expect(await runMigrations(ds, schema, { log: false })).toEqual([7]);
+    const granted = await pool.query(
+      `SELECT has_table_privilege($1, '${schema}.flowbus_log', 'INSERT') AS insert,
+        has_table_privilege($1, '${schema}.flowbus_log_gen', 'UPDATE') AS switch,
+        has_table_privilege($1, '${schema}.flowbus_log_g2', 'TRUNCATE') AS empty,
+        has_sequence_privilege($1, '${schema}.flowbus_log_seq', 'SELECT') AS seq`,
+      [role],
+    );
+    expect(granted.rows[0]).toEqual({ insert: true, switch: true, empty: true, seq: true });
+    await pool.query(`DROP OWNED BY ${role}`);
+    await pool.query(`DROP ROLE ${role}`);
     expect(await rowsIn(schema, 0)).toBe(7);
     expect(await read()).toEqual(pending);
     const after = await append(pool, [row('Up'), row('Up')], schema);

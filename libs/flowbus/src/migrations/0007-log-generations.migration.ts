@@ -1,3 +1,4 @@
+import { escapeLiteral } from 'pg';
 import type { QueryRunner } from 'typeorm';
 import { quoteSchema, table } from '../database/sql-identifiers.js';
 import { FlowbusMigration } from './flowbus-migration.js';
@@ -50,18 +51,7 @@ export class LogGenerations0007Migration extends FlowbusMigration {
       LANGUAGE sql STABLE AS $fn$ SELECT gen FROM ${gens} WHERE closed_at IS NULL $fn$`);
     await q.query(`
       CREATE TABLE ${log} (
-        txid xid8 NOT NULL DEFAULT pg_current_xact_id(),
-        seq bigint GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME ${table(s, 'flowbus_log_seq')}),
-        id uuid NOT NULL,
-        destination text,
-        type text NOT NULL,
-        key text,
-        part smallint NOT NULL GENERATED ALWAYS AS
-          (abs(hashtextextended(COALESCE(key, id::text), 0) % ${PARTITIONS})::smallint) STORED,
-        payload jsonb NOT NULL,
-        headers jsonb NOT NULL DEFAULT '{}'::jsonb,
-        available_at timestamptz,
-        created_at timestamptz NOT NULL DEFAULT now(),
+        ${logColumns(s, '')},
         gen smallint NOT NULL DEFAULT ${quoteSchema(s)}.flowbus_log_current_gen()
       ) PARTITION BY LIST (gen)`);
     for (let g = 0; g < GENERATIONS; g++) {
@@ -69,7 +59,7 @@ export class LogGenerations0007Migration extends FlowbusMigration {
     }
     await q.query(`CREATE INDEX flowbus_log_by_seq ON ${log} (seq)`);
     // The new identity continues where the old one stopped: ticks compare seqs across the upgrade.
-    await q.query(`SELECT setval(${quoteLiteral(`${quoteSchema(s)}."flowbus_log_seq"`)}, last_value, is_called)
+    await q.query(`SELECT setval(${escapeLiteral(`${quoteSchema(s)}."flowbus_log_seq"`)}, last_value, is_called)
       FROM ${table(s, 'flowbus_log_v1_seq')}`);
     await q.query(`INSERT INTO ${log} (txid, seq, id, destination, type, key, payload, headers, available_at, created_at, gen)
       OVERRIDING SYSTEM VALUE
@@ -88,22 +78,8 @@ export class LogGenerations0007Migration extends FlowbusMigration {
     await q.query(`ALTER TABLE ${log} RENAME TO "flowbus_log_v2"`);
     await q.query(`ALTER SEQUENCE ${table(s, 'flowbus_log_seq')} RENAME TO "flowbus_log_v2_seq"`);
     // 0004's table, as it created it.
-    await q.query(`
-      CREATE TABLE ${log} (
-        txid xid8 NOT NULL DEFAULT pg_current_xact_id(),
-        seq bigint GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME ${table(s, 'flowbus_log_seq')}) PRIMARY KEY,
-        id uuid NOT NULL,
-        destination text,
-        type text NOT NULL,
-        key text,
-        part smallint NOT NULL GENERATED ALWAYS AS
-          (abs(hashtextextended(COALESCE(key, id::text), 0) % ${PARTITIONS})::smallint) STORED,
-        payload jsonb NOT NULL,
-        headers jsonb NOT NULL DEFAULT '{}'::jsonb,
-        available_at timestamptz,
-        created_at timestamptz NOT NULL DEFAULT now()
-      )`);
-    await q.query(`SELECT setval(${quoteLiteral(`${quoteSchema(s)}."flowbus_log_seq"`)}, last_value, is_called)
+    await q.query(`CREATE TABLE ${log} (${logColumns(s, 'PRIMARY KEY')})`);
+    await q.query(`SELECT setval(${escapeLiteral(`${quoteSchema(s)}."flowbus_log_seq"`)}, last_value, is_called)
       FROM ${table(s, 'flowbus_log_v2_seq')}`);
     await q.query(`INSERT INTO ${log} (txid, seq, id, destination, type, key, payload, headers, available_at, created_at)
       OVERRIDING SYSTEM VALUE
@@ -159,7 +135,7 @@ function rotateFunction(s: string): string {
   const log = table(s, 'flowbus_log');
   const tick = table(s, 'flowbus_tick');
   const cursor = table(s, 'flowbus_cursor');
-  const prefix = quoteLiteral(`${quoteSchema(s)}.`);
+  const prefix = escapeLiteral(`${quoteSchema(s)}.`);
   return `
     CREATE OR REPLACE FUNCTION ${quoteSchema(s)}.flowbus_log_rotate(
       p_now timestamptz, p_retention interval, p_rotate interval)
@@ -175,7 +151,7 @@ function rotateFunction(s: string): string {
       v_done boolean := false;
     BEGIN
       truncated := '{}';
-      IF NOT pg_try_advisory_xact_lock(hashtextextended(${quoteLiteral(`flowbus_rotate:${s}`)}, 0)) THEN
+      IF NOT pg_try_advisory_xact_lock(hashtextextended(${escapeLiteral(`flowbus_rotate:${s}`)}, 0)) THEN
         RETURN NEXT;
         RETURN;
       END IF;
@@ -216,6 +192,23 @@ function rotateFunction(s: string): string {
     $fn$`;
 }
 
+/** 0004's columns of the log, in its order (`txid` before `seq`: the ticks rely on it). */
+function logColumns(s: string, seqConstraint: string): string {
+  return `
+    txid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    seq bigint GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME ${table(s, 'flowbus_log_seq')}) ${seqConstraint},
+    id uuid NOT NULL,
+    destination text,
+    type text NOT NULL,
+    key text,
+    part smallint NOT NULL GENERATED ALWAYS AS
+      (abs(hashtextextended(COALESCE(key, id::text), 0) % ${PARTITIONS})::smallint) STORED,
+    payload jsonb NOT NULL,
+    headers jsonb NOT NULL DEFAULT '{}'::jsonb,
+    available_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now()`;
+}
+
 /**
  * The roles granted the old table keep their access: its grants are given on the new table and
  * its sequence's on the new sequence; a role that could DELETE from it (the retention sweep) may
@@ -228,7 +221,7 @@ function carryGrants(s: string): string {
     SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(a.grantee::regrole::text) END AS role,
       a.privilege_type AS privilege
     FROM pg_class c, aclexplode(c.relacl) a
-    WHERE c.oid = ${quoteLiteral(from)}::regclass AND a.grantee <> c.relowner`;
+    WHERE c.oid = ${escapeLiteral(from)}::regclass AND a.grantee <> c.relowner`;
   return `DO $do$ DECLARE r record; BEGIN
     FOR r IN ${acl(table(s, 'flowbus_log_v1'))} LOOP
       EXECUTE format('GRANT %s ON ${table(s, 'flowbus_log')} TO %s', r.privilege, r.role);
@@ -243,9 +236,4 @@ function carryGrants(s: string): string {
       EXECUTE format('GRANT %s ON SEQUENCE ${table(s, 'flowbus_log_seq')} TO %s', r.privilege, r.role);
     END LOOP;
   END $do$`;
-}
-
-/** The schema name is validated by quoteSchema; a literal of it needs no further escaping. */
-function quoteLiteral(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
 }
