@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Injectable, type INestApplication } from '@nestjs/common';
 import { HandleEvent, NonRetryableError, OutboxService, type FlowbusOptions } from 'nestjs-flowbus';
-import { drainOutbox, waitFor } from 'nestjs-flowbus/testing';
+import { drainOutbox, ManualClock, waitFor } from 'nestjs-flowbus/testing';
 import { DataSource, type EntityManager } from 'typeorm';
 import { createFlowbusApp, redeliver } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
@@ -304,7 +304,7 @@ describe('log storage', () => {
     }
   });
 
-  it('retention deletes consumed log rows, held back by a subscriber that stopped reading (visible in stats)', async () => {
+  it('retention empties consumed log generations, held back by a subscriber that stopped reading (visible in stats)', async () => {
     const billing = new RecordingDestination();
     const app = await startWithAdmin(billing, { retentionMs: 0, retentionIntervalMs: 3_600_000 });
     // An app that subscribed once (its cursors exist) and is gone: it reads nothing any more.
@@ -325,8 +325,10 @@ describe('log storage', () => {
     const stats = (await adminApi(app).get('/stats').expect(200)).body;
     const gone = stats.subscribers.find((s: { subscriber: string }) => s.subscriber === 'local:gone-app');
     expect(gone.behindSeq).toBeGreaterThanOrEqual(10);
+    expect(gone.blocksRetention).toBe(true);
     const billingLag = stats.subscribers.find((s: { subscriber: string }) => s.subscriber === 'destination:billing');
     expect(billingLag.behindSeq).toBeLessThan(gone.behindSeq);
+    expect(billingLag.blocksRetention).toBe(false);
     // Retired (its cursors deleted): retention goes on.
     await ds.query("DELETE FROM flowbus_cursor WHERE subscriber = 'local:gone-app'");
     // The relay's next rounds move every cursor past the rows (on a loaded machine, not always the
@@ -338,6 +340,52 @@ describe('log storage', () => {
         return (await left()) === 0;
       },
       { timeoutMs: 15_000, intervalMs: 200, message: 'retention to forget the consumed rows' },
+    );
+  });
+
+  it('keeps delivered log rows for retentionMs on the app clock, then empties their generation', async () => {
+    // A schema of its own, so its generations start with it; the clock a little ahead of the
+    // database's, which stamped the first generation's opening.
+    const clock = new ManualClock(Date.now() + 1000);
+    const billing = new RecordingDestination();
+    const app = await createAdminApp(
+      ds,
+      {
+        schema: 'kept',
+        clock,
+        destinations: { billing },
+        routes: [{ event: ParcelShipped, destination: 'billing' }],
+        relay: { storage: 'log', retentionMs: 60_000, retentionIntervalMs: 100, backoff: fast },
+      },
+      { providers: [Labels] },
+    );
+    apps.push(app);
+    const outbox = app.get(OutboxService);
+    const ids = await outbox.transaction((m) =>
+      outbox.publish(
+        m,
+        Array.from({ length: 10 }, (_, i) => new ParcelShipped(`kept${i}`)),
+      ),
+    );
+    await drainOutbox(app);
+    expect(billing.ids()).toEqual(ids);
+    const retention = app.get(RetentionService);
+    const left = () => count('SELECT count(*)::int AS n FROM kept.flowbus_log WHERE id = ANY($1)', [ids]);
+    await retention.sweep();
+    expect(await left()).toBe(10);
+    clock.advance(31_000); // the generation is older than retentionMs / 2: writers switch to the next
+    await retention.sweep();
+    clock.advance(59_000); // closed 59 s ago: kept
+    await retention.sweep();
+    expect(await left()).toBe(10);
+    clock.advance(2_000); // closed 61 s ago, read by every subscriber: emptied
+    await waitFor(
+      async () => {
+        await drainOutbox(app);
+        await retention.sweep();
+        return (await left()) === 0;
+      },
+      { timeoutMs: 15_000, intervalMs: 200, message: 'retention to empty the generation' },
     );
   });
 

@@ -3,11 +3,15 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { poolOf } from '../libs/flowbus/src/database/pg-pool.js';
+import { LogGenerations0007Migration } from '../libs/flowbus/src/migrations/0007-log-generations.migration.js';
 import { runMigrations } from '../libs/flowbus/src/migrations/migration.runner.js';
 import { LogReader } from '../libs/flowbus/src/outbox/log-reader.js';
 import {
+  LOG_GENERATIONS,
   appendToLog,
   logPage,
+  rotateLog,
+  subscriberLag,
   type CursorLease,
   type LogInsertRow,
   type SubscriberFilter,
@@ -60,8 +64,8 @@ function row(type: string, key: string | null = null, destination: string | null
   };
 }
 
-async function append(c: pg.Client | pg.Pool, rows: LogInsertRow[]): Promise<string[]> {
-  await c.query(appendToLog('public', rows));
+async function append(c: pg.Client | pg.Pool, rows: LogInsertRow[], schema = 'public'): Promise<string[]> {
+  await c.query(appendToLog(schema, rows));
   return rows.map((r) => r.id);
 }
 
@@ -70,18 +74,19 @@ async function round(
   subscriber: string,
   filter: SubscriberFilter,
   owner = 'relay-1',
-  opts: { leaseMs?: number; max?: number; pageSize?: number; advance?: boolean } = {},
+  opts: { leaseMs?: number; max?: number; pageSize?: number; advance?: boolean; reader?: LogReader } = {},
 ): Promise<{ ids: string[]; advanced: number; leases: CursorLease[] }> {
   const leaseMs = opts.leaseMs ?? 30_000;
-  const leases = await reader.lease(subscriber, owner, new Date(), leaseMs, opts.max);
-  const to = await reader.tick();
+  const r = opts.reader ?? reader;
+  const leases = await r.lease(subscriber, owner, new Date(), leaseMs, opts.max);
+  const to = await r.tick();
   const ids: string[] = [];
   let advanced = 0;
-  for (const batch of await reader.batches(subscriber, leases, to)) {
-    for await (const page of reader.pages(batch, filter, opts.pageSize ?? 100)) {
-      for (const r of page) ids.push(r.id);
+  for (const batch of await r.batches(subscriber, leases, to)) {
+    for await (const page of r.pages(batch, filter, opts.pageSize ?? 100)) {
+      for (const row of page) ids.push(row.id);
     }
-    if (opts.advance !== false) advanced += await reader.advance(batch, owner, new Date(), leaseMs);
+    if (opts.advance !== false) advanced += await r.advance(batch, owner, new Date(), leaseMs);
   }
   return { ids, advanced, leases };
 }
@@ -357,13 +362,22 @@ describe('planner', () => {
     const c = await client();
     await c.query('CREATE SCHEMA trap');
     await runMigrations(ds, 'trap', { log: false });
-    await c.query('ALTER TABLE trap.flowbus_log SET (autovacuum_enabled = false)');
+    for (let g = 0; g < LOG_GENERATIONS; g++) {
+      await c.query(`ALTER TABLE trap.flowbus_log_g${g} SET (autovacuum_enabled = false)`);
+    }
     const trap = new LogReader(pool, 'trap');
     await trap.register('trap-sub');
-    await c.query(`INSERT INTO trap.flowbus_log (id, type, payload)
-      SELECT gen_random_uuid(), 'Trap', '{}'::jsonb FROM generate_series(1, 300000)`);
+    // The window spans two generations: the rows are read from both partitions, merged by seq.
+    for (const half of [0, 1]) {
+      if (half === 1)
+        expect(
+          (await c.query(rotateLog('trap', { now: new Date(), retentionMs: 1e9, rotateMs: 0 }))).rows[0].switchedTo,
+        ).toBe(1);
+      await c.query(`INSERT INTO trap.flowbus_log (id, type, payload)
+        SELECT gen_random_uuid(), 'Trap', '{}'::jsonb FROM generate_series(1, 150000)`);
+    }
     const analysed = await c.query(
-      "SELECT last_analyze, last_autoanalyze FROM pg_stat_user_tables WHERE schemaname = 'trap' AND relname = 'flowbus_log'",
+      "SELECT last_analyze, last_autoanalyze FROM pg_stat_user_tables WHERE schemaname = 'trap' AND relname = 'flowbus_log_g0'",
     );
     expect(analysed.rows[0]).toEqual({ last_analyze: null, last_autoanalyze: null });
     const leases = await trap.lease('trap-sub', 'r', new Date(), 30_000);
@@ -398,7 +412,9 @@ describe('planner', () => {
     const nested = plans.filter((p) => p.includes('l.seq > p_after'));
     expect(nested.length).toBeGreaterThanOrEqual(2);
     for (const plan of nested) {
-      expect(plan).toContain('"Index Name": "flowbus_log_pkey"');
+      // The seq index of each generation's partition, merged in seq order.
+      expect(plan).toContain('"Index Name": "flowbus_log_g0_seq_idx"');
+      expect(plan).toContain('"Index Name": "flowbus_log_g1_seq_idx"');
       expect(plan).not.toContain('"Node Type": "Sort"');
       expect(plan).not.toContain('Bitmap');
     }
@@ -415,5 +431,192 @@ describe('planner', () => {
       for await (const rows of trap.pages(batch, events('Trap'), 500)) read += rows.length;
     }
     expect(read).toBe(300_000);
+  });
+});
+
+describe('generations', () => {
+  /** A schema of its own: the cursors other tests left behind would hold its generations. */
+  async function logSchema(name: string): Promise<LogReader> {
+    await pool.query(`CREATE SCHEMA ${name}`);
+    await runMigrations(ds, name, { log: false });
+    return new LogReader(pool, name);
+  }
+
+  /** One retention step: retention and rotation periods 0 unless given. */
+  async function rotate(schema: string, opts: { retentionMs?: number; rotateMs?: number } = {}) {
+    const q = rotateLog(schema, { now: new Date(), retentionMs: opts.retentionMs ?? 0, rotateMs: opts.rotateMs ?? 0 });
+    return (await pool.query<{ truncated: number[]; switchedTo: number | null }>(q)).rows[0]!;
+  }
+
+  const rowsIn = async (schema: string, gen: number) =>
+    Number((await pool.query(`SELECT count(*) FROM ${schema}.flowbus_log WHERE gen = $1`, [gen])).rows[0].count);
+
+  it('rotates and empties generations while producers write and a relay reads: every row delivered once', async () => {
+    const schema = 'gen_load';
+    const r = await logSchema(schema);
+    await r.register('load');
+    const written: string[] = [];
+    const delivered: string[] = [];
+    let producing = true;
+    let reading = true;
+    const producers = await Promise.all([client(), client(), client(), client()]);
+    const produce = Promise.all(
+      producers.map(async (p, n) => {
+        for (let i = 0; i < 60; i++) {
+          const rows = Array.from({ length: 20 }, (_, j) => row('Rot', j % 2 === 0 ? `k${n}-${j % 5}` : null));
+          written.push(...(await append(p, rows, schema)));
+        }
+      }),
+    ).then(() => (producing = false));
+    const relay = (async () => {
+      for (;;) {
+        const done = !producing;
+        delivered.push(...(await round('load', events('Rot'), 'relay-1', { reader: r, pageSize: 50 })).ids);
+        if (done) return;
+      }
+    })().then(() => (reading = false));
+    let switches = 0;
+    let emptied = 0;
+    const rotator = (async () => {
+      while (reading) {
+        const step = await rotate(schema);
+        if (step.switchedTo !== null) switches++;
+        emptied += step.truncated.length;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    await Promise.all([produce, relay, rotator]);
+    expect(delivered).toHaveLength(written.length);
+    expect(new Set(delivered)).toEqual(new Set(written));
+    expect(switches).toBeGreaterThanOrEqual(3);
+    expect(emptied).toBeGreaterThanOrEqual(2);
+    // Everything is read: two switches empty every generation that holds rows.
+    for (let i = 0; i < 4; i++) await rotate(schema);
+    expect(Number((await pool.query(`SELECT count(*) FROM ${schema}.flowbus_log`)).rows[0].count)).toBe(0);
+  });
+
+  it('keeps a generation a lagging subscriber has not read (shown in its lag), and empties it once it has', async () => {
+    const schema = 'gen_lag';
+    const r = await logSchema(schema);
+    await r.register('fast');
+    await r.register('slow');
+    const ids = await append(
+      pool,
+      Array.from({ length: 20 }, () => row('Lag')),
+      schema,
+    );
+    expect((await round('fast', events('Lag'), 'relay-1', { reader: r })).ids).toEqual(ids);
+    expect(await rotate(schema)).toEqual({ truncated: [], switchedTo: 1 });
+    expect(await rotate(schema)).toEqual({ truncated: [], switchedTo: null });
+    expect(await rowsIn(schema, 0)).toBe(20);
+    const lag = async (retentionMs = 0) =>
+      Object.fromEntries(
+        (await pool.query(subscriberLag(schema, new Date(), retentionMs))).rows.map(
+          (l: { subscriber: string; blocksRetention: boolean }) => [l.subscriber, l.blocksRetention],
+        ),
+      );
+    expect(await lag()).toEqual({ fast: false, slow: true });
+    // Not due yet (closed less than retentionMs ago): nobody holds it back.
+    expect(await lag(60_000)).toEqual({ fast: false, slow: false });
+    expect((await round('slow', events('Lag'), 'relay-1', { reader: r })).ids).toEqual(ids);
+    expect(await rotate(schema, { retentionMs: 60_000 })).toEqual({ truncated: [], switchedTo: null });
+    expect(await lag()).toEqual({ fast: false, slow: false });
+    expect(await rotate(schema)).toEqual({ truncated: [0], switchedTo: null });
+    expect(await rowsIn(schema, 0)).toBe(0);
+  });
+
+  it('keeps the rows of a producer transaction open across a switch, and delivers them once', async () => {
+    const schema = 'gen_open';
+    const r = await logSchema(schema);
+    await r.register('sub');
+    const read = async () => (await round('sub', events('Open'), 'relay-1', { reader: r })).ids;
+    // A transaction that has written into generation 0, open while it is closed and due.
+    const open = await client();
+    await open.query('BEGIN');
+    const held = await append(open, [row('Open'), row('Open')], schema);
+    const others = await append(pool, [row('Open')], schema);
+    expect(await rotate(schema)).toEqual({ truncated: [], switchedTo: 1 });
+    expect(await read()).toEqual(others);
+    // Generation 0 looks consumed (the open rows are invisible) but is locked by the writer.
+    expect((await rotate(schema)).truncated).toEqual([]);
+    await open.query('COMMIT');
+    expect(await read()).toEqual(held);
+    expect(await rotate(schema)).toEqual({ truncated: [0], switchedTo: null });
+
+    // A writer whose snapshot predates a switch writes into the generation it saw: its rows keep
+    // that generation (closed, due) from being emptied until they are read.
+    const stale = await client();
+    await stale.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    await stale.query('SELECT 1'); // its snapshot: generation 1 is the current one
+    const before = await append(pool, [row('Open')], schema);
+    expect(await rotate(schema)).toEqual({ truncated: [], switchedTo: 2 });
+    const late = await append(stale, [row('Open')], schema);
+    expect(await read()).toEqual(before);
+    // A retention step waits (briefly) for the writer's lock, and looks at the rows only once it
+    // holds it: rows committed while it waited are seen, not emptied unread.
+    const step = rotate(schema);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await stale.query('COMMIT');
+    expect((await step).truncated).toEqual([]);
+    expect(await rowsIn(schema, 1)).toBe(2);
+    expect((await rotate(schema)).truncated).toEqual([]); // committed, not read yet
+    expect(await read()).toEqual(late);
+    expect(await rotate(schema)).toEqual({ truncated: [1], switchedTo: null });
+
+    // Even into a generation emptied since its snapshot: the rows are read all the same.
+    const staler = await client();
+    await staler.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    await staler.query('SELECT 1'); // generation 2 is the current one
+    const last = await append(pool, [row('Open')], schema);
+    expect(await rotate(schema)).toEqual({ truncated: [], switchedTo: 0 });
+    expect(await read()).toEqual(last);
+    expect(await rotate(schema)).toEqual({ truncated: [2], switchedTo: null });
+    const latest = await append(staler, [row('Open')], schema);
+    await staler.query('COMMIT');
+    expect(await rowsIn(schema, 2)).toBe(1);
+    expect(await read()).toEqual(latest);
+    expect(await read()).toEqual([]);
+  });
+
+  it('keeps the rows of a log written before generations, and delivers the unread ones once after the upgrade', async () => {
+    const schema = 'gen_upgrade';
+    const r = await logSchema(schema);
+    // Back to 0004's table (0007's down), as a schema migrated before 0007 has it.
+    const runner = ds.createQueryRunner();
+    await runner.connect();
+    await new LogGenerations0007Migration(schema).down(runner);
+    await runner.release();
+    await pool.query(`DELETE FROM ${schema}.flowbus_migrations WHERE id = 7`);
+    // A role granted the old log: it keeps what it needs on the new one.
+    const role = `gen_upgrade_${randomUUID().slice(0, 8)}`;
+    await pool.query(`CREATE ROLE ${role} NOLOGIN`);
+    await pool.query(`GRANT SELECT, INSERT, DELETE ON ${schema}.flowbus_log TO ${role}`);
+    await pool.query(`GRANT SELECT ON SEQUENCE ${schema}.flowbus_log_seq TO ${role}`);
+    await r.register('old');
+    const oldRows = async (n: number) =>
+      (
+        await pool.query(`INSERT INTO ${schema}.flowbus_log (id, type, payload)
+          SELECT gen_random_uuid(), 'Up', '{}'::jsonb FROM generate_series(1, ${n}) RETURNING id`)
+      ).rows.map((x: { id: string }) => x.id);
+    const read = async () => (await round('old', events('Up'), 'relay-1', { reader: r })).ids;
+    const first = await oldRows(3);
+    expect(await read()).toEqual(first);
+    const pending = await oldRows(4);
+    expect(await runMigrations(ds, schema, { log: false })).toEqual([7]);
+    const granted = await pool.query(
+      `SELECT has_table_privilege($1, '${schema}.flowbus_log', 'INSERT') AS insert,
+        has_table_privilege($1, '${schema}.flowbus_log_gen', 'UPDATE') AS switch,
+        has_table_privilege($1, '${schema}.flowbus_log_g2', 'TRUNCATE') AS empty,
+        has_sequence_privilege($1, '${schema}.flowbus_log_seq', 'SELECT') AS seq`,
+      [role],
+    );
+    expect(granted.rows[0]).toEqual({ insert: true, switch: true, empty: true, seq: true });
+    await pool.query(`DROP OWNED BY ${role}`);
+    await pool.query(`DROP ROLE ${role}`);
+    expect(await rowsIn(schema, 0)).toBe(7);
+    expect(await read()).toEqual(pending);
+    const after = await append(pool, [row('Up'), row('Up')], schema);
+    expect(await read()).toEqual(after);
+    expect(await read()).toEqual([]);
   });
 });

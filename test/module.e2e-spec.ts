@@ -43,6 +43,10 @@ const FLOWBUS_TABLES = [
   'flowbus_dead_letter',
   'flowbus_inbox',
   'flowbus_log',
+  'flowbus_log_g0',
+  'flowbus_log_g1',
+  'flowbus_log_g2',
+  'flowbus_log_gen',
   'flowbus_migrations',
   'flowbus_outbox',
   'flowbus_received',
@@ -106,7 +110,7 @@ describe('migrations', () => {
     expect(await tables('tenant_a')).toEqual(FLOWBUS_TABLES);
     expect(
       (await ds.query('SELECT id FROM tenant_a.flowbus_migrations ORDER BY id')).map((r: { id: number }) => r.id),
-    ).toEqual([1, 2, 3, 4, 5, 6]);
+    ).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 
   it('lets instances starting together migrate once (advisory lock)', async () => {
@@ -146,6 +150,7 @@ describe('migrations', () => {
       'FlowbusLog_typeorm_run_1763769600004',
       'FlowbusReceived_typeorm_run_1763769600005',
       'FlowbusDeliveryKeys_typeorm_run_1763769600006',
+      'FlowbusLogGenerations_typeorm_run_1763769600007',
     ]);
     expect(await own.runMigrations()).toEqual([]);
     // The last migration (6) keys the outbox by (id, subscriber); undone, by id again.
@@ -160,7 +165,9 @@ describe('migrations', () => {
     await own.undoLastMigration();
     expect(await outboxKey()).toEqual(['id']);
     await own.destroy();
-    expect(await tables('typeorm_run')).toEqual(FLOWBUS_TABLES.filter((t) => t !== 'flowbus_migrations'));
+    expect(await tables('typeorm_run')).toEqual(
+      FLOWBUS_TABLES.filter((t) => !/^flowbus_log_g/.test(t) && t !== 'flowbus_migrations'),
+    );
   });
 
   it('runs from the flowbus-migrate CLI', async () => {
@@ -183,7 +190,7 @@ describe('migrations', () => {
     ]);
     const env = { ...process.env, DATABASE_URL: db.url };
     const first = await run(process.execPath, [`${out}/cli/migrate.js`, '--schema', 'from_cli'], { env });
-    expect(first.stdout).toBe('flowbus-migrate: applied 1, 2, 3, 4, 5, 6 in schema "from_cli"\n');
+    expect(first.stdout).toBe('flowbus-migrate: applied 1, 2, 3, 4, 5, 6, 7 in schema "from_cli"\n');
     const second = await run(process.execPath, [`${out}/cli/migrate.js`, '--schema', 'from_cli'], { env });
     expect(second.stdout).toBe('flowbus-migrate: schema "from_cli" is up to date\n');
     expect(await tables('from_cli')).toEqual(FLOWBUS_TABLES);

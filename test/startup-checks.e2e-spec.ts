@@ -108,9 +108,10 @@ describe('with migrationsRun: false', () => {
       { id: 4, name: 'FlowbusLog1763769600004' },
       { id: 5, name: 'FlowbusReceived1763769600005' },
       { id: 6, name: 'FlowbusDeliveryKeys1763769600006' },
+      { id: 7, name: 'FlowbusLogGenerations1763769600007' },
     ]);
     expect(error!.message).toContain(
-      'migration(s) 1 (FlowbusInit1763769600001), 2 (FlowbusSagas1763769600002), 3 (FlowbusSubscribers1763769600003), 4 (FlowbusLog1763769600004), 5 (FlowbusReceived1763769600005), 6 (FlowbusDeliveryKeys1763769600006) not applied',
+      'migration(s) 1 (FlowbusInit1763769600001), 2 (FlowbusSagas1763769600002), 3 (FlowbusSubscribers1763769600003), 4 (FlowbusLog1763769600004), 5 (FlowbusReceived1763769600005), 6 (FlowbusDeliveryKeys1763769600006), 7 (FlowbusLogGenerations1763769600007) not applied',
     );
     expect(error!.message).toContain('npx flowbus-migrate up --schema fresh');
   });
@@ -204,19 +205,31 @@ describe('a database role without the privileges Flowbus needs', () => {
     expect(error).toBeInstanceOf(MissingPrivilegesError);
     expect(error.missing).toEqual([
       { schema: 'app', table: 'flowbus_cursor', privilege: 'UPDATE' },
+      // The retention sweep switches generations and empties them.
+      { schema: 'app', table: 'flowbus_log_gen', privilege: 'UPDATE' },
+      ...[0, 1, 2].map((g) => ({ schema: 'app', table: `flowbus_log_g${g}`, privilege: 'TRUNCATE' })),
       { schema: 'app', table: 'flowbus_log_seq', privilege: 'SELECT', kind: 'sequence' },
       { schema: 'app', table: 'flowbus_tick', privilege: 'EXECUTE', kind: 'function' },
     ]);
     expect(error.grants).toEqual([
       `GRANT UPDATE ON "app"."flowbus_cursor" TO "${role}";`,
+      `GRANT UPDATE ON "app"."flowbus_log_gen" TO "${role}";`,
+      ...[0, 1, 2].map((g) => `GRANT TRUNCATE ON "app"."flowbus_log_g${g}" TO "${role}";`),
       `GRANT SELECT ON SEQUENCE "app"."flowbus_log_seq" TO "${role}";`,
       `GRANT EXECUTE ON FUNCTION "app"."flowbus_tick" TO "${role}";`,
     ]);
     for (const grant of error.grants) await ds.query(grant);
-    const app = await start({ schema: 'app', relay: { storage: 'log', pollIntervalMs: 50 } }, asRole);
+    const app = await start(
+      { schema: 'app', relay: { storage: 'log', pollIntervalMs: 50, retentionMs: 0, retentionIntervalMs: 100 } },
+      asRole,
+    );
     const id = randomUUID();
     const outbox = app.get(OutboxService);
     await outbox.transaction((m) => outbox.publish(m, new Paid(id)));
     await waitFor(() => app.get(PaidLog).ids.includes(id), { message: 'the durable handler, through the log' });
+    // Its retention sweep may switch and empty the log's generations.
+    await waitFor(async () => Number((await ds.query('SELECT count(*) AS n FROM app.flowbus_log'))[0].n) === 0, {
+      message: 'the retention sweep to empty the generation holding the row',
+    });
   });
 });

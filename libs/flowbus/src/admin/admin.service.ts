@@ -71,7 +71,9 @@ export class AdminService implements OnModuleInit {
       this.figures.read(),
       // Only with the log: a role granted the table storage's tables alone may not read the cursors.
       this.options.relay.storage === 'log'
-        ? this.rows<{ subscriber: string; behindSeq: string; lagSeconds: number }>(subscriberLag(this.schema))
+        ? this.rows<{ subscriber: string; behindSeq: string; lagSeconds: number; blocksRetention: boolean }>(
+            subscriberLag(this.schema, this.now(), this.options.relay.retentionMs),
+          )
         : [],
     ]);
     const stalled = await this.diagnosis.causes(f.outbox.reduce((n, d) => n + d.pending + d.inFlight, 0));
@@ -97,6 +99,7 @@ export class AdminService implements OnModuleInit {
         subscriber: l.subscriber,
         behindSeq: Number(l.behindSeq),
         lagSeconds: Math.max(0, l.lagSeconds),
+        blocksRetention: l.blocksRetention,
       })),
       stalled,
     };

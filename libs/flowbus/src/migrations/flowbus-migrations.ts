@@ -5,6 +5,7 @@ import { Subscribers0003Migration } from './0003-subscribers.migration.js';
 import { Log0004Migration } from './0004-log.migration.js';
 import { Received0005Migration } from './0005-received.migration.js';
 import { DeliveryKeys0006Migration } from './0006-delivery-keys.migration.js';
+import { LogGenerations0007Migration } from './0007-log-generations.migration.js';
 import type { FlowbusMigration } from './flowbus-migration.js';
 
 type MigrationClass = new (schema?: string) => FlowbusMigration;
@@ -17,6 +18,7 @@ const ALL: readonly MigrationClass[] = [
   Log0004Migration,
   Received0005Migration,
   DeliveryKeys0006Migration,
+  LogGenerations0007Migration,
 ];
 
 /** Instances bound to a schema, for the built-in runner and the CLI. */

@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import { poolOf } from '../database/pg-pool.js';
 import { MigrationsPendingError } from '../errors/migrations-pending.error.js';
 import { MissingPrivilegesError } from '../errors/missing-privileges.error.js';
+import { LOG_GENERATIONS } from '../outbox/log.queries.js';
 import type { Query } from '../outbox/outbox.queries.js';
 import { migrationStatus, typeormMigrationsTable, type RunQuery } from './migration-status.js';
 import { missingPrivileges, type PrivilegeOn } from './migrations.queries.js';
@@ -24,17 +25,22 @@ export const REQUIRED_PRIVILEGES: Readonly<Record<string, readonly string[]>> = 
 
 /**
  * What the log storage (`relay.storage: 'log'`) needs on top of REQUIRED_PRIVILEGES: its tables,
- * the log's sequence (read by `flowbus_tick()`) and its functions (EXECUTE, granted to PUBLIC by
- * default). Checked only when the app uses the log.
+ * the generations (read by writers; switched and emptied by the retention sweep, hence TRUNCATE
+ * on each generation's partition), the log's sequence (read by `flowbus_tick()`) and its
+ * functions (EXECUTE, granted to PUBLIC by default). Checked only when the app uses the log.
  */
 export const REQUIRED_LOG_PRIVILEGES: readonly PrivilegeOn[] = [
   ...['SELECT', 'INSERT', 'DELETE'].flatMap((privilege) =>
     ['flowbus_log', 'flowbus_tick'].map((table) => ({ table, privilege })),
   ),
   ...['SELECT', 'INSERT', 'UPDATE'].map((privilege) => ({ table: 'flowbus_cursor', privilege })),
+  ...['SELECT', 'UPDATE'].map((privilege) => ({ table: 'flowbus_log_gen', privilege })),
+  ...Array.from({ length: LOG_GENERATIONS }, (_, g) => ({ table: `flowbus_log_g${g}`, privilege: 'TRUNCATE' })),
   { table: 'flowbus_log_seq', privilege: 'SELECT', kind: 'sequence' },
   { table: 'flowbus_tick', privilege: 'EXECUTE', kind: 'function' },
   { table: 'flowbus_log_page', privilege: 'EXECUTE', kind: 'function' },
+  { table: 'flowbus_log_rotate', privilege: 'EXECUTE', kind: 'function' },
+  { table: 'flowbus_log_gen_read', privilege: 'EXECUTE', kind: 'function' },
 ];
 
 /**

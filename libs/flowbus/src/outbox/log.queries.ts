@@ -4,6 +4,8 @@ import type { ClaimedRow, Query, RowFilter } from './outbox.queries.js';
 
 /** Partitions of the log (see 0004-log.migration): cursors exist per (subscriber, part). */
 export const LOG_PARTITIONS = 16;
+/** Generations of the log (see 0007-log-generations.migration): partitions `flowbus_log_g0`… in a ring. */
+export const LOG_GENERATIONS = 3;
 
 /** A statement with a name: node-postgres prepares it once per connection (no parse/plan per call). */
 export interface NamedQuery extends Query {
@@ -63,6 +65,7 @@ function names(schema: string) {
     log: table(schema, 'flowbus_log'),
     tick: table(schema, 'flowbus_tick'),
     cursor: table(schema, 'flowbus_cursor'),
+    gen: table(schema, 'flowbus_log_gen'),
     tickFn: `${quoteSchema(schema)}.flowbus_tick()`,
   };
 }
@@ -73,8 +76,9 @@ function names(schema: string) {
  * advisory locks, in key order (no deadlock between two producers of the same keys): the locks
  * are taken by an aggregate the INSERT joins, so all of them are held before the first row takes
  * its seq. A key's rows are therefore in commit order, whatever the order of the writers' xids.
- * With `notifyChannel`, PostgreSQL also queues the NOTIFY for relays in other instances. `only` (an
- * SQL condition on the row `v`) keeps the rows it holds for.
+ * The rows go to the current generation, read once per statement by a sub-select (not the
+ * column's per-row default). With `notifyChannel`, PostgreSQL also queues the NOTIFY for relays in
+ * other instances. `only` (an SQL condition on the row `v`) keeps the rows it holds for.
  */
 export function appendToLog(
   schema: string,
@@ -100,7 +104,7 @@ export function appendToLog(
     at.push(r.availableAt);
     if (r.key !== null) keyed = true;
   }
-  const { log } = names(schema);
+  const { log, gen } = names(schema);
   const values: unknown[] = [ids, destinations, types, keys, payloads, headers, at];
   const source = `unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[], $7::timestamptz[])
       AS v(id, destination, type, key, payload, headers, available_at)`;
@@ -108,8 +112,10 @@ export function appendToLog(
     ? `, (SELECT count(pg_advisory_xact_lock(hashtextextended(${lockPrefix(schema)} || k, 0))) AS n
          FROM (SELECT DISTINCT k FROM unnest($4::text[]) k WHERE k IS NOT NULL ORDER BY k) keys) locks`
     : '';
-  let text = `INSERT INTO ${log} (id, destination, type, key, payload, headers, available_at)
-      SELECT v.id, v.destination, v.type, v.key, v.payload, v.headers, v.available_at FROM ${source}${locks}${only ? `\n      WHERE ${only.condition}` : ''}`;
+  let text = `INSERT INTO ${log} (id, destination, type, key, payload, headers, available_at, gen)
+      SELECT v.id, v.destination, v.type, v.key, v.payload, v.headers, v.available_at,
+        (SELECT g.gen FROM ${gen} g WHERE g.closed_at IS NULL)
+      FROM ${source}${locks}${only ? `\n      WHERE ${only.condition}` : ''}`;
   if (notifyChannel !== undefined) {
     values.push(notifyChannel);
     text = `WITH appended AS (${text}) SELECT pg_notify($8, '')`;
@@ -309,17 +315,32 @@ export function pruneTicks(schema: string): NamedQuery {
   };
 }
 
-/** Lag of every subscriber in ticks' seq terms (rows ahead of its oldest cursor, upper bound) and seconds. */
-export function subscriberLag(schema: string): NamedQuery {
-  const { tick, cursor } = names(schema);
+/**
+ * Lag of every subscriber in ticks' seq terms (rows ahead of its oldest cursor, upper bound) and
+ * seconds, and whether it holds back retention: a generation closed at least `retentionMs` before
+ * `now` is not emptied yet because this subscriber has not read all of it (see flowbus_log_rotate).
+ */
+export function subscriberLag(schema: string, now: Date, retentionMs: number): NamedQuery {
+  const { log, tick, cursor, gen } = names(schema);
   return {
     name: `flowbus-subscriber-lag:${schema}`,
-    text: `SELECT c.subscriber, min(c.tick_id)::text AS "tickId",
+    text: `WITH due AS (
+        SELECT g.gen, (SELECT max(l.seq) FROM ${log} l WHERE l.gen = g.gen) AS max_seq FROM ${gen} g
+        WHERE g.closed_at IS NOT NULL AND g.truncated_at IS NULL
+          AND g.closed_at <= $1::timestamptz - $2::float8 * interval '1 millisecond'
+      ), at AS (
+        SELECT DISTINCT c.subscriber, c.tick_id FROM ${cursor} c
+      ), blocking AS (
+        SELECT DISTINCT at.subscriber FROM at JOIN ${tick} t ON t.id = at.tick_id, due d
+        WHERE NOT ${quoteSchema(schema)}.flowbus_log_gen_read(d.gen, d.max_seq, t.floor_seq, t.snap)
+      )
+      SELECT c.subscriber, min(c.tick_id)::text AS "tickId",
         GREATEST(0, (SELECT max(hi_seq) FROM ${tick}) - min(t.hi_seq))::text AS "behindSeq",
-        EXTRACT(EPOCH FROM (now() - min(t.created_at)))::float8 AS "lagSeconds"
+        EXTRACT(EPOCH FROM (now() - min(t.created_at)))::float8 AS "lagSeconds",
+        c.subscriber IN (SELECT subscriber FROM blocking) AS "blocksRetention"
       FROM ${cursor} c JOIN ${tick} t ON t.id = c.tick_id
       GROUP BY c.subscriber ORDER BY c.subscriber`,
-    values: [],
+    values: [now, retentionMs],
   };
 }
 
@@ -450,20 +471,16 @@ export function parkedKeys(
 }
 
 /**
- * Deletes up to `limit` log rows older than `before` that every cursor has consumed: a row with
- * seq <= floor_seq of a cursor's tick is visible in that tick's snapshot, so behind the cursor. A
- * subscriber that stops reading holds its cursor, and so every row after it (see subscriberLag).
+ * One retention step of the log (see flowbus_log_rotate in 0007-log-generations.migration): empties
+ * with TRUNCATE the closed generations every cursor has consumed, closed at least `retentionMs`
+ * ago, and switches to the next generation when the current one is `rotateMs` old. Returns the
+ * generations emptied and the one switched to (null: no switch).
  */
-export function deleteConsumedLog(schema: string, before: Date, limit: number): Query {
-  const { log, tick, cursor } = names(schema);
+export function rotateLog(schema: string, p: { now: Date; retentionMs: number; rotateMs: number }): NamedQuery {
   return {
-    text: `DELETE FROM ${log} WHERE seq IN (
-      SELECT seq FROM ${log}
-      WHERE seq <= COALESCE(
-          (SELECT min(t.floor_seq) FROM ${cursor} c JOIN ${tick} t ON t.id = c.tick_id),
-          (SELECT floor_seq FROM ${tick} ORDER BY id DESC LIMIT 1), 0)
-        AND created_at < $1
-      ORDER BY seq LIMIT $2)`,
-    values: [before, limit],
+    name: `flowbus-log-rotate:${schema}`,
+    text: `SELECT truncated, switched_to AS "switchedTo" FROM ${quoteSchema(schema)}.flowbus_log_rotate(
+        $1::timestamptz, $2::float8 * interval '1 millisecond', $3::float8 * interval '1 millisecond')`,
+    values: [p.now, p.retentionMs, p.rotateMs],
   };
 }

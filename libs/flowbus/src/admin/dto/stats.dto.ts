@@ -172,6 +172,12 @@ export class LogSubscriberLagDto {
 
   @ApiProperty({ description: 'Age of the tick its oldest cursor is at, in seconds' })
   lagSeconds!: number;
+
+  @ApiProperty({
+    description:
+      'True when a log generation due to be emptied (closed at least relay.retentionMs ago) is kept because this subscriber has not read all of it: the log stops rotating and grows until it reads on or is retired',
+  })
+  blocksRetention!: boolean;
 }
 
 /** Result of `GET /stats`. */
