@@ -187,9 +187,12 @@ async function report(): Promise<void> {
 
 End to end, pass by pass (Flowbus handled ÷ hand-written): ${passes}.`;
   };
+  // FLOWBUS_BENCH_STORAGE picks the Flowbus apps' relay.storage (bench/support/flowbus-app.ts).
+  const storage = process.env.FLOWBUS_BENCH_STORAGE;
+  const storagePrefix = storage ? `FLOWBUS_BENCH_STORAGE=${storage} ` : '';
   const text = `## Sources (\`bench/sources.bench.ts\`)
 
-Measured by \`${process.env.BENCH_COMMAND ?? 'npm run bench -- sources'}\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC
+Measured by \`${storagePrefix}${process.env.BENCH_COMMAND ?? 'npm run bench -- sources'}\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC
 (${machine}). ${COUNT.toLocaleString('en')} messages already queued, the contenders in turns, medians of ${PASSES} pass(es).
 "Stored and acked": until the broker holds none of them; "handled": until the durable handler ran
 for each (for the hand-written consumers both are the same: their work is the inbox insert). Every
@@ -197,7 +200,7 @@ contender is timed from the start of receiving: the hand-written ones from their
 connecting and creating their pool and table), Flowbus from the first message its source hands on
 (after the app's boot: Nest, the migrations of a fresh schema, connecting). The boot is shown apart:
 "with the boot" times Flowbus from the start of the app.
-Flowbus runs with \`prefetch: 1000, batchSize: 500\` (RabbitMQ) and \`batchSize: 500\` (NATS), its relay with \`batchSize: 500\`;
+Flowbus runs on the ${storage === 'log' ? "log storage (\`relay.storage: 'log'\`)" : 'table storage (the default)'}, with \`prefetch: 1000, batchSize: 500\` (RabbitMQ) and \`batchSize: 500\` (NATS), its relay with \`batchSize: 500\`;
 the hand-written consumers with prefetch 200 and a pool of 10 connections.
 
 ### RabbitMQ
