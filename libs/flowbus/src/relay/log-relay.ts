@@ -84,6 +84,10 @@ export class LogRelay {
   private readonly held = new Map<string, HeldCursors>();
   /** Other relays reading each subscriber (by cursor name), as the last lease or advance saw them. */
   private readonly others = new Map<string, number>();
+  /** Destinations whose deliveries a failed run refused (see awaitingLog), and the round that did. */
+  private readonly awaiting = new Map<string, number>();
+  /** The round in progress (or the last one). */
+  private roundNumber = 0;
   /** performance.now() of the next heartbeat (see heartbeat): real time, whatever the app's clock. */
   private nextBeat = 0;
   private pruning: Promise<void> | undefined;
@@ -179,6 +183,26 @@ export class LogRelay {
     return new Promise((resolve) => this.currentWaiters.push(() => resolve()));
   }
 
+  /**
+   * Destinations the claim loop must not claim yet: a run of failures refused deliveries of theirs
+   * (parked in flowbus_outbox, due now), and the log's later rows for them are not in flight yet.
+   * Retried alone, the failures of a burst would make run after run with no success in between and
+   * open the breaker, although the destination answers the log's other rows (on the table storage
+   * they are claimed together). Cleared once the next round has started delivering a page of theirs,
+   * or found none.
+   */
+  awaitingLog(): string[] {
+    return [...this.awaiting.keys()];
+  }
+
+  /** The claim loop may claim `destination` again, unless this very round refused its deliveries (see awaitingLog). */
+  private claimable(destination: string): void {
+    const since = this.awaiting.get(destination);
+    if (since === undefined || since === this.roundNumber) return;
+    this.awaiting.delete(destination);
+    this.onRetries?.();
+  }
+
   /** Gives back every cursor this relay holds (shutdown), so another instance takes them at once. */
   async stop(): Promise<void> {
     this.held.clear();
@@ -191,6 +215,7 @@ export class LogRelay {
   async round(abort: AbortSignal): Promise<number> {
     this.currentWaiters = this.roundWaiters;
     this.roundWaiters = [];
+    this.roundNumber++;
     let read = 0;
     try {
       const blocked = this.blocked();
@@ -214,6 +239,8 @@ export class LogRelay {
         }),
       );
       read = counts.reduce((a, b) => a + b, 0);
+      // Skipped (breaker open) or read to the end: nothing of theirs left to wait for.
+      for (const s of this.subscribers) this.claimable(s.destination);
       if (++this.rounds % PRUNE_EVERY === 0) this.prune();
     } finally {
       this.delivering = false;
@@ -363,6 +390,8 @@ export class LogRelay {
         }),
       );
     }
+    // This page's deliveries are under way: retries of `s`'s destination may join them now.
+    this.claimable(s.destination);
     await Promise.all([...work, ...chains.values()]);
   }
 
@@ -453,6 +482,8 @@ export class LogRelay {
         await client.query(advanced.length === batch.leases.length ? 'COMMIT' : 'ROLLBACK');
         return advanced;
       });
+      // Before the claim loop is woken: it must not retry the refused ones alone (see awaitingLog).
+      if (outcome.released > 0) this.awaiting.set(s.destination, this.roundNumber);
       if (outcome.retries.length > 0) this.onRetries?.();
     }
     if (rows.length > 0) this.others.set(s.cursor, rows[0]!.others);
