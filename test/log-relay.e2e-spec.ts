@@ -274,6 +274,16 @@ describe('log storage', () => {
     const delivered = [...a.ids(), ...b.ids()];
     expect(delivered).toHaveLength(written.length);
     expect(new Set(delivered)).toEqual(new Set(written));
+    // Each relay takes its share of the cursors (8 of 16), not the first one all of them.
+    expect(a.received.length).toBeGreaterThan(0);
+    expect(b.received.length).toBeGreaterThan(0);
+    const owners = async () =>
+      (
+        await ds.query(
+          "SELECT count(*)::int AS n FROM flowbus_cursor WHERE subscriber = 'destination:billing' GROUP BY owner",
+        )
+      ).map((r: { n: number }) => r.n);
+    await waitFor(async () => (await owners()).join() === '8,8', { message: 'the cursors split 8 and 8' });
   });
 
   it('delivers once, after switching to the log, the rows a table-storage app left pending', async () => {

@@ -50,6 +50,7 @@ const FLOWBUS_TABLES = [
   'flowbus_migrations',
   'flowbus_outbox',
   'flowbus_received',
+  'flowbus_relay',
   'flowbus_saga',
   'flowbus_saga_timeout',
   'flowbus_subscriber',
@@ -110,7 +111,7 @@ describe('migrations', () => {
     expect(await tables('tenant_a')).toEqual(FLOWBUS_TABLES);
     expect(
       (await ds.query('SELECT id FROM tenant_a.flowbus_migrations ORDER BY id')).map((r: { id: number }) => r.id),
-    ).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    ).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
   it('lets instances starting together migrate once (advisory lock)', async () => {
@@ -151,6 +152,7 @@ describe('migrations', () => {
       'FlowbusReceived_typeorm_run_1763769600005',
       'FlowbusDeliveryKeys_typeorm_run_1763769600006',
       'FlowbusLogGenerations_typeorm_run_1763769600007',
+      'FlowbusRelays_typeorm_run_1763769600008',
     ]);
     expect(await own.runMigrations()).toEqual([]);
     // Migration 6 keys the outbox by (id, subscriber); undone, by id again.
@@ -162,13 +164,14 @@ describe('migrations', () => {
         )
       ).map((r: { attname: string }) => r.attname);
     expect(await outboxKey()).toEqual(['id', 'subscriber']);
-    // 7 turns the log back into 0004's table, then 6 keys the outbox by id again.
+    // 8 drops the relays' heartbeats, 7 turns the log back into 0004's table, then 6 keys the outbox by id again.
+    await own.undoLastMigration();
     await own.undoLastMigration();
     await own.undoLastMigration();
     expect(await outboxKey()).toEqual(['id']);
     await own.destroy();
     expect(await tables('typeorm_run')).toEqual(
-      FLOWBUS_TABLES.filter((t) => !/^flowbus_log_g/.test(t) && t !== 'flowbus_migrations'),
+      FLOWBUS_TABLES.filter((t) => !/^flowbus_log_g/.test(t) && t !== 'flowbus_migrations' && t !== 'flowbus_relay'),
     );
   });
 
@@ -192,7 +195,7 @@ describe('migrations', () => {
     ]);
     const env = { ...process.env, DATABASE_URL: db.url };
     const first = await run(process.execPath, [`${out}/cli/migrate.js`, '--schema', 'from_cli'], { env });
-    expect(first.stdout).toBe('flowbus-migrate: applied 1, 2, 3, 4, 5, 6, 7 in schema "from_cli"\n');
+    expect(first.stdout).toBe('flowbus-migrate: applied 1, 2, 3, 4, 5, 6, 7, 8 in schema "from_cli"\n');
     const second = await run(process.execPath, [`${out}/cli/migrate.js`, '--schema', 'from_cli'], { env });
     expect(second.stdout).toBe('flowbus-migrate: schema "from_cli" is up to date\n');
     expect(await tables('from_cli')).toEqual(FLOWBUS_TABLES);

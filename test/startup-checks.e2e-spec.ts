@@ -109,9 +109,10 @@ describe('with migrationsRun: false', () => {
       { id: 5, name: 'FlowbusReceived1763769600005' },
       { id: 6, name: 'FlowbusDeliveryKeys1763769600006' },
       { id: 7, name: 'FlowbusLogGenerations1763769600007' },
+      { id: 8, name: 'FlowbusRelays1763769600008' },
     ]);
     expect(error!.message).toContain(
-      'migration(s) 1 (FlowbusInit1763769600001), 2 (FlowbusSagas1763769600002), 3 (FlowbusSubscribers1763769600003), 4 (FlowbusLog1763769600004), 5 (FlowbusReceived1763769600005), 6 (FlowbusDeliveryKeys1763769600006), 7 (FlowbusLogGenerations1763769600007) not applied',
+      'migration(s) 1 (FlowbusInit1763769600001), 2 (FlowbusSagas1763769600002), 3 (FlowbusSubscribers1763769600003), 4 (FlowbusLog1763769600004), 5 (FlowbusReceived1763769600005), 6 (FlowbusDeliveryKeys1763769600006), 7 (FlowbusLogGenerations1763769600007), 8 (FlowbusRelays1763769600008) not applied',
     );
     expect(error!.message).toContain('npx flowbus-migrate up --schema fresh');
   });
@@ -198,6 +199,10 @@ describe('a database role without the privileges Flowbus needs', () => {
     await ds.query(`GRANT SELECT, INSERT, DELETE ON app.flowbus_log, app.flowbus_tick TO ${role}`);
     await ds.query(`GRANT SELECT, INSERT ON app.flowbus_cursor TO ${role}`);
     await ds.query(`REVOKE UPDATE ON app.flowbus_cursor FROM ${role}`);
+    await ds.query(`REVOKE INSERT, UPDATE, DELETE ON app.flowbus_relay FROM ${role}`);
+    // (Granted by the test above when the spec runs on the log.)
+    await ds.query(`REVOKE UPDATE ON app.flowbus_log_gen FROM ${role}`);
+    await ds.query(`REVOKE TRUNCATE ON app.flowbus_log_g0, app.flowbus_log_g1, app.flowbus_log_g2 FROM ${role}`);
     await ds.query(`REVOKE SELECT ON SEQUENCE app.flowbus_log_seq FROM ${role}`);
     await ds.query(`REVOKE EXECUTE ON FUNCTION app.flowbus_tick() FROM PUBLIC, ${role}`);
     // (Granted by the test before when the spec runs on the log storage.)
@@ -210,6 +215,8 @@ describe('a database role without the privileges Flowbus needs', () => {
       { schema: 'app', table: 'flowbus_cursor', privilege: 'UPDATE' },
       // The retention sweep switches generations and empties them.
       { schema: 'app', table: 'flowbus_log_gen', privilege: 'UPDATE' },
+      // The relays' heartbeats (each relay's share of the cursors).
+      ...['INSERT', 'UPDATE', 'DELETE'].map((privilege) => ({ schema: 'app', table: 'flowbus_relay', privilege })),
       ...[0, 1, 2].map((g) => ({ schema: 'app', table: `flowbus_log_g${g}`, privilege: 'TRUNCATE' })),
       { schema: 'app', table: 'flowbus_log_seq', privilege: 'SELECT', kind: 'sequence' },
       { schema: 'app', table: 'flowbus_tick', privilege: 'EXECUTE', kind: 'function' },
@@ -217,6 +224,7 @@ describe('a database role without the privileges Flowbus needs', () => {
     expect(error.grants).toEqual([
       `GRANT UPDATE ON "app"."flowbus_cursor" TO "${role}";`,
       `GRANT UPDATE ON "app"."flowbus_log_gen" TO "${role}";`,
+      `GRANT INSERT, UPDATE, DELETE ON "app"."flowbus_relay" TO "${role}";`,
       ...[0, 1, 2].map((g) => `GRANT TRUNCATE ON "app"."flowbus_log_g${g}" TO "${role}";`),
       `GRANT SELECT ON SEQUENCE "app"."flowbus_log_seq" TO "${role}";`,
       `GRANT EXECUTE ON FUNCTION "app"."flowbus_tick" TO "${role}";`,

@@ -6,6 +6,7 @@ import { Log0004Migration } from './0004-log.migration.js';
 import { Received0005Migration } from './0005-received.migration.js';
 import { DeliveryKeys0006Migration } from './0006-delivery-keys.migration.js';
 import { LogGenerations0007Migration } from './0007-log-generations.migration.js';
+import { Relays0008Migration } from './0008-relays.migration.js';
 import type { FlowbusMigration } from './flowbus-migration.js';
 
 type MigrationClass = new (schema?: string) => FlowbusMigration;
@@ -19,6 +20,7 @@ const ALL: readonly MigrationClass[] = [
   Received0005Migration,
   DeliveryKeys0006Migration,
   LogGenerations0007Migration,
+  Relays0008Migration,
 ];
 
 /** Instances bound to a schema, for the built-in runner and the CLI. */

@@ -25,8 +25,9 @@ export const REQUIRED_PRIVILEGES: Readonly<Record<string, readonly string[]>> = 
 
 /**
  * What the log storage (`relay.storage: 'log'`) needs on top of REQUIRED_PRIVILEGES: its tables,
- * the generations (read by writers; switched and emptied by the retention sweep, hence TRUNCATE
- * on each generation's partition), the log's sequence (read by `flowbus_tick()`) and its
+ * the relays reading each subscriber (`flowbus_relay`: their heartbeats, which set each relay's
+ * share of the cursors), the generations (read by writers; switched and emptied by the retention
+ * sweep, hence TRUNCATE on each generation's partition), the log's sequence (read by `flowbus_tick()`) and its
  * functions (EXECUTE, granted to PUBLIC by default). Checked only when the app uses the log.
  */
 export const REQUIRED_LOG_PRIVILEGES: readonly PrivilegeOn[] = [
@@ -35,6 +36,7 @@ export const REQUIRED_LOG_PRIVILEGES: readonly PrivilegeOn[] = [
   ),
   ...['SELECT', 'INSERT', 'UPDATE'].map((privilege) => ({ table: 'flowbus_cursor', privilege })),
   ...['SELECT', 'UPDATE'].map((privilege) => ({ table: 'flowbus_log_gen', privilege })),
+  ...['SELECT', 'INSERT', 'UPDATE', 'DELETE'].map((privilege) => ({ table: 'flowbus_relay', privilege })),
   ...Array.from({ length: LOG_GENERATIONS }, (_, g) => ({ table: `flowbus_log_g${g}`, privilege: 'TRUNCATE' })),
   { table: 'flowbus_log_seq', privilege: 'SELECT', kind: 'sequence' },
   { table: 'flowbus_tick', privilege: 'EXECUTE', kind: 'function' },

@@ -8,10 +8,13 @@ import {
   logPage,
   pruneTicks,
   registerCursors,
+  relayGone,
+  relayHeartbeat,
   releaseCursors,
   takeTick,
   type CursorLease,
   type FirstPage,
+  type LeasedCursor,
   type LogRow,
   type NamedQuery,
   type SubscriberFilter,
@@ -92,10 +95,24 @@ export class LogReader {
     await this.run(registerCursors(this.schema, subscriber, at.id));
   }
 
-  async lease(subscriber: string, owner: string, now: Date, leaseMs: number, max = 1 << 30): Promise<CursorLease[]> {
-    return this.run<CursorLease>(
+  /**
+   * Leases `owner`'s cursors of `subscriber`, and free or expired ones up to `max` in all (see
+   * leaseCursors); each row counts the other relays alive.
+   */
+  async lease(subscriber: string, owner: string, now: Date, leaseMs: number, max = 1 << 30): Promise<LeasedCursor[]> {
+    return this.run<LeasedCursor>(
       leaseCursors(this.schema, { subscriber, owner, now, until: new Date(now.getTime() + leaseMs), max }),
     );
+  }
+
+  /** Announces `owner` as a reader of `subscribers` for `leaseMs` (see relayHeartbeat). */
+  async heartbeat(owner: string, subscribers: readonly string[], leaseMs: number): Promise<void> {
+    await this.run(relayHeartbeat(this.schema, { owner, subscribers, leaseMs }));
+  }
+
+  /** `owner` stops reading: the other relays take their full share at once. */
+  async gone(owner: string): Promise<void> {
+    await this.run(relayGone(this.schema, owner));
   }
 
   /**

@@ -54,6 +54,12 @@ export interface CursorLease {
   epoch: string;
 }
 
+/** A cursor just leased or advanced, and how many other relays read its subscriber. */
+export interface LeasedCursor extends CursorLease {
+  /** Other relays alive that announced themselves as readers of this subscriber (see relayHeartbeat). */
+  others: number;
+}
+
 /** What a subscriber reads: rows enqueued for `destination`, and published events of `types`. */
 export interface SubscriberFilter {
   destination: string | null;
@@ -66,6 +72,7 @@ function names(schema: string) {
     tick: table(schema, 'flowbus_tick'),
     cursor: table(schema, 'flowbus_cursor'),
     gen: table(schema, 'flowbus_log_gen'),
+    relay: table(schema, 'flowbus_relay'),
     tickFn: `${quoteSchema(schema)}.flowbus_tick()`,
   };
 }
@@ -203,9 +210,12 @@ export function registerCursors(schema: string, subscriber: string, startTick: s
 }
 
 /**
- * Leases the cursors of `subscriber` that are free, expired or already `owner`'s, up to `max`.
- * Taking over from another owner bumps the epoch, which fences that owner's later advances.
- * SKIP LOCKED: two relays leasing at once split the cursors instead of waiting for each other.
+ * Leases the cursors of `subscriber` that are already `owner`'s, and those free or expired up to
+ * `max` in all: this relay's share (see LogRelay.share). Its own come first and are all renewed,
+ * even beyond `max` (the share shrank since): the relay gives the excess back once it has
+ * recorded their batch, not mid-way. Taking over from another owner bumps the epoch, which fences
+ * that owner's later advances. SKIP LOCKED: two relays leasing at once split the cursors instead
+ * of waiting for each other. Each row also counts the other relays alive.
  */
 export function leaseCursors(
   schema: string,
@@ -215,17 +225,57 @@ export function leaseCursors(
   return {
     name: `flowbus-lease-cursors:${schema}`,
     text: `
-      WITH free AS (
-        SELECT subscriber, part FROM ${cursor}
+      WITH candidate AS (
+        SELECT subscriber, part, owner IS NOT DISTINCT FROM $2 AS mine FROM ${cursor}
         WHERE subscriber = $1 AND (owner IS NULL OR owner = $2 OR lease_until <= $3)
-        ORDER BY part LIMIT $5
         FOR UPDATE SKIP LOCKED
+      ), free AS (
+        SELECT subscriber, part FROM (
+          SELECT subscriber, part, mine, row_number() OVER (ORDER BY mine DESC, part) AS n FROM candidate
+        ) ranked WHERE mine OR n <= $5
       )
       UPDATE ${cursor} c
       SET owner = $2, lease_until = $4, epoch = CASE WHEN c.owner IS DISTINCT FROM $2 THEN c.epoch + 1 ELSE c.epoch END
       FROM free WHERE c.subscriber = free.subscriber AND c.part = free.part
-      RETURNING c.part, c.tick_id::text, c.epoch::text`,
+      RETURNING c.part, c.tick_id::text, c.epoch::text, ${othersAlive(schema, '$1', '$2')} AS others`,
     values: [p.subscriber, p.owner, p.now, p.until, p.max],
+  };
+}
+
+/** The relays other than `owner` alive as readers of `subscriber` (SQL parameters). */
+function othersAlive(schema: string, subscriber: string, owner: string): string {
+  return `(SELECT count(*) FROM ${names(schema).relay} r
+    WHERE r.subscriber = ${subscriber} AND r.owner <> ${owner} AND r.alive_until > now())::int`;
+}
+
+/**
+ * A relay announces itself as a reader of `subscribers` (see 0008-relays.migration), alive for
+ * `leaseMs` of database time (the apps' clocks, test clocks included, may differ), and deletes the
+ * rows of relays that expired (stopped without saying so).
+ */
+export function relayHeartbeat(
+  schema: string,
+  p: { owner: string; subscribers: readonly string[]; leaseMs: number },
+): NamedQuery {
+  const { relay } = names(schema);
+  return {
+    name: `flowbus-relay-heartbeat:${schema}`,
+    text: `WITH beat AS (
+        INSERT INTO ${relay} (subscriber, owner, alive_until)
+        SELECT s, $1, now() + $3::float8 * interval '1 millisecond' FROM unnest($2::text[]) s
+        ON CONFLICT (subscriber, owner) DO UPDATE SET alive_until = EXCLUDED.alive_until
+      )
+      DELETE FROM ${relay} WHERE alive_until <= now() AND owner <> $1`,
+    values: [p.owner, p.subscribers, p.leaseMs],
+  };
+}
+
+/** A relay that stops is no longer a reader: the others take their full share at once. */
+export function relayGone(schema: string, owner: string): NamedQuery {
+  return {
+    name: `flowbus-relay-gone:${schema}`,
+    text: `DELETE FROM ${names(schema).relay} WHERE owner = $1`,
+    values: [owner],
   };
 }
 
@@ -259,7 +309,8 @@ export function logPage(
 /**
  * Moves leased cursors to tick `to` and extends their lease, fenced: a cursor whose epoch or
  * owner changed (taken over after this relay's lease expired) is not touched, and neither is one
- * already at or past `to`. Returns the parts advanced.
+ * already at or past `to`. Returns the parts advanced, each with the other relays alive (a relay
+ * that keeps its cursors learns of a new one without a round trip).
  */
 export function advanceCursors(
   schema: string,
@@ -271,7 +322,7 @@ export function advanceCursors(
       SET tick_id = $4::bigint, lease_until = $5, updated_at = now()
       FROM unnest($2::smallint[], $3::bigint[]) AS f(part, epoch)
       WHERE c.subscriber = $1 AND c.part = f.part AND c.epoch = f.epoch AND c.owner = $6 AND c.tick_id < $4::bigint
-      RETURNING c.part`,
+      RETURNING c.part, ${othersAlive(schema, '$1', '$6')} AS others`,
     values: [p.subscriber, p.leases.map((l) => l.part), p.leases.map((l) => l.epoch), p.to, p.until, p.owner],
   };
 }

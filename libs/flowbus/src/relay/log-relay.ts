@@ -82,6 +82,14 @@ export class LogRelay {
   private subscribers: LogSubscriber[] = [];
   private rounds = 0;
   private readonly held = new Map<string, HeldCursors>();
+  /** Other relays reading each subscriber (by cursor name), as the last lease or advance saw them. */
+  private readonly others = new Map<string, number>();
+  /** Destinations whose deliveries a failed run refused (see awaitingLog), and the round that did. */
+  private readonly awaiting = new Map<string, number>();
+  /** The round in progress (or the last one). */
+  private roundNumber = 0;
+  /** performance.now() of the next heartbeat (see heartbeat): real time, whatever the app's clock. */
+  private nextBeat = 0;
   private pruning: Promise<void> | undefined;
   /** Resolvers waiting for the end of a round that started after they asked (see nextRound). */
   private roundWaiters: ((delivered: number) => void)[] = [];
@@ -133,6 +141,31 @@ export class LogRelay {
   }
 
   /**
+   * Announces this relay as a reader of `subscribers` (see 0008-relays.migration), in its first
+   * round (not in start: an app whose relay is disabled reads nothing) and then at most every
+   * quarter lease: the other relays count it, in their leases and advances, until it is a lease
+   * old. A subscriber skipped for an open breaker is not announced, so after a lease the others
+   * take its cursors too.
+   */
+  private async heartbeat(subscribers: readonly LogSubscriber[]): Promise<void> {
+    const { leaseMs } = this.options.relay;
+    this.nextBeat = performance.now() + leaseMs / 4;
+    await this.reader.heartbeat(
+      this.owner,
+      subscribers.map((s) => s.cursor),
+      leaseMs,
+    );
+  }
+
+  /**
+   * The cursors of `s` this relay takes: an equal share among the relays reading it (rounded up, so
+   * together they take every partition). A relay alone takes all 16, and keeps them (see leases).
+   */
+  private share(s: LogSubscriber): number {
+    return Math.ceil(LOG_PARTITIONS / (1 + (this.others.get(s.cursor) ?? 0)));
+  }
+
+  /**
    * Resolves with the rows a round delivered, for the first round that starts after this call
    * (tests and drainOutbox: a round that delivered nothing means the log is drained up to then).
    */
@@ -150,17 +183,39 @@ export class LogRelay {
     return new Promise((resolve) => this.currentWaiters.push(() => resolve()));
   }
 
+  /**
+   * Destinations the claim loop must not claim yet: a run of failures refused deliveries of theirs
+   * (parked in flowbus_outbox, due now), and the log's later rows for them are not in flight yet.
+   * Retried alone, the failures of a burst would make run after run with no success in between and
+   * open the breaker, although the destination answers the log's other rows (on the table storage
+   * they are claimed together). Cleared once the next round has started delivering a page of theirs,
+   * or found none.
+   */
+  awaitingLog(): string[] {
+    return [...this.awaiting.keys()];
+  }
+
+  /** The claim loop may claim `destination` again, unless this very round refused its deliveries (see awaitingLog). */
+  private claimable(destination: string): void {
+    const since = this.awaiting.get(destination);
+    if (since === undefined || since === this.roundNumber) return;
+    this.awaiting.delete(destination);
+    this.onRetries?.();
+  }
+
   /** Gives back every cursor this relay holds (shutdown), so another instance takes them at once. */
   async stop(): Promise<void> {
     this.held.clear();
     await this.pruning;
     await this.pool.query(releaseOwnerCursors(this.options.schema, this.owner));
+    await this.reader.gone(this.owner);
   }
 
   /** One round; returns the number of rows read (0: nothing new). */
   async round(abort: AbortSignal): Promise<number> {
     this.currentWaiters = this.roundWaiters;
     this.roundWaiters = [];
+    this.roundNumber++;
     let read = 0;
     try {
       const blocked = this.blocked();
@@ -172,7 +227,10 @@ export class LogRelay {
       const firsts: FirstPage[] = [];
       for (const k of kept)
         if (k) firsts.push({ filter: k.s.filter, after: k.from.floor_seq, snapA: k.from.snap, limit: this.pageSize() });
-      const { to, pages } = await this.reader.tickWithPages(firsts);
+      const [{ to, pages }] = await Promise.all([
+        this.reader.tickWithPages(firsts),
+        performance.now() >= this.nextBeat ? this.heartbeat(active) : undefined,
+      ]);
       let page = 0;
       const counts = await Promise.all(
         active.map((s, i) => {
@@ -181,6 +239,8 @@ export class LogRelay {
         }),
       );
       read = counts.reduce((a, b) => a + b, 0);
+      // Skipped (breaker open) or read to the end: nothing of theirs left to wait for.
+      for (const s of this.subscribers) this.claimable(s.destination);
       if (++this.rounds % PRUNE_EVERY === 0) this.prune();
     } finally {
       this.delivering = false;
@@ -241,6 +301,15 @@ export class LogRelay {
       this.held.delete(s.cursor);
       throw error;
     }
+    const share = this.share(s);
+    if (leases.length > share) {
+      // More relays read `s` than when these were leased: the excess goes back now that its batch
+      // is recorded (never mid-batch), and the others lease it in their next round.
+      this.held.delete(s.cursor);
+      const excess = [...leases].sort((a, b) => a.part - b.part).slice(share);
+      await this.reader.release(s.cursor, this.owner, excess);
+      return read;
+    }
     if (leases.length === LOG_PARTITIONS && renewed === leases.length) {
       // Every cursor moved to `to` and its lease was extended, fenced by the epoch: still ours.
       const moved = leases.map((l) => ({ ...l, tick_id: to.id }));
@@ -266,7 +335,15 @@ export class LogRelay {
     const held = this.held.get(s.cursor);
     if (held && now < held.reuseUntil) return held.leases;
     this.held.delete(s.cursor);
-    return this.reader.lease(s.cursor, this.owner, new Date(now), this.options.relay.leaseMs);
+    const leased = await this.reader.lease(
+      s.cursor,
+      this.owner,
+      new Date(now),
+      this.options.relay.leaseMs,
+      this.share(s),
+    );
+    if (leased.length > 0) this.others.set(s.cursor, leased[0]!.others);
+    return leased;
   }
 
   /** Prunes ticks in the background: a round (and a wake-up waiting behind it) never waits for it. */
@@ -313,6 +390,8 @@ export class LogRelay {
         }),
       );
     }
+    // This page's deliveries are under way: retries of `s`'s destination may join them now.
+    this.claimable(s.destination);
     await Promise.all([...work, ...chains.values()]);
   }
 
@@ -361,7 +440,7 @@ export class LogRelay {
   private async record(s: LogSubscriber, batch: LogBatch, outcome: BatchOutcome, abort: AbortSignal): Promise<boolean> {
     for (let errors = 0; ; errors++) {
       try {
-        const moved = await this.recordOnce(batch, outcome);
+        const moved = await this.recordOnce(s, batch, outcome);
         this.count(s, outcome);
         if (moved < batch.leases.length) {
           this.logger.warn(
@@ -381,8 +460,9 @@ export class LogRelay {
     }
   }
 
-  private async recordOnce(batch: LogBatch, outcome: BatchOutcome): Promise<number> {
+  private async recordOnce(s: LogSubscriber, batch: LogBatch, outcome: BatchOutcome): Promise<number> {
     const { schema, relay, clock } = this.options;
+    // Its rows count the other relays: one keeping its cursors learns here that another started.
     const advance = advanceCursors(schema, {
       subscriber: batch.subscriber,
       owner: this.owner,
@@ -390,19 +470,24 @@ export class LogRelay {
       to: batch.to.id,
       until: new Date(clock.now() + relay.leaseMs),
     });
+    let rows: { others: number }[];
     if (outcome.retries.length === 0 && outcome.dead.length === 0) {
-      return (await this.pool.query(advance)).rowCount ?? 0;
+      rows = (await this.pool.query<{ others: number }>(advance)).rows;
+    } else {
+      rows = await withPooledClient(this.pool, async (client) => {
+        await client.query('BEGIN');
+        if (outcome.retries.length > 0) await client.query(insertRetries(schema, outcome.retries));
+        if (outcome.dead.length > 0) await client.query(insertDeadLetters(schema, outcome.dead));
+        const advanced = (await client.query<{ others: number }>(advance)).rows;
+        await client.query(advanced.length === batch.leases.length ? 'COMMIT' : 'ROLLBACK');
+        return advanced;
+      });
+      // Before the claim loop is woken: it must not retry the refused ones alone (see awaitingLog).
+      if (outcome.released > 0) this.awaiting.set(s.destination, this.roundNumber);
+      if (outcome.retries.length > 0) this.onRetries?.();
     }
-    const moved = await withPooledClient(this.pool, async (client) => {
-      await client.query('BEGIN');
-      if (outcome.retries.length > 0) await client.query(insertRetries(schema, outcome.retries));
-      if (outcome.dead.length > 0) await client.query(insertDeadLetters(schema, outcome.dead));
-      const n = (await client.query(advance)).rowCount ?? 0;
-      await client.query(n === batch.leases.length ? 'COMMIT' : 'ROLLBACK');
-      return n;
-    });
-    if (outcome.retries.length > 0) this.onRetries?.();
-    return moved;
+    if (rows.length > 0) this.others.set(s.cursor, rows[0]!.others);
+    return rows.length;
   }
 
   /** Counts a recorded batch's attempts in `flowbus.deliveries`, as DeliveryOutcomes does for retries. */

@@ -310,7 +310,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       const p = claim([d], 1, true);
       probes.push(...(await this.pool.query<ClaimedRow>(p.text, p.values)).rows);
     }
-    const blocked = this.breakers.blocked();
+    // Log storage: also the destinations whose refused deliveries wait for the log's next rows.
+    const blocked = [...this.breakers.blocked(), ...(this.log?.awaitingLog() ?? [])];
     const destinations = [...this.options.destinations.keys()].filter((d) => !blocked.includes(d));
     if (destinations.length === 0 || probes.length >= limit) return probes;
     limit -= probes.length;
