@@ -42,7 +42,9 @@ if (args[0] && !args[0].startsWith('-') && !isBench(args[0])) {
   process.exit(2);
 }
 const selected = names.length ? BENCHES.filter((b) => names.includes(b.name)) : BENCHES;
-const command = `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
+// The storage variable changes what is measured: it is part of the command a report quotes.
+const storage = process.env.FLOWBUS_BENCH_STORAGE ? `FLOWBUS_BENCH_STORAGE=${process.env.FLOWBUS_BENCH_STORAGE} ` : '';
+const command = `${storage}npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
 
 if (!args.includes('--no-build')) {
   await run('npm', ['run', '--silent', 'build:lib']);

@@ -189,10 +189,9 @@ End to end, pass by pass (Flowbus handled ÷ hand-written): ${passes}.`;
   };
   // FLOWBUS_BENCH_STORAGE picks the Flowbus apps' relay.storage (bench/support/flowbus-app.ts).
   const storage = process.env.FLOWBUS_BENCH_STORAGE;
-  const storagePrefix = storage ? `FLOWBUS_BENCH_STORAGE=${storage} ` : '';
   const text = `## Sources (\`bench/sources.bench.ts\`)
 
-Measured by \`${storagePrefix}${process.env.BENCH_COMMAND ?? 'npm run bench -- sources'}\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC
+Measured by \`${process.env.BENCH_COMMAND ?? 'npm run bench -- sources'}\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC
 (${machine}). ${COUNT.toLocaleString('en')} messages already queued, the contenders in turns, medians of ${PASSES} pass(es).
 "Stored and acked": until the broker holds none of them; "handled": until the durable handler ran
 for each (for the hand-written consumers both are the same: their work is the inbox insert). Every
