@@ -13,12 +13,7 @@ export interface FlowbusAppOptions {
 
 /** Builds and initialises a Nest app with Flowbus on the given DataSource. Close it with `app.close()`. */
 export async function createFlowbusApp(setup: FlowbusAppOptions): Promise<INestApplication> {
-  // FLOWBUS_TEST_STORAGE=log runs a spec on the log storage (`relay.storage`) unless it chose one.
-  const storage = process.env.FLOWBUS_TEST_STORAGE as 'log' | 'table' | undefined;
-  const options =
-    storage && setup.options?.relay?.storage === undefined
-      ? { ...setup.options, relay: { ...setup.options?.relay, storage } }
-      : setup.options;
+  const options = withTestStorage(setup.options);
   const moduleRef = await Test.createTestingModule({
     imports: [FlowbusModule.forRoot({ dataSource: setup.dataSource, ...options }), ...(setup.imports ?? [])],
     providers: setup.providers ?? [],
@@ -27,6 +22,30 @@ export async function createFlowbusApp(setup: FlowbusAppOptions): Promise<INestA
   const app = moduleRef.createNestApplication({ logger: process.env.FLOWBUS_TEST_LOGS ? undefined : false });
   await app.init();
   return app;
+}
+
+/**
+ * FLOWBUS_TEST_STORAGE=log runs an app on the log storage (`relay.storage`) unless it chose one;
+ * the e2e apps and the reliability fixture processes (which inherit the variable) both go through here.
+ */
+export function withTestStorage<T extends Omit<FlowbusOptions, 'dataSource'> | undefined>(options: T): T {
+  const storage = process.env.FLOWBUS_TEST_STORAGE as 'log' | 'table' | undefined;
+  return storage && options?.relay?.storage === undefined
+    ? ({ ...options, relay: { ...options?.relay, storage } } as T)
+    : options;
+}
+
+/**
+ * What the helpers below query through: a TypeORM DataSource or EntityManager, or a plain `pg`
+ * client wrapped by `queryable` (the reliability suite's books).
+ */
+export type Queryable = Pick<DataSource, 'query'>;
+
+/** A `pg` client (or pool) as a Queryable: rows only, as TypeORM's `query` returns them. */
+export function queryable(client: {
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+}): Queryable {
+  return { query: async <T>(text: string, values?: unknown[]) => (await client.query(text, values)).rows as T };
 }
 
 /** A promise with its resolve function, to hold handlers until a test lets them go. */
@@ -53,7 +72,7 @@ export const writtenRows =
  * cursor past it (attempts 0).
  */
 export async function deliveredRow<T = { attempts: number; errors: unknown[]; delivered_at: Date }>(
-  ds: DataSource,
+  ds: Queryable,
   id: string,
   subscriber = '',
 ): Promise<T | undefined> {
@@ -62,7 +81,7 @@ export async function deliveredRow<T = { attempts: number; errors: unknown[]; de
 
 /** deliveredRow of each of `ids` that is delivered (with its `id`). */
 export async function deliveredRows<T = { id: string; attempts: number; errors: unknown[]; delivered_at: Date }>(
-  ds: DataSource,
+  ds: Queryable,
   ids: readonly string[],
   subscriber = '',
 ): Promise<T[]> {
@@ -86,7 +105,7 @@ export async function deliveredRows<T = { id: string; attempts: number; errors: 
  * crashed before recording it: its `flowbus_outbox` row made undelivered (table storage), or a
  * retry row for it (log storage, where a delivery at its first attempt leaves no row).
  */
-export async function redeliver(ds: DataSource, id: string, subscriber: string): Promise<void> {
+export async function redeliver(ds: Queryable, id: string, subscriber: string): Promise<void> {
   await ds.query(
     `INSERT INTO flowbus_outbox (id, destination, subscriber, type, key, payload, headers)
      SELECT id, 'local', $2, type, key, payload, headers FROM flowbus_log WHERE id = $1
@@ -105,7 +124,7 @@ export async function redeliver(ds: DataSource, id: string, subscriber: string):
  * subscriber of its type or per its own destination whose cursor is not past it (routes of
  * published events are not counted).
  */
-export async function undelivered(ds: DataSource): Promise<number> {
+export async function undelivered(ds: Queryable): Promise<number> {
   const [row] = await ds.query(
     `SELECT (SELECT count(*) FROM flowbus_outbox WHERE delivered_at IS NULL)
       + (SELECT count(*) FROM flowbus_log l
@@ -122,7 +141,7 @@ export async function undelivered(ds: DataSource): Promise<number> {
 }
 
 /** Leases held on either storage: claimed `flowbus_outbox` rows, and leased log cursors. */
-export async function leasesHeld(ds: DataSource): Promise<number> {
+export async function leasesHeld(ds: Queryable): Promise<number> {
   const [row] = await ds.query(
     `SELECT (SELECT count(*) FROM flowbus_outbox WHERE lock_owner IS NOT NULL)
       + (SELECT count(*) FROM flowbus_cursor WHERE owner IS NOT NULL) AS n`,

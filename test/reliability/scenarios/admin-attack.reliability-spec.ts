@@ -1,7 +1,8 @@
 import { afterAll, expect, it } from '@jest/globals';
 import { chromium } from 'playwright-core';
 import type { AdminFixtureConfig } from '../fixtures/admin.fixture.js';
-import { processBooks, withClient } from '../support/books.js';
+import { pendingRows, processBooks, withClient } from '../support/books.js';
+import { writtenRows } from '../../support/app.js';
 import { findChromium } from '../../support/chromium.js';
 import { hostileRequests, type HostileRequest } from '../support/hostile-requests.js';
 import { record, sized } from '../support/profile.js';
@@ -33,7 +34,11 @@ const HOSTILE_TEXTS = [
   '\u202e<b>reversed</b>',
   "'; DROP TABLE flowbus_outbox; --",
 ];
-const TABLES = ['flowbus_outbox', 'flowbus_dead_letter', 'flowbus_inbox', 'flowbus_saga', 'flowbus_saga_timeout'];
+// On the log storage the messages themselves are in flowbus_log (flowbus_outbox holds retries).
+const TABLES = [
+  ...new Set([writtenRows.table, 'flowbus_outbox']),
+  ...['flowbus_dead_letter', 'flowbus_inbox', 'flowbus_saga', 'flowbus_saga_timeout'],
+];
 
 let stage: Stage | undefined;
 afterAll(() => closeStage(stage));
@@ -54,7 +59,7 @@ it('admin under attack: hostile requests, requeue/delete races, hostile payloads
   const base = `http://127.0.0.1:${port}/flowbus/`;
   const expectedDead = hostile.length + RACED;
   await waitUntil(async () => (await count(s.databaseUrl, 'flowbus_dead_letter')) === expectedDead, 60_000);
-  await waitUntil(async () => (await pending(s.databaseUrl)) === 0, 60_000);
+  await waitUntil(async () => (await pendingRows(s.databaseUrl)) === 0, 60_000);
 
   // Hostile requests: nothing valid among them, so nothing may change.
   const before = await checksums(s.databaseUrl);
@@ -234,11 +239,6 @@ function count(url: string, table: string): Promise<number> {
   return withClient(url, async (c) => Number((await c.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n));
 }
 
-function pending(url: string): Promise<number> {
-  return withClient(url, async (c) =>
-    Number((await c.query('SELECT count(*)::int AS n FROM flowbus_outbox WHERE delivered_at IS NULL')).rows[0].n),
-  );
-}
 
 async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

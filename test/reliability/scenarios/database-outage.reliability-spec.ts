@@ -1,4 +1,5 @@
 import { afterAll, expect, it } from '@jest/globals';
+import { writtenRows } from '../../support/app.js';
 import type { ProducerFixtureConfig } from '../fixtures/producer.fixture.js';
 import type { RelayFixtureConfig } from '../fixtures/relay.fixture.js';
 import { withClient } from '../support/books.js';
@@ -86,10 +87,11 @@ it(`database outage: stop -m fast, stop -m immediate, connections cut; ${ROWS} r
     });
   }
   await measure('TCP cut during a claim', async () => {
-    // Hold the outbox table so claims are in flight, then cut every proxied connection.
+    // Hold the table the relays read (flowbus_log on the log storage) so claims are in flight, then
+    // cut every proxied connection.
     await withClient(s.pg.url('database_outage'), async (c) => {
       await c.query('BEGIN');
-      await c.query('LOCK TABLE flowbus_outbox IN ACCESS EXCLUSIVE MODE');
+      await c.query(`LOCK TABLE ${writtenRows.table} IN ACCESS EXCLUSIVE MODE`);
       await sleep(1000);
       proxy!.cut();
       await c.query('COMMIT');

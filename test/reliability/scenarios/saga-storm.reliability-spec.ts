@@ -1,4 +1,5 @@
 import { afterAll, expect, it } from '@jest/globals';
+import { writtenRows } from '../../support/app.js';
 import type { SagaStormConfig } from '../fixtures/saga-storm.fixture.js';
 import { outboxBooks, processBooks, settle, withClient } from '../support/books.js';
 import { record, sized } from '../support/profile.js';
@@ -86,7 +87,7 @@ it(`saga storm: ${SAGAS} sagas, ${DUPLICATE_SHARE * 100}% duplicated events, a w
         ).n,
       ),
       timeoutsLeft: Number((await one(`SELECT count(*)::int AS n FROM flowbus_saga_timeout`)).n),
-      messages: Number((await one(`SELECT count(*)::int AS n FROM flowbus_outbox`)).n),
+      messages: Number((await one(`SELECT count(*)::int AS n FROM ${writtenRows.table}`)).n),
       deadlocksInHistory: Number(
         (await one(`SELECT count(*)::int AS n FROM flowbus_outbox WHERE errors::text LIKE '%deadlock detected%'`)).n,
       ),

@@ -148,8 +148,8 @@ export class LogReader {
     // Every partition at one tick: no partition filter. Otherwise only the batch's own partitions
     // (another group of cursors, at another tick, reads its window itself).
     const parts = batch.leases.length === LOG_PARTITIONS ? undefined : batch.leases.map((l) => l.part);
-    const fetch = (after: string) =>
-      this.run<LogRow>(
+    const fetch = (after: string) => {
+      const page = this.run<LogRow>(
         logPage(this.schema, {
           filter,
           parts,
@@ -160,6 +160,12 @@ export class LogReader {
           limit: pageSize,
         }),
       );
+      // A prefetched page is awaited only after the caller's deliveries, or never if the caller
+      // stops early: its failure (a connection timeout under load) must surface at that await, not
+      // as an unhandled rejection in between, which ends the process.
+      page.catch(() => undefined);
+      return page;
+    };
     let next = first ? Promise.resolve(first) : fetch(batch.from.floor_seq);
     for (;;) {
       const rows = await next;

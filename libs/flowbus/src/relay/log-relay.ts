@@ -96,6 +96,8 @@ export class LogRelay {
   private currentWaiters: ((delivered: number) => void)[] = [];
   /** The round in progress read rows: it delivers them and records their outcomes at its end. */
   private delivering = false;
+  /** Set on shutdown past its timeout: the round in flight starts no page and records nothing more. */
+  private abandoned = false;
 
   constructor(
     private readonly pool: Pool,
@@ -179,7 +181,7 @@ export class LogRelay {
    * found nothing is not waited for: it delivers nothing.
    */
   roundEnd(): Promise<void> {
-    if (!this.delivering) return Promise.resolve();
+    if (!this.delivering || this.abandoned) return Promise.resolve();
     return new Promise((resolve) => this.currentWaiters.push(() => resolve()));
   }
 
@@ -201,6 +203,15 @@ export class LogRelay {
     if (since === undefined || since === this.roundNumber) return;
     this.awaiting.delete(destination);
     this.onRetries?.();
+  }
+
+  /**
+   * Shutdown, past `shutdownTimeoutMs`: the round in flight starts no new page and records no batch,
+   * so the cursors `stop()` gives back are not advanced behind the next owner's back (their
+   * advance is fenced by owner anyway); what it delivered is delivered again (at least once).
+   */
+  abandon(): void {
+    this.abandoned = true;
   }
 
   /** Gives back every cursor this relay holds (shutdown), so another instance takes them at once. */
@@ -290,10 +301,12 @@ export class LogRelay {
             ? prefetched.first
             : undefined;
         for await (const page of this.reader.pages(batch, s.filter, pageSize, first)) {
+          if (this.abandoned) return read;
           read += page.length;
           this.delivering = true;
           await this.deliverPage(s, page, outcome);
         }
+        if (this.abandoned) return read;
         if (await this.record(s, batch, outcome, abort)) renewed += batch.leases.length;
       }
     } catch (error) {

@@ -59,6 +59,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private capacityFreed: (() => void) | undefined;
   private idle: (() => void)[] = [];
   private running: Promise<unknown> | undefined;
+  /** The two loops of `running` apart (log storage): shutdown bounds its wait for the log loop only. */
+  private loops: { claim: Promise<void>; log: Promise<void> } | undefined;
   /** The log reader, with `relay.storage: 'log'` (then the claim loop only retries failed deliveries). */
   private log: LogRelay | undefined;
   /** Wakes the claim loop: the shared signal for the table storage, its own for the log's retries. */
@@ -105,7 +107,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       this.log = this.logRelay();
       this.log.onRetries = () => this.claimSignal.wake();
       await this.log.start();
-      this.running = Promise.all([this.loop(), this.logLoop()]);
+      this.loops = { claim: this.loop(), log: this.logLoop() };
+      this.running = Promise.all([this.loops.claim, this.loops.log]);
     } else {
       this.running = this.loop();
     }
@@ -134,9 +137,24 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     this.timers.removeInterval(RELAY_TIMER);
     this.unsubscribeClock?.();
     await this.listener.stop();
-    await this.running;
-    this.running = undefined;
     const { shutdownTimeoutMs } = this.options.relay;
+    if (this.log && this.loops) {
+      // A log round waits for every delivery of its page: a destination that never answers would
+      // hold the shutdown until its timeout. Past shutdownTimeoutMs the round is abandoned (no new
+      // page, nothing recorded): its cursors are given back below, and the batch is delivered
+      // again by the relay that leases them.
+      const [, roundEnded] = await Promise.all([this.loops.claim, settlesWithin(this.loops.log, shutdownTimeoutMs)]);
+      if (!roundEnded) {
+        this.log.abandon();
+        this.logger.warn(
+          `Relay ${this.owner}: a log round still delivering after ${shutdownTimeoutMs} ms was abandoned`,
+        );
+      }
+    } else {
+      await this.running;
+    }
+    this.running = undefined;
+    this.loops = undefined;
     // Outcomes still unwritten (the database is unreachable) get their own grace period, then are
     // given up: their rows are delivered again once their lease expires.
     if (!(await this.whenIdle(shutdownTimeoutMs)) && !(await this.outcomes.flushed(shutdownTimeoutMs))) {
