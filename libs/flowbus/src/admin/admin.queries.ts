@@ -71,24 +71,63 @@ class Conditions {
   }
 }
 
-export function listOutbox(
-  schema: string,
-  p: Page & { now: Date; status?: OutboxStatus; destination?: string; type?: string; log?: LogRoutes },
-): Query {
-  const c = new Conditions();
-  const now = c.param(p.now);
-  const source = outboxSource(schema, (v) => c.param(v), p.log);
+type OutboxFilter = Page & { now: Date; status?: OutboxStatus; destination?: string; type?: string };
+
+/** The conditions of an outbox list on the columns of a `flowbus_outbox` row (`now`: its `$n`). */
+function outboxFilter(c: Conditions, p: OutboxFilter, now: string): void {
   if (p.status === 'delivered') c.add('delivered_at IS NOT NULL');
   if (p.status === 'in-flight') c.add(`delivered_at IS NULL AND locked_until > ${now}`);
   if (p.status === 'pending') c.add(`delivered_at IS NULL AND (locked_until IS NULL OR locked_until <= ${now})`);
   if (p.destination !== undefined) c.add(`destination = ${c.param(p.destination)}`);
   if (p.type !== undefined) c.add(`type = ${c.param(p.type)}`);
   if (p.before !== undefined) c.add(`seq < ${c.param(p.before)}::bigint`);
+}
+
+export function listOutbox(schema: string, p: OutboxFilter & { log?: LogRoutes }): Query {
+  const c = new Conditions();
+  const now = c.param(p.now);
+  const source = outboxSource(schema, (v) => c.param(v), p.log);
+  outboxFilter(c, p, now);
   const limit = c.param(p.limit + 1);
   return {
     // A log row is one item per reader: subscriber orders them within a seq (see the admin service's page).
     text: `SELECT ${outboxColumns(now)} FROM ${source} ${c.where()} ORDER BY seq DESC${p.log ? ', subscriber, destination' : ''} LIMIT ${limit}`,
     values: c.values,
+  };
+}
+
+/**
+ * Log storage: the retry rows of `flowbus_outbox` that the log's deliveries (logDeliveries) do not
+ * show: their log row is gone (emptied by retention, or written by the table storage before the
+ * switch to the log), or they are a `local` subscriber's that was retired (no longer in
+ * `flowbus_subscriber`, so no longer among the log row's readers). Newest first by their own seq,
+ * with the filters of listOutbox. `GET /outbox` lists them after the log's rows: most are older
+ * than every row the log still holds. The anti-join reads the log's ids once (the log has no index
+ * on id; the relay never needs one), as logDeliveries' `orphans` does for the stats.
+ */
+export function listOutboxRetries(schema: string, p: OutboxFilter): Query {
+  const c = new Conditions();
+  const now = c.param(p.now);
+  c.add(`(NOT EXISTS (SELECT 1 FROM ${table(schema, 'flowbus_log')} l WHERE l.id = o.id)
+    OR (o.destination = 'local' AND NOT EXISTS (SELECT 1 FROM ${table(schema, 'flowbus_subscriber')} s
+      WHERE s.event_type = o.type AND s.subscriber = o.subscriber)))`);
+  outboxFilter(c, p, now);
+  const limit = c.param(p.limit + 1);
+  return {
+    text: `SELECT ${outboxColumns(now)} FROM ${table(schema, 'flowbus_outbox')} o ${c.where()} ORDER BY seq DESC LIMIT ${limit}`,
+    values: c.values,
+  };
+}
+
+/**
+ * Log storage: a retry row of `flowbus_outbox` by id, read directly (getOutbox's fallback for one
+ * the log's deliveries do not show: a retired subscriber's, see listOutboxRetries).
+ */
+export function getOutboxRetry(schema: string, id: string, now: Date): Query {
+  return {
+    text: `SELECT ${outboxColumns('$2')}, errors FROM ${table(schema, 'flowbus_outbox')} WHERE id = $1::uuid
+      ORDER BY delivered_at IS NOT NULL, subscriber, destination LIMIT 1`,
+    values: [id, now],
   };
 }
 

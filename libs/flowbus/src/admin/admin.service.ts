@@ -32,6 +32,8 @@ import { RecordNotFoundError } from '../errors/record-not-found.error.js';
 import { StateConflictError } from '../errors/state-conflict.error.js';
 
 const UNIQUE_VIOLATION = '23505';
+/** The cursor of a page of `GET /outbox` that starts with the newest retry row (past the log's rows). */
+const RETRIES_START = encodeCursor('outbox-retries', '9223372036854775807');
 
 /**
  * What the admin controller does: reads for the dashboard and the few repairs an operator needs
@@ -105,22 +107,45 @@ export class AdminService implements OnModuleInit {
     };
   }
 
+  /**
+   * Log storage: the log's deliveries (newest first), then the retry rows whose log row is gone
+   * (see listOutboxRetries). Their seqs are of two sequences, so the cursor says which part a page
+   * ended in (`outbox` or `outbox-retries`); a page that exhausts the log goes on with the retries.
+   */
   async listOutbox(q: ListOutboxQuery): Promise<OutboxPageDto> {
     const log = this.logRoutes();
-    const query = sql.listOutbox(this.schema, { ...q, now: this.now(), before: this.seqOf('outbox', q.cursor), log });
-    let rows = (await this.rows(query)).map((r) => this.withSubscriberHere(r));
-    if (log && rows.length > q.limit) {
-      // A log row is an item per reader, all with its seq, and the cursor is a seq: a page ends
-      // with the last whole log row (unless one row alone fills it).
-      const cut = rows[q.limit]!.seq;
-      const whole = rows.slice(0, q.limit).filter((r) => r.seq !== cut);
-      if (whole.length > 0) rows = [...whole, rows[q.limit]!];
+    const now = this.now();
+    const retriesFrom = q.cursor === undefined ? undefined : decodeCursor('outbox-retries', q.cursor);
+    // A cursor of the log's retries, kept across a switch back to the table storage: nothing to page.
+    if (!log && retriesFrom !== undefined) return { items: [], nextCursor: null };
+    let rows: Paged[] = [];
+    if (retriesFrom === undefined) {
+      const query = sql.listOutbox(this.schema, { ...q, now, before: this.seqOf('outbox', q.cursor), log });
+      rows = (await this.rows(query)).map((r) => this.withSubscriberHere(r));
+      if (log && rows.length > q.limit) {
+        // A log row is an item per reader, all with its seq, and the cursor is a seq: a page ends
+        // with the last whole log row (unless one row alone fills it).
+        const cut = rows[q.limit]!.seq;
+        const whole = rows.slice(0, q.limit).filter((r) => r.seq !== cut);
+        if (whole.length > 0) rows = [...whole, rows[q.limit]!];
+      }
+      if (!log || rows.length > q.limit) return this.page('outbox', rows, q.limit);
     }
-    return this.page('outbox', rows, q.limit);
+    // The log is exhausted: the rest of the page (and one more row, to tell whether there is a
+    // next page) comes from the retries.
+    const query = sql.listOutboxRetries(this.schema, { ...q, now, limit: q.limit - rows.length, before: retriesFrom });
+    const retries = (await this.rows(query)).map((r) => this.withSubscriberHere(r));
+    const items = [...rows, ...retries];
+    if (items.length <= q.limit) return this.page('outbox-retries', items, q.limit);
+    // The page ends with a log row: the next one starts with the retries, from the newest.
+    if (rows.length === q.limit) return { ...this.page('outbox', rows, q.limit), nextCursor: RETRIES_START };
+    return this.page('outbox-retries', items, q.limit);
   }
 
   async getOutbox(id: string): Promise<OutboxMessageDetailDto> {
-    const [row] = await this.rows<Paged>(sql.getOutbox(this.schema, id, this.now(), this.logRoutes()));
+    const log = this.logRoutes();
+    let [row] = await this.rows<Paged>(sql.getOutbox(this.schema, id, this.now(), log));
+    if (!row && log) [row] = await this.rows<Paged>(sql.getOutboxRetry(this.schema, id, this.now()));
     if (!row) throw new RecordNotFoundError('outbox message', id);
     return withoutSeq(this.withSubscriberHere(row)) as unknown as OutboxMessageDetailDto;
   }

@@ -12,6 +12,9 @@ describe('page cursors', () => {
   it('refuse a cursor of another list', () => {
     expect(decodeCursor('sagas', encodeCursor('outbox', '12'))).toBeUndefined();
     expect(decodeCursor('dead-letters', encodeCursor('dead-letters', '12'))).toBe('12');
+    // The outbox's retry rows (log storage) page on another sequence: their cursors are their own.
+    expect(decodeCursor('outbox', encodeCursor('outbox-retries', '12'))).toBeUndefined();
+    expect(decodeCursor('outbox-retries', encodeCursor('outbox-retries', '12'))).toBe('12');
   });
 
   it.each([

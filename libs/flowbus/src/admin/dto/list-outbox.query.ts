@@ -22,6 +22,6 @@ export class ListOutboxQuery {
   @PageLimit()
   limit: number = DEFAULT_LIMIT;
 
-  @PageCursor('outbox')
+  @PageCursor('outbox', 'outbox-retries')
   cursor?: string;
 }

@@ -46,15 +46,16 @@ export function PageLimit(): PropertyDecorator {
   );
 }
 
-/** `cursor`: the `nextCursor` of a previous page of the same list. */
-export function PageCursor(list: CursorList): PropertyDecorator {
+/** `cursor`: the `nextCursor` of a previous page of the same list (`also`: other kinds it hands out). */
+export function PageCursor(list: CursorList, ...also: CursorList[]): PropertyDecorator {
   return applyDecorators(
     ApiPropertyOptional({ type: String, description: 'Opaque cursor: the nextCursor of the previous page' }),
     IsOptional(),
     ValidateBy({
       name: 'isFlowbusCursor',
       validator: {
-        validate: (value: unknown) => typeof value === 'string' && decodeCursor(list, value) !== undefined,
+        validate: (value: unknown) =>
+          typeof value === 'string' && [list, ...also].some((l) => decodeCursor(l, value) !== undefined),
         defaultMessage: () => `cursor is not a cursor of the ${list} list (pass the nextCursor of a previous page)`,
       },
     }),
