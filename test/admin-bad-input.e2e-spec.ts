@@ -96,6 +96,38 @@ const CASES: Case[] = [
   { name: 'requeue of an unknown id', method: 'post', path: `/dead-letters/${UNKNOWN}/requeue`, status: 404 },
   { name: 'delete of an unknown id', method: 'delete', path: `/dead-letters/${UNKNOWN}`, status: 404 },
   { name: 'unknown saga', method: 'get', path: '/sagas/order/nope', status: 404, message: /No saga instance/ },
+  // subscriber names (DELETE /subscribers/:name)
+  {
+    name: 'subscriber without a prefix',
+    method: 'delete',
+    path: '/subscribers/audit',
+    status: 400,
+    message: /^name must be a subscriber as GET \/stats lists it/,
+  },
+  {
+    name: 'subscriber prefix only',
+    method: 'delete',
+    path: '/subscribers/local%3A',
+    status: 400,
+    message: /^name must/,
+  },
+  { name: 'subscriber with NUL', method: 'delete', path: '/subscribers/local%3Aa%00b', status: 400, message: /NUL/ },
+  {
+    name: 'subscriber name too long',
+    method: 'delete',
+    path: `/subscribers/destination%3A${'x'.repeat(501)}`,
+    status: 400,
+    message: /1 to 500 characters/,
+  },
+  {
+    name: 'subscriber SQL injection',
+    method: 'delete',
+    path: `/subscribers/${encodeURIComponent("local:' OR '1'='1")}`,
+    status: 404,
+    message: /No subscriber/,
+  },
+  { name: 'unknown subscriber', method: 'delete', path: '/subscribers/local%3Anobody', status: 404 },
+  { name: 'GET on a subscriber', method: 'get', path: '/subscribers/local%3Anobody', status: 404 },
   // limit
   { name: 'limit 0', method: 'get', path: '/outbox?limit=0', status: 400, message: /limit must not be less than 1/ },
   {

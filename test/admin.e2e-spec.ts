@@ -14,9 +14,9 @@ import {
 import { Reflector } from '@nestjs/core';
 import { SwaggerModule, DocumentBuilder } from '@nestjs/swagger';
 import { Test } from '@nestjs/testing';
-import { FlowbusModule } from 'nestjs-flowbus';
+import { FlowbusModule, OutboxService } from 'nestjs-flowbus';
 import { FlowbusAdminModule } from 'nestjs-flowbus/admin';
-import { waitFor } from 'nestjs-flowbus/testing';
+import { drainOutbox, waitFor } from 'nestjs-flowbus/testing';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import { createFlowbusApp } from './support/app.js';
@@ -32,6 +32,9 @@ import {
   truncateAll,
 } from './support/admin-app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { poolOf } from '../libs/flowbus/src/database/pg-pool.js';
+import { LogReader } from '../libs/flowbus/src/outbox/log-reader.js';
+import { RetentionService } from '../libs/flowbus/src/relay/retention.service.js';
 
 let db: TestDatabase;
 let ds: DataSource;
@@ -45,6 +48,7 @@ beforeAll(async () => {
 afterEach(async () => {
   for (const app of apps.splice(0)) await app.close();
   await truncateAll(ds);
+  await ds.query('TRUNCATE flowbus_relay, flowbus_subscriber');
 });
 
 afterAll(async () => {
@@ -88,6 +92,7 @@ const ROUTES: [method: 'get' | 'post' | 'delete', path: string][] = [
   ['get', '/conversations/3b241101-e2bb-4255-8caf-4136c566a962'],
   ['get', '/history'],
   ['get', '/breakers'],
+  ['delete', '/subscribers/local%3Aaudit'],
 ];
 
 describe('GET /stats', () => {
@@ -569,6 +574,174 @@ describe('breakers', () => {
   });
 });
 
+describe('subscribers (log storage)', () => {
+  class Audited {
+    constructor(readonly n: number) {}
+  }
+  const fast = { initialMs: 10, factor: 1, maxMs: 10, jitter: 'none' as const };
+  /** An app on the log with a `sink` destination; the relay is on unless `enabled: false`. */
+  async function logApp(relay: NonNullable<Parameters<typeof createAdminApp>[1]>['relay'] = {}) {
+    const sink = new SwitchableSink();
+    const app = await start({ destinations: { sink }, relay: { storage: 'log', backoff: fast, ...relay } });
+    return { app, sink, api: adminApi(app) };
+  }
+  /** A durable subscriber of an app that is gone: its cursors and directory rows, no relay reading it. */
+  async function goneSubscriber(name = 'gone-app') {
+    await new LogReader(poolOf(ds), 'public').register(`local:${name}`);
+    await ds.query(
+      `INSERT INTO flowbus_subscriber (event_type, subscriber, kind) VALUES ('Audited', $1, 'handler'), ('Other', $1, 'handler')`,
+      [name],
+    );
+  }
+  const count = async (sql: string, params: unknown[] = []) => Number((await ds.query(sql, params))[0].n);
+  const cursors = (name: string) => count('SELECT count(*) AS n FROM flowbus_cursor WHERE subscriber = $1', [name]);
+  const listed = async (api: ReturnType<typeof adminApi>) =>
+    (await api.get('/stats').expect(200)).body.subscribers.map((s: { subscriber: string }) => s.subscriber);
+
+  it('DELETE retires a subscriber nobody reads: cursors and directory rows go, its pending deliveries stop counting, its dead letters stay', async () => {
+    const { app, api } = await logApp({ enabled: false });
+    await goneSubscriber();
+    await ds.query(
+      `INSERT INTO flowbus_dead_letter (id, destination, subscriber, type, payload, attempts, errors, created_at)
+       VALUES (gen_random_uuid(), 'local', 'gone-app', 'Audited', '{}', 3, '[]', now())`,
+    );
+    const outbox = app.get(OutboxService);
+    const [published, retried] = await outbox.transaction((m) => outbox.publish(m, [new Audited(1), new Audited(2)]));
+    // The second failed for it once (as its relay would have written it): a retry row.
+    await ds.query(
+      `INSERT INTO flowbus_outbox (id, destination, subscriber, type, payload, attempts, errors, last_error, next_attempt_at)
+       VALUES ($1, 'local', 'gone-app', 'Audited', '{"n":2}', 1, '[]', 'Error: down', now() + interval '1 hour')`,
+      [retried],
+    );
+    expect(await listed(api)).toContain('local:gone-app');
+    expect((await api.get('/stats').expect(200)).body.outbox.pending).toBe(2);
+
+    await api.delete('/subscribers/local%3Agone-app').expect(204);
+    expect(await cursors('local:gone-app')).toBe(0);
+    expect(await count(`SELECT count(*) AS n FROM flowbus_subscriber WHERE subscriber = 'gone-app'`)).toBe(0);
+    expect(await count(`SELECT count(*) AS n FROM flowbus_dead_letter WHERE subscriber = 'gone-app'`)).toBe(1);
+    const stats = (await api.get('/stats').expect(200)).body;
+    expect(stats.subscribers.map((s: { subscriber: string }) => s.subscriber)).not.toContain('local:gone-app');
+    expect(stats.outbox.pending).toBe(0);
+    expect(stats.deadLetters.total).toBe(1);
+    // Its retries and dead letters are kept and still listed.
+    expect((await api.get('/dead-letters').expect(200)).body.items).toHaveLength(1);
+    const items = (await api.get('/outbox').expect(200)).body.items;
+    expect(items).toEqual([
+      expect.objectContaining({ id: retried, subscriber: 'gone-app', attempts: 1, noSubscriberHere: true }),
+    ]);
+    expect((await api.get(`/outbox/${retried}`).expect(200)).body).toMatchObject({
+      attempts: 1,
+      lastError: 'Error: down',
+    });
+    await api.get(`/outbox/${published}`).expect(404);
+
+    const again = await api.delete('/subscribers/local%3Agone-app').expect(404);
+    expect(again.body).toMatchObject({ statusCode: 404, code: 'FLOWBUS_NOT_FOUND' });
+    expect(again.body.message).toContain('local:gone-app');
+    await api.delete('/subscribers/destination%3Anowhere').expect(404);
+  });
+
+  it('DELETE is 409 while a running relay reads the subscriber, and changes nothing', async () => {
+    const { api } = await logApp();
+    // The app's own relay announces destination:sink once it has run a round.
+    await waitFor(
+      async () => (await count(`SELECT count(*) AS n FROM flowbus_relay WHERE subscriber = 'destination:sink'`)) > 0,
+    );
+    const refused = await api.delete('/subscribers/destination%3Asink').expect(409);
+    expect(refused.body).toMatchObject({ statusCode: 409, code: 'FLOWBUS_CONFLICT' });
+    expect(refused.body.message).toMatch(/still read by a running relay .*register it again/);
+    expect(await cursors('destination:sink')).toBe(16);
+
+    await goneSubscriber();
+    const retire = () => api.delete('/subscribers/local%3Agone-app');
+    // A relay that is starting: it holds a lease on a cursor but has not announced itself yet.
+    await ds.query(
+      `UPDATE flowbus_cursor SET owner = 'starting', lease_until = now() + interval '1 hour'
+       WHERE subscriber = 'local:gone-app' AND part = 3`,
+    );
+    expect((await retire().expect(409)).body.message).toContain('starting');
+    await ds.query(`UPDATE flowbus_cursor SET owner = NULL, lease_until = NULL WHERE subscriber = 'local:gone-app'`);
+    expect(await cursors('local:gone-app')).toBe(16);
+    expect(await count(`SELECT count(*) AS n FROM flowbus_subscriber WHERE subscriber = 'gone-app'`)).toBe(2);
+    await retire().expect(204);
+  });
+
+  it('DELETE is 409 for a relay alive that announced the subscriber before (its breaker open), not for a dead one', async () => {
+    const { api } = await logApp({ enabled: false });
+    await goneSubscriber();
+    // `elsewhere` announced local:gone-app a while ago and is alive for another subscriber;
+    // `dead` announced it and is alive for nothing.
+    await ds.query(`INSERT INTO flowbus_relay (subscriber, owner, alive_until) VALUES
+      ('local:gone-app', 'elsewhere', now() - interval '1 minute'),
+      ('destination:billing', 'elsewhere', now() + interval '1 hour'),
+      ('local:gone-app', 'dead', now() - interval '1 minute')`);
+    const refused = await api.delete('/subscribers/local%3Agone-app').expect(409);
+    expect(refused.body.message).toContain('elsewhere');
+    expect(refused.body.message).not.toContain('dead');
+    await ds.query(`DELETE FROM flowbus_relay WHERE owner = 'elsewhere'`);
+    await api.delete('/subscribers/local%3Agone-app').expect(204);
+  });
+
+  it('a subscriber that stopped reading blocks retention until it is retired; then the sweep empties the generation', async () => {
+    const { app, api, sink } = await logApp({ retentionMs: 0, retentionIntervalMs: 3_600_000 });
+    await goneSubscriber();
+    const ids = await enqueue(
+      app,
+      Array.from({ length: 10 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })),
+    );
+    await drainOutbox(app);
+    expect(sink.ids()).toEqual(ids);
+    const retention = app.get(RetentionService);
+    const left = () => count('SELECT count(*)::int AS n FROM flowbus_log WHERE id = ANY($1)', [ids]);
+    // Two sweeps: the first closes the generation, the second finds it held back.
+    await retention.sweep();
+    await drainOutbox(app);
+    await retention.sweep();
+    expect(await left()).toBe(10);
+    const lag = (await api.get('/stats').expect(200)).body.subscribers as {
+      subscriber: string;
+      blocksRetention: boolean;
+    }[];
+    expect(lag.find((l) => l.subscriber === 'local:gone-app')?.blocksRetention).toBe(true);
+    expect(lag.find((l) => l.subscriber === 'destination:sink')?.blocksRetention).toBe(false);
+
+    await api.delete('/subscribers/local%3Agone-app').expect(204);
+    // The relay's next rounds move every remaining cursor past the rows (on a loaded machine, not
+    // always the first round drainOutbox waits for); the sweep then empties their generation.
+    await drainOutbox(app);
+    await waitFor(
+      async () => {
+        await retention.sweep();
+        return (await left()) === 0;
+      },
+      {
+        timeoutMs: 15_000,
+        intervalMs: 200,
+        message: 'retention to empty the generation once the subscriber is retired',
+      },
+    );
+    expect(await listed(api)).not.toContain('local:gone-app');
+  });
+
+  it('DELETE validates the name (400), and is 404 on the table storage, which has no cursors', async () => {
+    const { api } = await logApp({ enabled: false });
+    for (const bad of ['gone-app', 'local%3A', 'queue%3Ax', 'destination%3A', 'local%3Aa%00b']) {
+      const res = await api.delete(`/subscribers/${bad}`).expect(400);
+      expect([bad, res.body.message]).toEqual([bad, expect.stringMatching(/^name must/)]);
+    }
+    await api.delete(`/subscribers/local%3A${'x'.repeat(600)}`).expect(400);
+    const table = await start({
+      destinations: { sink: new SwitchableSink() },
+      relay: { storage: 'table', enabled: false },
+    });
+    await goneSubscriber();
+    const res = await adminApi(table).delete('/subscribers/local%3Agone-app').expect(404);
+    expect(res.body.message).toMatch(/table storage/);
+    expect(await cursors('local:gone-app')).toBe(16);
+  });
+});
+
 describe('access', () => {
   it('token mode: every route is 401 without the token or with a wrong one, with WWW-Authenticate', async () => {
     const { app } = await sinkApp(false);
@@ -771,6 +944,7 @@ describe('OpenAPI', () => {
         'GET /flowbus/conversations/{correlationId}',
         'GET /flowbus/history',
         'GET /flowbus/breakers',
+        'DELETE /flowbus/subscribers/{name}',
       ].sort(),
     );
     const list = doc.paths['/flowbus/outbox']!.get!;

@@ -25,6 +25,7 @@ const ROUTES = [
   'sagas',
   'sagas/storm/x',
   'breakers',
+  'subscribers/local%3Anobody',
 ];
 const WRITE = new Set(['dead-letters/requeue', 'outbox/00000000-0000-4000-8000-000000000001/retry']);
 
@@ -87,6 +88,7 @@ export function hostileRequests(token: string): HostileRequest[] {
     for (const route of ROUTES) {
       const methods = WRITE.has(route) || route.endsWith('/requeue') ? ['POST'] : ['GET'];
       if (route.startsWith('dead-letters/0')) methods.push('DELETE');
+      if (route.startsWith('subscribers/')) methods.splice(0, 1, 'DELETE');
       for (const method of methods) {
         out.push({
           family: 'auth',
@@ -135,6 +137,7 @@ export function hostileRequests(token: string): HostileRequest[] {
   for (const method of ['PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'POST', 'PROPFIND']) {
     for (const route of ROUTES) {
       if (method === 'DELETE' && route.startsWith('dead-letters/0') && !route.endsWith('requeue')) continue;
+      if (method === 'DELETE' && route.startsWith('subscribers/')) continue;
       if (method === 'POST' && (WRITE.has(route) || route.endsWith('/requeue'))) continue;
       out.push({ family: 'method', method, path: route, headers: json, body: '{}', anonymous: false });
     }
@@ -209,6 +212,8 @@ export function hostileRequests(token: string): HostileRequest[] {
     }
     out.push({ family: 'params', method: 'POST', path: `dead-letters/${q}/requeue`, headers: auth, anonymous: false });
     out.push({ family: 'params', method: 'DELETE', path: `dead-letters/${q}`, headers: auth, anonymous: false });
+    out.push({ family: 'params', method: 'DELETE', path: `subscribers/${q}`, headers: auth, anonymous: false });
+    out.push({ family: 'params', method: 'DELETE', path: `subscribers/local%3A${q}`, headers: auth, anonymous: false });
     out.push({ family: 'params', method: 'POST', path: `outbox/${q}/retry`, headers: auth, anonymous: false });
   }
 

@@ -56,8 +56,14 @@ export class AdminExceptionFilter implements ExceptionFilter {
     const code = (exception as { code?: unknown } | null)?.code;
     if (typeof code === 'string') {
       // PostgreSQL: 22xxx is bad data (input validation should have caught it first), 23505 a
-      // race on a unique key, 08/53/57 classes an unreachable, overloaded or stopping server.
+      // race on a unique key, 42501 a missing privilege, 08/53/57 classes an unreachable, overloaded or stopping server.
       if (/^22[0-9A-Z]{3}$/.test(code)) return { statusCode: 400, error: reason(400), message: 'Invalid input' };
+      // A privilege the start-up check does not require (DELETE for retiring a subscriber).
+      if (code === '42501') {
+        const detail = exception instanceof Error ? `: ${exception.message}` : '';
+        this.logger.warn(`${request.method} ${request.url}: refused by the database${detail}`);
+        return { statusCode: 403, error: reason(403), message: `The database role lacks a privilege${detail}` };
+      }
       if (code === '23505')
         return { statusCode: 409, error: reason(409), message: 'Conflict with a concurrent change' };
       if (/^(08|53|57)[0-9A-Z]{3}$/.test(code) || /^E(CONNREFUSED|CONNRESET|TIMEDOUT|HOSTUNREACH)$/.test(code)) {

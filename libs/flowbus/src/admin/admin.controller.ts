@@ -46,6 +46,7 @@ import { HistoryDto } from './dto/history.dto.js';
 import { ConversationDto, SagaTimelineDto } from './dto/conversation.dto.js';
 import { InputShapePipe } from './input-shape.pipe.js';
 import { MessageIdPipe } from './message-id.pipe.js';
+import { SubscriberNamePipe } from './subscriber-name.pipe.js';
 import { TextParamPipe } from './text-param.pipe.js';
 import type { AdminMount } from './resolve-admin-options.js';
 
@@ -216,6 +217,26 @@ export class AdminController {
   @ApiOkResponse({ type: HistoryDto })
   history(): Promise<HistoryDto> {
     return this.admin.history();
+  }
+
+  @Delete('subscribers/:name')
+  @HttpCode(204)
+  @ApiOperation({
+    summary:
+      "Retire a log subscriber that no deployment reads any more: deletes its cursors (and a local one's " +
+      'directory rows), so it no longer holds retention back; its retries and dead letters stay',
+  })
+  @ApiParam({
+    name: 'name',
+    description: 'The subscriber as GET /stats lists it, e.g. `local:audit` or `destination:billing` (URL-encoded)',
+  })
+  @ApiNoContentResponse({ description: 'Retired' })
+  @ApiBadRequestResponse({ description: 'Not a subscriber name (local:<name> or destination:<name>)' })
+  @ApiNotFoundResponse({ description: 'No cursor has this name (always, on the table storage)' })
+  @ApiConflictResponse({ description: 'A running relay still reads it: it would register it again' })
+  @ApiForbiddenResponse({ description: 'The database role lacks DELETE on flowbus_cursor or flowbus_subscriber' })
+  retireSubscriber(@Param('name', SubscriberNamePipe) name: string): Promise<void> {
+    return this.admin.retireSubscriber(name);
   }
 
   @Get('breakers')

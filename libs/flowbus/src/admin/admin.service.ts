@@ -16,7 +16,7 @@ import { StallDiagnosis } from './stall-diagnosis.js';
 import type { ResolvedAdminOptions } from './admin-options.interface.js';
 import { FLOWBUS_ADMIN_OPTIONS } from './admin.constants.js';
 import * as sql from './admin.queries.js';
-import { subscriberLag } from '../outbox/log.queries.js';
+import { retireSubscriber, subscriberLag, type RetireResult } from '../outbox/log.queries.js';
 import { decodeCursor, encodeCursor, type CursorList } from './cursor.js';
 import type { BulkRequeueDto } from './dto/bulk-requeue.dto.js';
 import type { BulkRequeueResultDto, DeadLetterDetailDto, DeadLetterPageDto } from './dto/dead-letter.dto.js';
@@ -248,6 +248,34 @@ export class AdminService implements OnModuleInit {
     const rows = await this.rows<ConversationMessageDto>(q);
     const truncated = rows.length > sql.CONVERSATION_MAX;
     return { name, correlationId, messages: rows.slice(0, sql.CONVERSATION_MAX), truncated };
+  }
+
+  /**
+   * Retires a log subscriber (see retireSubscriber in log.queries): 404 when no cursor has the name
+   * (always on the table storage, which has no cursors), 409 while a running relay reads it.
+   */
+  async retireSubscriber(name: string): Promise<void> {
+    if (this.options.relay.storage !== 'log') {
+      throw new RecordNotFoundError('subscriber', `${name}: the table storage (relay.storage 'table') has no cursors`);
+    }
+    const directoryName = name.startsWith('local:') ? name.slice('local:'.length) : null;
+    const [r] = await this.rows<RetireResult>(
+      retireSubscriber(this.schema, { cursor: name, directoryName, now: this.now() }),
+    );
+    if (!r || r.cursors === 0) throw new RecordNotFoundError('subscriber', `${name} (no cursor has this name)`);
+    if (r.retired === 0) {
+      throw new StateConflictError(
+        `Subscriber ${name} is still read by a running relay (${r.readers.join(', ')}): retiring it now would ` +
+          'only make that instance register it again when it restarts, and miss what is written until then. ' +
+          'Stop or redeploy the instances without it first (a relay that died counts as stopped a lease after ' +
+          'its last heartbeat).',
+      );
+    }
+    this.logger.log(
+      `Retired subscriber ${name}: ${r.retired} cursor(s)` +
+        (directoryName === null ? '' : `, ${r.directoryRows} flowbus_subscriber row(s)`) +
+        '; its retries and dead letters are kept',
+    );
   }
 
   /** Throughput and backlog per destination over the last hour, per minute (the dashboard's charts). */

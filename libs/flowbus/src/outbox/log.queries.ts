@@ -535,3 +535,55 @@ export function rotateLog(schema: string, p: { now: Date; retentionMs: number; r
     values: [p.now, p.retentionMs, p.rotateMs],
   };
 }
+
+/** What retireSubscriber found and did. */
+export interface RetireResult {
+  /** Cursors the subscriber had (0: no such subscriber). */
+  cursors: number;
+  /** Relays that still read it: alive and announcing it, or alive and holding a lease on one of its cursors. */
+  readers: string[];
+  /** Cursors deleted (0 when refused). */
+  retired: number;
+  /** Rows deleted from `flowbus_subscriber`. */
+  directoryRows: number;
+}
+
+/**
+ * Retires a subscriber (the admin API), in ONE statement, so in one transaction: deletes its
+ * cursors and, for a durable local subscriber (`directoryName`, its name without `local:`), its
+ * rows in `flowbus_subscriber`, unless a live relay still reads it. A relay reads it when it is
+ * alive and announces it in `flowbus_relay`, or announced it once and is alive for another
+ * subscriber (it stops announcing a subscriber whose breaker is open, but still reads it when the
+ * breaker closes), or holds an unexpired lease on one of its cursors (a relay between its start
+ * and its first heartbeat). The cursors are locked first: a relay leasing them meanwhile skips
+ * them (SKIP LOCKED), one advancing them waits and then finds them gone. Its retries and dead
+ * letters stay. Needs DELETE on flowbus_cursor and flowbus_subscriber (not checked at start).
+ */
+export function retireSubscriber(
+  schema: string,
+  p: { cursor: string; directoryName: string | null; now: Date },
+): Query {
+  const { cursor, relay } = names(schema);
+  return {
+    text: `WITH found AS (
+        SELECT part, owner, lease_until FROM ${cursor} WHERE subscriber = $1 FOR UPDATE
+      ), readers AS (
+        SELECT DISTINCT r.owner FROM ${relay} r
+        WHERE r.subscriber = $1 AND EXISTS (SELECT 1 FROM ${relay} a WHERE a.owner = r.owner AND a.alive_until > now())
+        UNION
+        SELECT owner FROM found WHERE owner IS NOT NULL AND lease_until > $3
+      ), retired AS (
+        DELETE FROM ${cursor} c WHERE c.subscriber = $1 AND NOT EXISTS (SELECT 1 FROM readers)
+        RETURNING c.part
+      ), directory AS (
+        DELETE FROM ${table(schema, 'flowbus_subscriber')} s
+        WHERE s.subscriber = $2::text AND EXISTS (SELECT 1 FROM retired)
+        RETURNING s.event_type
+      )
+      SELECT (SELECT count(*) FROM found)::int AS cursors,
+        ARRAY(SELECT owner FROM readers ORDER BY owner) AS readers,
+        (SELECT count(*) FROM retired)::int AS retired,
+        (SELECT count(*) FROM directory)::int AS "directoryRows"`,
+    values: [p.cursor, p.directoryName, p.now],
+  };
+}
