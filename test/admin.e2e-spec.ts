@@ -18,7 +18,7 @@ import { FlowbusModule, OutboxService } from 'nestjs-flowbus';
 import { FlowbusAdminModule } from 'nestjs-flowbus/admin';
 import { drainOutbox, waitFor } from 'nestjs-flowbus/testing';
 import request from 'supertest';
-import type { DataSource } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { createFlowbusApp } from './support/app.js';
 import {
   ADMIN_TOKEN,
@@ -722,6 +722,39 @@ describe('subscribers (log storage)', () => {
       },
     );
     expect(await listed(api)).not.toContain('local:gone-app');
+  });
+
+  it('DELETE is 403 naming the privilege when the database role may not delete cursors, and changes nothing', async () => {
+    // The start-up check does not require DELETE on the cursors: an app may run without it.
+    await logApp({ enabled: false }); // migrates, as the owner
+    const role = `flowbus_noretire_${process.pid}`;
+    await ds.query(`CREATE ROLE ${role} LOGIN PASSWORD 'noretire'`);
+    const url = new URL(db.url);
+    url.username = role;
+    url.password = 'noretire';
+    const asRole = new DataSource({ type: 'postgres', url: url.toString(), extra: { max: 2 } });
+    try {
+      await ds.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
+      await ds.query(`GRANT ALL ON ALL TABLES IN SCHEMA public TO ${role}`);
+      await ds.query(`GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
+      await ds.query(`REVOKE DELETE ON flowbus_cursor, flowbus_subscriber FROM ${role}`);
+      await asRole.initialize();
+      const app = await createAdminApp(asRole, {
+        destinations: { sink: new SwitchableSink() },
+        relay: { storage: 'log', enabled: false },
+      });
+      apps.push(app);
+      await goneSubscriber();
+      const res = await adminApi(app).delete('/subscribers/local%3Agone-app').expect(403);
+      expect(res.body.message).toMatch(/lacks a privilege.*flowbus_cursor/);
+      expect(await cursors('local:gone-app')).toBe(16);
+      await app.close();
+      apps.splice(apps.indexOf(app), 1);
+    } finally {
+      if (asRole.isInitialized) await asRole.destroy();
+      await ds.query(`DROP OWNED BY ${role}`);
+      await ds.query(`DROP ROLE ${role}`);
+    }
   });
 
   it('DELETE validates the name (400), and is 404 on the table storage, which has no cursors', async () => {
