@@ -108,8 +108,8 @@ export class AdminService implements OnModuleInit {
   }
 
   /**
-   * Log storage: the log's deliveries (newest first), then the retry rows whose log row is gone
-   * (see listOutboxRetries). Their seqs are of two sequences, so the cursor says which part a page
+   * Log storage: the log's deliveries (newest first), then the retry rows they do not show (log
+   * row gone, or subscriber retired: see listOutboxRetries). Their seqs are of two sequences, so the cursor says which part a page
    * ended in (`outbox` or `outbox-retries`); a page that exhausts the log goes on with the retries.
    */
   async listOutbox(q: ListOutboxQuery): Promise<OutboxPageDto> {
