@@ -25,14 +25,24 @@ export async function createFlowbusApp(setup: FlowbusAppOptions): Promise<INestA
 }
 
 /**
- * FLOWBUS_TEST_STORAGE=log runs an app on the log storage (`relay.storage`) unless it chose one;
- * the e2e apps and the reliability fixture processes (which inherit the variable) both go through here.
+ * The storage the suites run on: FLOWBUS_TEST_STORAGE (`log` or `table`), else the library's
+ * default (`log`). `npm test` runs the e2e suite once on each.
+ */
+export function testStorage(): 'log' | 'table' {
+  const storage = process.env.FLOWBUS_TEST_STORAGE;
+  if (storage === undefined || storage === '') return 'log';
+  if (storage !== 'log' && storage !== 'table')
+    throw new Error(`FLOWBUS_TEST_STORAGE must be log or table, not ${storage}`);
+  return storage;
+}
+
+/**
+ * Runs an app on the storage under test (see testStorage) unless it chose one; the e2e apps and
+ * the reliability fixture processes (which inherit FLOWBUS_TEST_STORAGE) both go through here.
  */
 export function withTestStorage<T extends Omit<FlowbusOptions, 'dataSource'> | undefined>(options: T): T {
-  const storage = process.env.FLOWBUS_TEST_STORAGE as 'log' | 'table' | undefined;
-  return storage && options?.relay?.storage === undefined
-    ? ({ ...options, relay: { ...options?.relay, storage } } as T)
-    : options;
+  const storage = testStorage();
+  return options?.relay?.storage === undefined ? ({ ...options, relay: { ...options?.relay, storage } } as T) : options;
 }
 
 /**
@@ -58,10 +68,10 @@ export function gate<T = void>(): { promise: Promise<T>; open: (value: T) => voi
 /**
  * Where the specs find what was written for delivery: `flowbus_outbox` (one row per delivery) on
  * the table storage, `flowbus_log` (one row per message, `destination` null for `local`) on the
- * log storage (FLOWBUS_TEST_STORAGE=log).
+ * log storage (see testStorage).
  */
 export const writtenRows =
-  process.env.FLOWBUS_TEST_STORAGE === 'log'
+  testStorage() === 'log'
     ? { table: 'flowbus_log', local: 'destination IS NULL' }
     : { table: 'flowbus_outbox', local: `destination = 'local'` };
 

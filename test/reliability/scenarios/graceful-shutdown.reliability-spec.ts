@@ -1,7 +1,7 @@
 import { afterAll, expect, it } from '@jest/globals';
 import type { ProducerFixtureConfig } from '../fixtures/producer.fixture.js';
 import type { RelayFixtureConfig } from '../fixtures/relay.fixture.js';
-import { leasesHeld, queryable } from '../../support/app.js';
+import { leasesHeld, queryable, testStorage } from '../../support/app.js';
 import { withClient } from '../support/books.js';
 import { record, sized } from '../support/profile.js';
 import { closeBooks, closeStage, expectBalancedBooks, openStage, sleep, type Stage } from '../support/scenario.js';
@@ -67,7 +67,7 @@ it(`graceful shutdown: SIGTERM mid-drain of ${BACKLOG} rows, fast and hanging si
     const exits = await Promise.all(relays.map((r) => r.waitExit(60_000)));
     // On the log a relay also leases cursors: every lease must be given back on the way out.
     const leasedAfterExit = await withClient(s.databaseUrl, async (c) =>
-      process.env.FLOWBUS_TEST_STORAGE === 'log'
+      testStorage() === 'log'
         ? leasesHeld(queryable(c))
         : Number(
             (

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { deliveredRows, queryable, undelivered } from '../../support/app.js';
+import { deliveredRows, queryable, testStorage, undelivered } from '../../support/app.js';
 import { messageId } from '../fixtures/message-plan.js';
 import type { HttpSink } from './http-sink.js';
 import type { ProcessRegistry } from './processes.js';
@@ -39,7 +39,7 @@ export async function withClient<T>(url: string, work: (c: pg.Client) => Promise
 
 /**
  * Deliveries still to do (pending or leased): undelivered outbox rows, plus, on the log storage
- * (FLOWBUS_TEST_STORAGE=log), log rows a subscriber's cursor is not past yet.
+ * (the log storage, see testStorage), log rows a subscriber's cursor is not past yet.
  */
 export async function pendingRows(url: string): Promise<number> {
   return withClient(url, (c) => undelivered(queryable(c)));
@@ -73,7 +73,7 @@ export async function outboxBooks(url: string, sink: HttpSink, rows: number): Pr
     );
     const deliveredIds = new Set(outbox.rows.filter((r) => r.delivered).map((r) => r.id));
     // On the log a row delivered at its first attempt has no outbox row: its cursor is past it.
-    if (process.env.FLOWBUS_TEST_STORAGE === 'log') {
+    if (testStorage() === 'log') {
       const written = await c.query<{ id: string }>('SELECT id FROM flowbus_log WHERE destination IS NOT NULL');
       const delivered = await deliveredRows<{ id: string }>(
         queryable(c),
@@ -93,7 +93,7 @@ export async function outboxBooks(url: string, sink: HttpSink, rows: number): Pr
       }
     }
     const pending = outbox.rows.filter((r) => !r.delivered);
-    const pendingCount = process.env.FLOWBUS_TEST_STORAGE === 'log' ? await undelivered(queryable(c)) : pending.length;
+    const pendingCount = testStorage() === 'log' ? await undelivered(queryable(c)) : pending.length;
     return {
       expected: rows,
       delivered: deliveredIds.size,

@@ -84,7 +84,7 @@ export interface RelayOptions {
   enabled?: boolean;
   /** Fallback poll when no wake-up arrives. @default 1000 */
   pollIntervalMs?: number;
-  /** Rows claimed per round trip (with `storage: 'log'`: rows read per page of the log). @default 100 (500 with `storage: 'log'`) */
+  /** Rows read per page of the log (with `storage: 'table'`: rows claimed per round trip). @default 500 (100 with `storage: 'table'`) */
   batchSize?: number;
   /** How long a claimed row stays reserved; an expired lease is claimed again. @default 30000 */
   leaseMs?: number;
@@ -111,12 +111,12 @@ export interface RelayOptions {
   /** LISTEN for other instances' notifications. @default true */
   listen?: boolean;
   /**
-   * Where `OutboxService.enqueue`/`publish` write and the relay reads (issue #9, experimental):
-   * `'table'`, one `flowbus_outbox` row per delivery, claimed and marked in place; `'log'`, one
-   * `flowbus_log` row per message, read through snapshot ticks and a cursor per subscriber, with
-   * failed deliveries moved to `flowbus_outbox` for their retries. Every app on one database must
+   * Where `OutboxService.enqueue`/`publish` write and the relay reads: `'log'`, one `flowbus_log`
+   * row per message, read through snapshot ticks and a cursor per subscriber, with failed
+   * deliveries moved to `flowbus_outbox` for their retries; `'table'` (0.1's storage), one
+   * `flowbus_outbox` row per delivery, claimed and marked in place. Every app on one database must
    * use the same value.
-   * @default 'table'
+   * @default 'log'
    */
   storage?: 'table' | 'log';
 }

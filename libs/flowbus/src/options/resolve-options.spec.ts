@@ -28,15 +28,15 @@ describe('resolveOptions', () => {
     expect(o.relay).toMatchObject({
       enabled: true,
       pollIntervalMs: 1000,
-      batchSize: 100,
+      batchSize: 500,
       leaseMs: 30_000,
       maxAttempts: 10,
-      concurrency: 200,
+      concurrency: 1000,
       backoff: { initialMs: 1000, factor: 2, maxMs: 300_000, jitter: 'full' },
       retentionMs: 7 * 24 * 3600 * 1000,
       notify: false,
       listen: true,
-      storage: 'table',
+      storage: 'log',
     });
     expect(o.timeouts).toEqual({ enabled: true, pollIntervalMs: 1000, batchSize: 100 });
     expect(o.telemetry).toEqual({ enabled: true });
@@ -54,13 +54,18 @@ describe('resolveOptions', () => {
     expect(resolveOptions({ relay: { batchSize: 30, concurrency: 5 } }).relay.concurrency).toBe(5);
   });
 
-  it("reads the log in pages of 500 by default with relay.storage 'log'", () => {
+  it("reads the log in pages of 500 by default, and claims 100 rows a round trip with relay.storage 'table'", () => {
     expect(resolveOptions({ relay: { storage: 'log' } }).relay).toMatchObject({
       storage: 'log',
       batchSize: 500,
       concurrency: 1000,
     });
     expect(resolveOptions({ relay: { storage: 'log', batchSize: 50 } }).relay.batchSize).toBe(50);
+    expect(resolveOptions({ relay: { storage: 'table' } }).relay).toMatchObject({
+      storage: 'table',
+      batchSize: 100,
+      concurrency: 200,
+    });
   });
 
   it('merges destination overrides field by field over the relay defaults', () => {

@@ -72,7 +72,7 @@ export function resolveOptions(input: FlowbusOptions | undefined): ResolvedOptio
   const maxAttempts = num(relay.maxAttempts, 'relay.maxAttempts', 10, { min: 1, max: 1000, integer: true });
   const backoff = resolveBackoff(relay.backoff, 'relay.backoff', DEFAULT_BACKOFF);
   const circuitBreaker = resolveBreaker(o.circuitBreaker, 'circuitBreaker', DEFAULT_BREAKER);
-  const storage = oneOf(relay.storage, 'relay.storage', ['table', 'log'] as const, 'table');
+  const storage = oneOf(relay.storage, 'relay.storage', ['table', 'log'] as const, 'log');
   // The log is read in pages that cost one cheap index walk each: 500 measured fastest (bench/RESULTS.md).
   const batchSize = num(relay.batchSize, 'relay.batchSize', storage === 'log' ? 500 : 100, {
     min: 1,
