@@ -7,7 +7,7 @@ export type DrainSpec =
       readonly concurrency?: number;
       readonly breaker: boolean;
       /** Flowbus telemetry: off, the API without SDK (default), the SDK exporting to memory. */
-      readonly telemetry?: 'off' | 'api' | 'sdk' | 'sdk-sampled';
+      readonly telemetry?: 'off' | 'api' | 'sdk' | 'sdk-sampled' | 'floor';
     }
   | {
       readonly kind: 'raw-pg';
@@ -53,12 +53,14 @@ const flowbusDefaults: DrainConfig = {
 };
 
 /** The default relay with Flowbus telemetry off, or with the OpenTelemetry SDK registered. */
-const telemetry = (mode: 'off' | 'sdk' | 'sdk-sampled'): DrainConfig => ({
+const telemetry = (mode: 'off' | 'sdk' | 'sdk-sampled' | 'floor'): DrainConfig => ({
   id: `flowbus-defaults-r1-otel-${mode}`,
   label:
     mode === 'off'
       ? `${flowbusDefaults.label}, telemetry.enabled: false`
-      : `${flowbusDefaults.label}, OpenTelemetry SDK registered (batch span processor, metric reader, in-memory exporters${mode === 'sdk' ? '' : ', 10% of new traces sampled'})`,
+      : mode === 'floor'
+        ? `${flowbusDefaults.label}, telemetry.enabled: false, the SDK registered as below and the destination making a bare span (3 attributes, outcome) and a histogram record per delivery: the floor of a span per attempt`
+        : `${flowbusDefaults.label}, OpenTelemetry SDK registered (batch span processor, metric reader, in-memory exporters${mode === 'sdk' ? '' : ', 10% of new traces sampled'})`,
   processes: 1,
   spec: { kind: 'flowbus', breaker: true, telemetry: mode },
 });
@@ -68,6 +70,7 @@ export const HEADLINE = {
   flowbus: flowbusDefaults.id,
   telemetryOff: 'flowbus-defaults-r1-otel-off',
   telemetrySdk: 'flowbus-defaults-r1-otel-sdk',
+  telemetryFloor: 'flowbus-defaults-r1-otel-floor',
   graphile: 'graphile-c10-lq100',
   pgBoss: 'pgboss-b2500-w10',
 } as const;
@@ -77,6 +80,7 @@ export const DRAIN_CONFIGS: readonly DrainConfig[] = [
   telemetry('off'),
   telemetry('sdk'),
   telemetry('sdk-sampled'),
+  telemetry('floor'),
   raw(100, 'mark'),
   raw(100, 'mark', false),
   raw(100, 'mark', true, true),
@@ -122,6 +126,7 @@ export const DEFAULT_DRAIN_IDS: readonly string[] = [
   HEADLINE.flowbus,
   HEADLINE.telemetryOff,
   HEADLINE.telemetrySdk,
+  HEADLINE.telemetryFloor,
   'raw-b100-mark-pipe',
   'raw-b100-mark-pipe-prep',
   'raw-b500-mark-pipe',

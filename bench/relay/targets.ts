@@ -23,6 +23,7 @@ export type KeyFigure =
   | 'relayRowsPerSec'
   | 'telemetryOffRowsPerSec'
   | 'telemetrySdkRowsPerSec'
+  | 'telemetryFloorRowsPerSec'
   | 'ceilingRowsPerSec'
   | 'graphileRowsPerSec'
   | 'pgBossRowsPerSec'
@@ -74,6 +75,7 @@ export function keyFigures(r: RelayResults): KeyFigures {
   set('relayRowsPerSec', drain(HEADLINE.flowbus));
   set('telemetryOffRowsPerSec', drain(HEADLINE.telemetryOff));
   set('telemetrySdkRowsPerSec', drain(HEADLINE.telemetrySdk));
+  set('telemetryFloorRowsPerSec', drain(HEADLINE.telemetryFloor));
   set('ceilingRowsPerSec', drain(ceiling));
   set('graphileRowsPerSec', drain(HEADLINE.graphile));
   set('pgBossRowsPerSec', drain(HEADLINE.pgBoss));
@@ -177,6 +179,20 @@ export function checkTargets(r: RelayResults, baseline?: Baseline): TargetCheck[
         'drain with the OpenTelemetry SDK registered (in-memory exporters) within 15% of telemetry off',
         HEADLINE.telemetrySdk,
         f.telemetrySdkRowsPerSec!,
+        f.telemetryOffRowsPerSec!,
+        0.85,
+      ),
+    );
+  }
+  if (has('telemetryFloorRowsPerSec', 'telemetryOffRowsPerSec')) {
+    // Not a target of its own: the same bound checked on the least a span per attempt can cost
+    // (a bare span and a histogram record per delivery, made by the destination), to tell a cost
+    // of Flowbus's instrumentation from one of the SDK itself.
+    add(
+      cost(
+        'reference, not Flowbus: a bare SDK span + histogram record per delivery within 15% of telemetry off',
+        HEADLINE.telemetryFloor,
+        f.telemetryFloorRowsPerSec!,
         f.telemetryOffRowsPerSec!,
         0.85,
       ),

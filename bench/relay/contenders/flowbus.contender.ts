@@ -14,13 +14,15 @@ export interface FlowbusDrainParams {
   /**
    * `off`: `telemetry.enabled: false`; `api`: the OpenTelemetry API with no SDK (the default
    * when `@opentelemetry/api` is installed); `sdk`: the SDK registered, exporting to memory;
-   * `sdk-sampled`: the same with 10% of new traces sampled.
+   * `sdk-sampled`: the same with 10% of new traces sampled; `floor`: Flowbus's telemetry off, the
+   * SDK registered, and the destination itself making the least a span per delivery attempt can
+   * be (see bareSpanDestination): what any design with a span per attempt costs at the least.
    * @default 'api'
    */
   readonly telemetry?: TelemetryMode;
 }
 
-export type TelemetryMode = 'off' | 'api' | 'sdk' | 'sdk-sampled';
+export type TelemetryMode = 'off' | 'api' | 'sdk' | 'sdk-sampled' | 'floor';
 
 export const FLOWBUS_DRAIN_SCHEMA = 'bench_relay_drain';
 
@@ -40,15 +42,16 @@ export function flowbusContender(p: FlowbusDrainParams, url: string): DrainConte
     seed: (_db, n) => seeder.seed(n),
     dispose: () => seeder.close(),
     startConsumer: async (url, handled) => {
-      const noop = noopDestination(handled, p.breaker);
+      let noop = noopDestination(handled, p.breaker);
       const relay = {
         ...(p.batch === undefined ? {} : { batchSize: p.batch }),
         ...(p.concurrency === undefined ? {} : { concurrency: p.concurrency }),
       };
       // Loaded only here, so the other modes never load @opentelemetry/api.
-      const sdk = p.telemetry?.startsWith('sdk')
-        ? (await import('./telemetry-sdk.js')).registerInMemorySdk(p.telemetry === 'sdk-sampled' ? 0.1 : undefined)
-        : undefined;
+      const withSdk = p.telemetry?.startsWith('sdk') || p.telemetry === 'floor';
+      const otel = withSdk ? await import('./telemetry-sdk.js') : undefined;
+      const sdk = otel?.registerInMemorySdk(p.telemetry === 'sdk-sampled' ? 0.1 : undefined);
+      if (otel && p.telemetry === 'floor') noop = await otel.bareSpanDestination(noop);
       const flowbus = await startFlowbusApp({
         databaseUrl: url,
         options: {
@@ -56,7 +59,7 @@ export function flowbusContender(p: FlowbusDrainParams, url: string): DrainConte
           destinations: { noop },
           relay,
           timeouts: { enabled: false },
-          ...(p.telemetry === 'off' ? { telemetry: { enabled: false } } : {}),
+          ...(p.telemetry === 'off' || p.telemetry === 'floor' ? { telemetry: { enabled: false } } : {}),
         },
       });
       return {

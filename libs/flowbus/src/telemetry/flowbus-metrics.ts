@@ -60,6 +60,9 @@ export class FlowbusMetrics implements OnModuleInit {
     const api = await loadOtelApi(this.options);
     if (!api) return;
     const meter = api.metrics.getMeter('nestjs-flowbus');
+    // No meter provider registered: the API's instruments would be no-ops for good (the metrics API
+    // has no proxy that a later registration would fill), so nothing is created or counted.
+    if (typeof api.createNoopMeter === 'function' && meter === api.createNoopMeter()) return;
     this.enabled = true;
     meter
       .createObservableCounter('flowbus.deliveries', {
@@ -138,6 +141,11 @@ export class FlowbusMetrics implements OnModuleInit {
   /** Counts `n` attempts to `destination` with this outcome. */
   delivered(destination: string, outcome: DeliveryOutcome, n = 1): void {
     if (this.enabled && n > 0) this.tally(destination).counts[OUTCOMES.indexOf(outcome)]! += n;
+  }
+
+  /** Delivery durations are recorded (a meter provider was registered): worth timing them. */
+  get timing(): boolean {
+    return this.duration !== undefined;
   }
 
   deliveryDuration(destination: string, seconds: number, ok: boolean): void {

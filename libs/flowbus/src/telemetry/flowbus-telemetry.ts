@@ -55,6 +55,8 @@ export interface StepCause {
 export class FlowbusTelemetry implements OnModuleInit {
   private api: typeof OtelApi | undefined;
   private tracer: Tracer | undefined;
+  /** The API's tracer provider of an app that registered none (see sdkTracing). */
+  private noopProvider: unknown;
 
   constructor(
     readonly metrics: FlowbusMetrics,
@@ -64,6 +66,21 @@ export class FlowbusTelemetry implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     this.api = await loadOtelApi(this.options);
     this.tracer = this.api?.trace.getTracer('nestjs-flowbus');
+    // A proxy without a delegate hands out the API's shared no-op provider.
+    const Proxy = this.api?.ProxyTracerProvider;
+    this.noopProvider = typeof Proxy === 'function' ? new Proxy().getDelegate() : undefined;
+  }
+
+  /**
+   * A tracer provider (an SDK) is registered now: the API's global provider is a proxy whose
+   * delegate is the registered one, else the no-op. Checked per delivery, as an SDK may be
+   * registered after the app started. Without the proxy class (a future API), always true.
+   */
+  private sdkTracing(api: typeof OtelApi): boolean {
+    const provider = api.trace.getTracerProvider() as { getDelegate?: () => unknown };
+    return this.noopProvider === undefined || typeof provider.getDelegate !== 'function'
+      ? true
+      : provider.getDelegate() !== this.noopProvider;
   }
 
   /** Spans are made (`@opentelemetry/api` is installed). */
@@ -139,10 +156,13 @@ export class FlowbusTelemetry implements OnModuleInit {
    * context, and the attempt is counted without a metrics call (see FlowbusMetrics.delivered).
    */
   deliver(message: DeliveryMessage, send: (message: DeliveryMessage) => Promise<void>): Promise<void> {
-    const started = performance.now();
     const api = this.api;
     const tracer = this.tracer;
-    if (!api || !tracer) {
+    if (!api || !tracer || !this.sdkTracing(api)) {
+      // No SDK: no span would be recorded, so none is made (issue 14: the API without an SDK
+      // within 3% of no instrumentation); the stored trace context goes to the destination as is.
+      if (!this.metrics.timing) return send(message);
+      const started = performance.now();
       return send(message).then(
         () => this.metrics.deliveryDuration(message.destination, (performance.now() - started) / 1000, true),
         (error: unknown) => {
@@ -151,6 +171,7 @@ export class FlowbusTelemetry implements OnModuleInit {
         },
       );
     }
+    const started = performance.now();
     const headers = message.headers;
     const parent = api.propagation.extract(api.ROOT_CONTEXT, headers);
     const attributes: Attributes = {
