@@ -71,6 +71,8 @@ export class BreakerRegistry {
   private readonly held = new WeakMap<DeliveryMessage, Run>();
   /** When each delivery in flight started (performance.now()). */
   private readonly started = new WeakMap<DeliveryMessage, number>();
+  /** Deliveries in flight whose failure does not start a run (see fire). */
+  private readonly unjudged = new WeakSet<DeliveryMessage>();
 
   constructor(private readonly signal: RelaySignal) {}
 
@@ -115,7 +117,7 @@ export class BreakerRegistry {
       // failure is this message's (a burst of them is not an outage).
       if (!breaker.closed || entry.lastSuccessAt >= (this.started.get(args[0]) ?? -Infinity)) return;
       if (entry.run) this.held.set(args[0], entry.run);
-      else entry.run = newRun();
+      else if (!this.unjudged.has(args[0])) entry.run = newRun();
     });
     // Also for a NonRetryableError (filtered): the destination answered.
     breaker.on('success', () => {
@@ -163,13 +165,23 @@ export class BreakerRegistry {
    * Delivers through the destination's breaker. Rejects with BreakerOpenError when the breaker
    * refused the delivery, or the delivery failed after the breaker had opened or late in a run of
    * failures that failed (see the class comment): no attempt is counted for those.
+   *
+   * `judged: false` (the log storage's claim loop): the delivery's failure does not start a run.
+   * It joins a run under way (and waits for its verdict), counts in opossum's error percentage,
+   * and a half-open probe's failure reopens the breaker as any other. Those rows (retries, and the
+   * rows parked behind a failing head of their key) are claimed apart from the log's traffic, due
+   * together and failing for their own reasons once the log is read: run after run of them alone
+   * would open the breaker while the destination answers every other row, and then only they could
+   * be its probes, each failing again (a key's rows then drain one attempt per probe, up to
+   * `resetTimeoutMs` apart). The log's first attempts judge the destination.
    */
-  async fire(destination: string, message: DeliveryMessage): Promise<void> {
+  async fire(destination: string, message: DeliveryMessage, judged = true): Promise<void> {
     const entry = this.entries.get(destination);
     if (!entry) throw new Error(`No circuit breaker for destination "${destination}"`);
     let failure: { error: unknown } | undefined;
     entry.inFlight++;
     this.started.set(message, performance.now());
+    if (!judged) this.unjudged.add(message);
     try {
       await entry.breaker.fire(message);
     } catch (error) {
@@ -177,6 +189,7 @@ export class BreakerRegistry {
     } finally {
       entry.inFlight--;
       this.started.delete(message);
+      this.unjudged.delete(message);
       if (entry.run && entry.inFlight === 0) this.convict(entry);
     }
     if (!failure) return;

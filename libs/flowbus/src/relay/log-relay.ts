@@ -413,19 +413,23 @@ export class LogRelay {
       await this.send(this.message(s, row));
       outcome.delivered++;
     } catch (error) {
-      if (row.key !== null) outcome.parked.add(row.key);
-      this.failed(s, row, error, outcome);
+      // The key's later rows wait behind the row in flowbus_outbox; behind a dead letter, nothing
+      // is left to wait for (as on the table storage, where the next row is claimable at once).
+      if (this.failed(s, row, error, outcome) && row.key !== null) outcome.parked.add(row.key);
     }
   }
 
-  /** Classifies a failed first attempt: parked (breaker), retried later, or dead-lettered. */
-  private failed(s: LogSubscriber, row: LogRow, error: unknown, outcome: BatchOutcome): void {
+  /**
+   * Classifies a failed first attempt: parked (breaker), retried later, or dead-lettered.
+   * @returns whether the row waits in flowbus_outbox (false: dead-lettered)
+   */
+  private failed(s: LogSubscriber, row: LogRow, error: unknown, outcome: BatchOutcome): boolean {
     const now = new Date(this.options.clock.now());
     if (error instanceof BreakerOpenError) {
       // Refused by an open breaker: not an attempt. The claim loop sends it once the breaker lets it.
       outcome.park(this.retryRow(s, row, now));
       outcome.released++;
-      return;
+      return true;
     }
     const policy = this.options.destinations.get(s.destination);
     const { entry, summary } = errorEntry(error, 1, now);
@@ -434,7 +438,7 @@ export class LogRelay {
     if (isNonRetryable(error) || !policy || policy.maxAttempts <= 1) {
       outcome.dead.push(failed);
       this.logger.error(`Dead-lettered ${context} after attempt 1: ${summary}`);
-      return;
+      return false;
     }
     failed.nextAttemptAt = new Date(now.getTime() + backoffDelay(1, policy.backoff));
     outcome.retries.push(failed);
@@ -442,6 +446,7 @@ export class LogRelay {
     this.logger.warn(
       `Attempt 1/${policy.maxAttempts} of ${context} failed, retry at ${failed.nextAttemptAt.toISOString()}: ${summary}`,
     );
+    return true;
   }
 
   /**

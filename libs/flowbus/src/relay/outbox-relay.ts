@@ -369,17 +369,21 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     this.inFlight++;
     this.holding.add(deliveryKey(row));
     this.telemetry
-      .deliver(toMessage(row), (message) => this.send(message))
+      .deliver(toMessage(row), (message) => this.send(message, this.log === undefined))
       .then(
         () => this.settled(row, undefined, true),
         (error: unknown) => this.settled(row, error, false),
       );
   }
 
-  private send(message: DeliveryMessage): Promise<void> {
+  /**
+   * Sends one message. `judged`: whether its failure may start a run of failures (see
+   * BreakerRegistry.fire): not for the claim loop's rows on the log storage (its retries).
+   */
+  private send(message: DeliveryMessage, judged = true): Promise<void> {
     try {
       if (message.destination === LOCAL_DESTINATION) return this.local.deliver(message);
-      if (this.breakers.has(message.destination)) return this.breakers.fire(message.destination, message);
+      if (this.breakers.has(message.destination)) return this.breakers.fire(message.destination, message, judged);
       const destination = this.options.destinations.get(message.destination)?.destination;
       if (!destination) throw new NonRetryableError(`Destination "${message.destination}" is not configured`);
       return Promise.resolve(destination.deliver(message));
