@@ -153,6 +153,7 @@ describe('migrations', () => {
       'FlowbusDeliveryKeys_typeorm_run_1763769600006',
       'FlowbusLogGenerations_typeorm_run_1763769600007',
       'FlowbusRelays_typeorm_run_1763769600008',
+      'FlowbusCursorProgress_typeorm_run_1763769600009',
     ]);
     expect(await own.runMigrations()).toEqual([]);
     // Migration 6 keys the outbox by (id, subscriber); undone, by id again.
@@ -164,7 +165,9 @@ describe('migrations', () => {
         )
       ).map((r: { attname: string }) => r.attname);
     expect(await outboxKey()).toEqual(['id', 'subscriber']);
-    // 8 drops the relays' heartbeats, 7 turns the log back into 0004's table, then 6 keys the outbox by id again.
+    // 9 drops the cursors' partial windows, 8 the relays' heartbeats, 7 turns the log back into
+    // 0004's table, then 6 keys the outbox by id again.
+    await own.undoLastMigration();
     await own.undoLastMigration();
     await own.undoLastMigration();
     await own.undoLastMigration();
