@@ -11,6 +11,11 @@ import { renewCursors, type CursorLease } from '../outbox/log.queries.js';
  * or advance) extends the leases already; the keeper renews them only when a quarter lease passed
  * without one (a page that takes long), so a batch of fast pages costs no extra round trip.
  * A renewal fenced off (taken over) sets `lost`: the batch starts no new page and records nothing.
+ *
+ * A page in flight gets `leaseMs` from its start, like a row the claim loop leases on the table
+ * storage: renewals while it delivers extend the leases to at most its start + leaseMs. A relay
+ * whose page hangs (a destination that never answers, a process frozen mid-batch) keeps its
+ * cursors no longer than that, and another relay takes them over and delivers the page again.
  * @internal
  */
 export class LeaseKeeper {
@@ -21,6 +26,8 @@ export class LeaseKeeper {
   private stopped = false;
   /** A record is under way (see hold): no renewal until it is done. */
   private holding = false;
+  /** Clock time past which the page in flight gets no renewal (see pageStarted). */
+  private pageDeadline: number;
 
   constructor(
     private readonly pool: Pool,
@@ -32,7 +39,13 @@ export class LeaseKeeper {
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {
+    this.pageDeadline = clock.now() + leaseMs;
     this.schedule();
+  }
+
+  /** A page's deliveries start: they keep the leases for up to `leaseMs`. */
+  pageStarted(): void {
+    this.pageDeadline = this.clock.now() + this.leaseMs;
   }
 
   /**
@@ -71,7 +84,10 @@ export class LeaseKeeper {
 
   private async renew(): Promise<void> {
     try {
-      const until = new Date(this.clock.now() + this.leaseMs);
+      const now = this.clock.now();
+      // The page in flight has had its lease: it is left to expire (see the class comment).
+      if (now >= this.pageDeadline) return this.schedule();
+      const until = new Date(Math.min(now + this.leaseMs, this.pageDeadline));
       const { rows } = await this.pool.query(
         renewCursors(this.schema, { subscriber: this.subscriber, owner: this.owner, leases: this.leases, until }),
       );

@@ -388,6 +388,7 @@ export class LogRelay {
       }
       rows += page.length;
       this.delivering = true;
+      keeper.pageStarted();
       await this.deliverPage(s, page, outcome);
       done = page[page.length - 1]!.seq;
       if (performance.now() - recordedAt >= PROGRESS_EVERY_MS) {
