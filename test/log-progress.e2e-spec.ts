@@ -143,6 +143,11 @@ describe('log relay, long batches', () => {
     const stopped = await cursors('stopped');
     expect(stopped.every((c) => c.owner === null && c.window_end !== null && c.done_seq !== null)).toBe(true);
     expect(await pending()).toBe(200 - deliveredByA);
+    // Its lag counts from the last row delivered, not from the cursor's tick (the 200 rows are the last written).
+    const lag = (await api.get('/stats').expect(200)).body.subscribers.find(
+      (x: { subscriber: string }) => x.subscriber === 'destination:stopped',
+    );
+    expect(lag.behindSeq).toBe(200 - deliveredByA);
 
     sink.delayMs = 0;
     const b = await relay('stopped', sink);
