@@ -21,6 +21,8 @@ class CountingSink implements Destination {
   delayMs: number;
   /** Deliveries fail (retryably) while this holds. */
   failing = false;
+  /** Deliveries of these payloads' `i` fail (retryably). */
+  readonly failIndexes = new Set<number>();
   readonly circuitBreaker = false as const;
   readonly backoff = { initialMs: 60_000, jitter: 'none' as const };
 
@@ -31,7 +33,8 @@ class CountingSink implements Destination {
   async deliver(message: DeliveryMessage): Promise<void> {
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     this.deliveries.set(message.id, (this.deliveries.get(message.id) ?? 0) + 1);
-    if (this.failing) throw new Error('503 from downstream');
+    if (this.failing || this.failIndexes.has((message.payload as { i: number }).i))
+      throw new Error('503 from downstream');
   }
 
   /** Ids delivered at least once. */
@@ -71,8 +74,8 @@ async function producer(name: string, sink: Destination) {
   return app;
 }
 
-const messages = (name: string, n: number) =>
-  Array.from({ length: n }, (_, i) => ({ destination: name, type: 'Invoice', payload: { i } }));
+const messages = (name: string, n: number, key?: (i: number) => string | undefined) =>
+  Array.from({ length: n }, (_, i) => ({ destination: name, type: 'Invoice', key: key?.(i), payload: { i } }));
 
 const cursors = async (name: string) =>
   (await ds.query(
@@ -112,13 +115,13 @@ describe('log relay, long batches', () => {
   it('keeps the cursors of a batch longer than the lease: a second relay takes nothing over, nothing is delivered twice', async () => {
     const sink = new CountingSink(15);
     const writer = await producer('slow', sink);
-    // 80 rows in 40 pages of 15 ms: a batch of over half a second, with a lease of 200 ms.
-    const a = await relay('slow', sink, { leaseMs: 200 });
-    await enqueue(writer, messages('slow', 80));
+    // 160 rows in 80 pages of 15 ms: a batch of over a second, with a lease of 500 ms.
+    const a = await relay('slow', sink, { leaseMs: 500 });
+    await enqueue(writer, messages('slow', 160));
     await waitFor(() => sink.distinct >= 10, { message: 'relay A delivering' });
     // B leases every cursor whose lease expired: without renewals, all of A's.
-    const b = await relay('slow', sink, { leaseMs: 200 });
-    await waitFor(() => sink.distinct === 80, { timeoutMs: 20_000, message: 'every row delivered' });
+    const b = await relay('slow', sink, { leaseMs: 500 });
+    await waitFor(() => sink.distinct === 160, { timeoutMs: 20_000, message: 'every row delivered' });
     await drainOutbox(a);
     await drainOutbox(b);
     expect(sink.duplicates).toBe(0);
@@ -159,6 +162,40 @@ describe('log relay, long batches', () => {
     const resumed = await cursors('stopped');
     expect(resumed.every((c) => c.window_end === null && c.done_seq === null)).toBe(true);
     expect(BigInt(resumed[0]!.tick_id)).toBeGreaterThan(BigInt(stopped[0]!.window_end!));
+  });
+
+  it('keeps a key parked across a recorded progress: the relay that resumes the batch does not deliver its later rows', async () => {
+    const sink = new CountingSink(10);
+    // Row 0 (key k) fails: rows 150 and 190 of k wait behind it, whoever delivers them.
+    sink.failIndexes.add(0);
+    const writer = await producer('parked', sink);
+    const a = await relay('parked', sink);
+    const ids = await enqueue(
+      writer,
+      messages('parked', 200, (i) => (i === 0 || i === 150 || i === 190 ? 'k' : undefined)),
+    );
+    await waitFor(() => sink.distinct >= 30, { message: 'relay A delivering' });
+    await close(a);
+    expect(sink.deliveries.has(ids[150]!)).toBe(false);
+    sink.delayMs = 0;
+    await relay('parked', sink);
+    // Not drainOutbox: the parked rows are due, behind a head whose retry is a minute away.
+    await waitFor(async () => sink.distinct === 198 && (await cursors('parked')).every((c) => c.window_end === null), {
+      message: 'the batch resumed and recorded',
+    });
+    expect(sink.deliveries.get(ids[0]!)).toBe(1);
+    expect(sink.deliveries.has(ids[150]!)).toBe(false);
+    expect(sink.deliveries.has(ids[190]!)).toBe(false);
+    expect(sink.distinct).toBe(198);
+    expect(sink.duplicates).toBe(0);
+    const parked = await ds.query(
+      `SELECT id, attempts FROM flowbus_outbox WHERE destination = 'parked' AND delivered_at IS NULL ORDER BY seq`,
+    );
+    expect(parked).toEqual([
+      { id: ids[0], attempts: 1 },
+      { id: ids[150], attempts: 0 },
+      { id: ids[190], attempts: 0 },
+    ]);
   });
 
   it("fences off a stale owner's progress: a relay whose cursors were taken over mid-batch records nothing", async () => {
