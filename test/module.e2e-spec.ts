@@ -111,7 +111,7 @@ describe('migrations', () => {
     expect(await tables('tenant_a')).toEqual(FLOWBUS_TABLES);
     expect(
       (await ds.query('SELECT id FROM tenant_a.flowbus_migrations ORDER BY id')).map((r: { id: number }) => r.id),
-    ).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    ).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
   it('lets instances starting together migrate once (advisory lock)', async () => {
@@ -153,6 +153,7 @@ describe('migrations', () => {
       'FlowbusDeliveryKeys_typeorm_run_1763769600006',
       'FlowbusLogGenerations_typeorm_run_1763769600007',
       'FlowbusRelays_typeorm_run_1763769600008',
+      'FlowbusCursorProgress_typeorm_run_1763769600009',
     ]);
     expect(await own.runMigrations()).toEqual([]);
     // Migration 6 keys the outbox by (id, subscriber); undone, by id again.
@@ -164,7 +165,9 @@ describe('migrations', () => {
         )
       ).map((r: { attname: string }) => r.attname);
     expect(await outboxKey()).toEqual(['id', 'subscriber']);
-    // 8 drops the relays' heartbeats, 7 turns the log back into 0004's table, then 6 keys the outbox by id again.
+    // 9 drops the cursors' partial windows, 8 the relays' heartbeats, 7 turns the log back into
+    // 0004's table, then 6 keys the outbox by id again.
+    await own.undoLastMigration();
     await own.undoLastMigration();
     await own.undoLastMigration();
     await own.undoLastMigration();
@@ -195,7 +198,7 @@ describe('migrations', () => {
     ]);
     const env = { ...process.env, DATABASE_URL: db.url };
     const first = await run(process.execPath, [`${out}/cli/migrate.js`, '--schema', 'from_cli'], { env });
-    expect(first.stdout).toBe('flowbus-migrate: applied 1, 2, 3, 4, 5, 6, 7, 8 in schema "from_cli"\n');
+    expect(first.stdout).toBe('flowbus-migrate: applied 1, 2, 3, 4, 5, 6, 7, 8, 9 in schema "from_cli"\n');
     const second = await run(process.execPath, [`${out}/cli/migrate.js`, '--schema', 'from_cli'], { env });
     expect(second.stdout).toBe('flowbus-migrate: schema "from_cli" is up to date\n');
     expect(await tables('from_cli')).toEqual(FLOWBUS_TABLES);

@@ -110,9 +110,10 @@ describe('with migrationsRun: false', () => {
       { id: 6, name: 'FlowbusDeliveryKeys1763769600006' },
       { id: 7, name: 'FlowbusLogGenerations1763769600007' },
       { id: 8, name: 'FlowbusRelays1763769600008' },
+      { id: 9, name: 'FlowbusCursorProgress1763769600009' },
     ]);
     expect(error!.message).toContain(
-      'migration(s) 1 (FlowbusInit1763769600001), 2 (FlowbusSagas1763769600002), 3 (FlowbusSubscribers1763769600003), 4 (FlowbusLog1763769600004), 5 (FlowbusReceived1763769600005), 6 (FlowbusDeliveryKeys1763769600006), 7 (FlowbusLogGenerations1763769600007), 8 (FlowbusRelays1763769600008) not applied',
+      'migration(s) 1 (FlowbusInit1763769600001), 2 (FlowbusSagas1763769600002), 3 (FlowbusSubscribers1763769600003), 4 (FlowbusLog1763769600004), 5 (FlowbusReceived1763769600005), 6 (FlowbusDeliveryKeys1763769600006), 7 (FlowbusLogGenerations1763769600007), 8 (FlowbusRelays1763769600008), 9 (FlowbusCursorProgress1763769600009) not applied',
     );
     expect(error!.message).toContain('npx flowbus-migrate up --schema fresh');
   });

@@ -79,7 +79,7 @@ export const writtenRows =
  * The delivery of message `id` to its destination (or to durable `subscriber`) once it is
  * delivered, else undefined, on either storage: its `flowbus_outbox` row (table storage, or a log
  * delivery that was retried), or, for a log row delivered at its first attempt, the reader's
- * cursor past it (attempts 0).
+ * cursor past it, or its partial window done past it (attempts 0).
  */
 export async function deliveredRow<T = { attempts: number; errors: unknown[]; delivered_at: Date }>(
   ds: Queryable,
@@ -103,7 +103,9 @@ export async function deliveredRows<T = { id: string; attempts: number; errors: 
        JOIN flowbus_cursor c ON c.part = l.part
          AND c.subscriber = CASE WHEN $2 = '' THEN 'destination:' || l.destination ELSE 'local:' || $2 END
        JOIN flowbus_tick t ON t.id = c.tick_id
-     WHERE l.id = ANY($1::uuid[]) AND pg_visible_in_snapshot(l.txid, t.snap)
+       LEFT JOIN flowbus_tick w ON w.id = c.window_end
+     WHERE l.id = ANY($1::uuid[])
+       AND (pg_visible_in_snapshot(l.txid, t.snap) OR (l.seq <= c.done_seq AND pg_visible_in_snapshot(l.txid, w.snap)))
        AND NOT EXISTS (SELECT 1 FROM flowbus_outbox o WHERE o.id = l.id AND o.subscriber = $2)
        AND NOT EXISTS (SELECT 1 FROM flowbus_dead_letter d WHERE d.id = l.id AND d.subscriber = $2)`,
     [ids, subscriber],
@@ -131,8 +133,8 @@ export async function redeliver(ds: Queryable, id: string, subscriber: string): 
 /**
  * Deliveries not done yet, on either storage: undelivered `flowbus_outbox` rows (every row on the
  * table storage; retries and parked rows on the log), plus, on the log, each row per durable
- * subscriber of its type or per its own destination whose cursor is not past it (routes of
- * published events are not counted).
+ * subscriber of its type or per its own destination whose cursor is not past it, nor its partial
+ * window done past it (routes of published events are not counted).
  */
 export async function undelivered(ds: Queryable): Promise<number> {
   const [row] = await ds.query(
@@ -142,7 +144,9 @@ export async function undelivered(ds: Queryable): Promise<number> {
             OR (l.destination IS NULL AND c.subscriber IN (
               SELECT 'local:' || s.subscriber FROM flowbus_subscriber s WHERE s.event_type = l.type)))
           JOIN flowbus_tick t ON t.id = c.tick_id
+          LEFT JOIN flowbus_tick w ON w.id = c.window_end
         WHERE NOT pg_visible_in_snapshot(l.txid, t.snap)
+          AND NOT COALESCE(l.seq <= c.done_seq AND pg_visible_in_snapshot(l.txid, w.snap), false)
           AND NOT EXISTS (SELECT 1 FROM flowbus_outbox o
             WHERE o.id = l.id AND o.subscriber = CASE WHEN c.subscriber LIKE 'local:%' THEN substr(c.subscriber, 7) ELSE '' END)
        ) AS n`,

@@ -7,6 +7,7 @@ import { Received0005Migration } from './0005-received.migration.js';
 import { DeliveryKeys0006Migration } from './0006-delivery-keys.migration.js';
 import { LogGenerations0007Migration } from './0007-log-generations.migration.js';
 import { Relays0008Migration } from './0008-relays.migration.js';
+import { CursorProgress0009Migration } from './0009-cursor-progress.migration.js';
 import type { FlowbusMigration } from './flowbus-migration.js';
 
 type MigrationClass = new (schema?: string) => FlowbusMigration;
@@ -21,6 +22,7 @@ const ALL: readonly MigrationClass[] = [
   DeliveryKeys0006Migration,
   LogGenerations0007Migration,
   Relays0008Migration,
+  CursorProgress0009Migration,
 ];
 
 /** Instances bound to a schema, for the built-in runner and the CLI. */

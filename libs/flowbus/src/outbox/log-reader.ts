@@ -27,6 +27,11 @@ export interface LogBatch {
   readonly from: TickRow;
   readonly to: TickRow;
   readonly leases: readonly CursorLease[];
+  /**
+   * A partial window resumed (see 0009-cursor-progress.migration): its rows up to this seq are
+   * done, `to` is the window's end. Undefined: the batch starts at `from`'s floor.
+   */
+  readonly after?: string;
 }
 
 /**
@@ -117,21 +122,37 @@ export class LogReader {
 
   /**
    * The batches from the leased cursors to tick `to`: cursors at the same tick share one batch
-   * (one scan of the window for all their partitions).
+   * (one scan of the window for all their partitions). Cursors in a partial window (recorded by a
+   * relay stopped or taken over mid-batch) first resume it: from their tick to the window's end,
+   * after its done seq; the caller carries on from the window's end to `to` (see following).
    */
   async batches(subscriber: string, leases: readonly CursorLease[], to: TickRow): Promise<LogBatch[]> {
-    const byTick = new Map<string, CursorLease[]>();
+    const byWindow = new Map<string, CursorLease[]>();
     for (const l of leases) {
       if (BigInt(l.tick_id) >= BigInt(to.id)) continue;
-      const list = byTick.get(l.tick_id);
+      const window = `${l.tick_id}:${l.window_end ?? ''}:${l.done_seq ?? ''}`;
+      const list = byWindow.get(window);
       if (list) list.push(l);
-      else byTick.set(l.tick_id, [l]);
+      else byWindow.set(window, [l]);
     }
     const batches: LogBatch[] = [];
-    for (const [tickId, group] of byTick) {
-      batches.push({ subscriber, from: await this.tickById(tickId), to, leases: group });
+    for (const group of byWindow.values()) {
+      const { tick_id, window_end, done_seq } = group[0]!;
+      const from = await this.tickById(tick_id);
+      batches.push(
+        window_end !== null && done_seq !== null
+          ? { subscriber, from, to: await this.tickById(window_end), leases: group, after: done_seq }
+          : { subscriber, from, to, leases: group },
+      );
     }
     return batches;
+  }
+
+  /** The batch that follows `batch` once it is recorded (its cursors moved to its end), up to `to`; undefined if none. */
+  following(batch: LogBatch, to: TickRow): LogBatch | undefined {
+    if (BigInt(batch.to.id) >= BigInt(to.id)) return undefined;
+    const leases = batch.leases.map((l) => ({ ...l, tick_id: batch.to.id, window_end: null, done_seq: null }));
+    return { subscriber: batch.subscriber, from: batch.to, to, leases };
   }
 
   /**
@@ -166,7 +187,7 @@ export class LogReader {
       page.catch(() => undefined);
       return page;
     };
-    let next = first ? Promise.resolve(first) : fetch(batch.from.floor_seq);
+    let next = first ? Promise.resolve(first) : fetch(batch.after ?? batch.from.floor_seq);
     for (;;) {
       const rows = await next;
       if (rows.length === pageSize) next = fetch(rows[rows.length - 1]!.seq);

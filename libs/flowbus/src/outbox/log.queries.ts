@@ -52,6 +52,10 @@ export interface CursorLease {
   part: number;
   tick_id: string;
   epoch: string;
+  /** A partial window's end tick (see 0009-cursor-progress.migration), null between batches. */
+  window_end: string | null;
+  /** The last seq of the window (tick_id, window_end] delivered so far, null between batches. */
+  done_seq: string | null;
 }
 
 /** A cursor just leased or advanced, and how many other relays read its subscriber. */
@@ -237,7 +241,8 @@ export function leaseCursors(
       UPDATE ${cursor} c
       SET owner = $2, lease_until = $4, epoch = CASE WHEN c.owner IS DISTINCT FROM $2 THEN c.epoch + 1 ELSE c.epoch END
       FROM free WHERE c.subscriber = free.subscriber AND c.part = free.part
-      RETURNING c.part, c.tick_id::text, c.epoch::text, ${othersAlive(schema, '$1', '$2')} AS others`,
+      RETURNING c.part, c.tick_id::text, c.epoch::text, c.window_end::text, c.done_seq::text,
+        ${othersAlive(schema, '$1', '$2')} AS others`,
     values: [p.subscriber, p.owner, p.now, p.until, p.max],
   };
 }
@@ -309,8 +314,9 @@ export function logPage(
 /**
  * Moves leased cursors to tick `to` and extends their lease, fenced: a cursor whose epoch or
  * owner changed (taken over after this relay's lease expired) is not touched, and neither is one
- * already at or past `to`. Returns the parts advanced, each with the other relays alive (a relay
- * that keeps its cursors learns of a new one without a round trip).
+ * already at or past `to`. A partial window (see recordProgress) is done with. Returns the parts
+ * advanced, each with the other relays alive (a relay that keeps its cursors learns of a new one
+ * without a round trip).
  */
 export function advanceCursors(
   schema: string,
@@ -319,11 +325,67 @@ export function advanceCursors(
   return {
     name: `flowbus-advance-cursors:${schema}`,
     text: `UPDATE ${names(schema).cursor} c
-      SET tick_id = $4::bigint, lease_until = $5, updated_at = now()
+      SET tick_id = $4::bigint, window_end = NULL, done_seq = NULL, lease_until = $5, updated_at = now()
       FROM unnest($2::smallint[], $3::bigint[]) AS f(part, epoch)
       WHERE c.subscriber = $1 AND c.part = f.part AND c.epoch = f.epoch AND c.owner = $6 AND c.tick_id < $4::bigint
       RETURNING c.part, ${othersAlive(schema, '$1', '$6')} AS others`,
     values: [p.subscriber, p.leases.map((l) => l.part), p.leases.map((l) => l.epoch), p.to, p.until, p.owner],
+  };
+}
+
+/**
+ * Records partial progress of a batch (see 0009-cursor-progress.migration): the rows of the window
+ * from the cursors' tick `from` to tick `end` up to seq `done` are delivered. Fenced like
+ * advanceCursors (and on the cursor still being at `from`), and extends the lease. Returns the
+ * parts recorded, each with the other relays alive.
+ */
+export function recordProgress(
+  schema: string,
+  p: {
+    subscriber: string;
+    owner: string;
+    leases: readonly CursorLease[];
+    from: string;
+    end: string;
+    done: string;
+    until: Date;
+  },
+): NamedQuery {
+  return {
+    name: `flowbus-cursor-progress:${schema}`,
+    text: `UPDATE ${names(schema).cursor} c
+      SET window_end = $5::bigint, done_seq = $6::bigint, lease_until = $7, updated_at = now()
+      FROM unnest($2::smallint[], $3::bigint[]) AS f(part, epoch)
+      WHERE c.subscriber = $1 AND c.part = f.part AND c.epoch = f.epoch AND c.owner = $8 AND c.tick_id = $4::bigint
+      RETURNING c.part, ${othersAlive(schema, '$1', '$8')} AS others`,
+    values: [
+      p.subscriber,
+      p.leases.map((l) => l.part),
+      p.leases.map((l) => l.epoch),
+      p.from,
+      p.end,
+      p.done,
+      p.until,
+      p.owner,
+    ],
+  };
+}
+
+/**
+ * Extends the leases of cursors a relay is still delivering a batch of, fenced like
+ * advanceCursors. Returns the parts renewed: fewer than asked means some were taken over.
+ */
+export function renewCursors(
+  schema: string,
+  p: { subscriber: string; owner: string; leases: readonly CursorLease[]; until: Date },
+): NamedQuery {
+  return {
+    name: `flowbus-renew-cursors:${schema}`,
+    text: `UPDATE ${names(schema).cursor} c SET lease_until = $4
+      FROM unnest($2::smallint[], $3::bigint[]) AS f(part, epoch)
+      WHERE c.subscriber = $1 AND c.part = f.part AND c.epoch = f.epoch AND c.owner = $5
+      RETURNING c.part`,
+    values: [p.subscriber, p.leases.map((l) => l.part), p.leases.map((l) => l.epoch), p.until, p.owner],
   };
 }
 
@@ -352,7 +414,8 @@ export function releaseOwnerCursors(schema: string, owner: string): NamedQuery {
 
 /**
  * Deletes the ticks nobody needs any more: older than every cursor's tick, and older than the
- * tick the newest tick's floor came from (a later tick's floor may still be looked up there).
+ * tick the newest tick's floor came from (a later tick's floor may still be looked up there). A
+ * partial window's end tick is newer than its cursor's tick, so it is kept.
  */
 export function pruneTicks(schema: string): NamedQuery {
   const { tick, cursor } = names(schema);
@@ -367,8 +430,8 @@ export function pruneTicks(schema: string): NamedQuery {
 }
 
 /**
- * Lag of every subscriber in ticks' seq terms (rows ahead of its oldest cursor, upper bound) and
- * seconds, and whether it holds back retention: a generation closed at least `retentionMs` before
+ * Lag of every subscriber in ticks' seq terms (rows ahead of its oldest cursor, or of the seq its
+ * partial window is done up to; upper bound) and seconds, and whether it holds back retention: a generation closed at least `retentionMs` before
  * `now` is not emptied yet because this subscriber has not read all of it (see flowbus_log_rotate).
  */
 export function subscriberLag(schema: string, now: Date, retentionMs: number): NamedQuery {
@@ -386,7 +449,8 @@ export function subscriberLag(schema: string, now: Date, retentionMs: number): N
         WHERE NOT ${quoteSchema(schema)}.flowbus_log_gen_read(d.gen, d.max_seq, t.floor_seq, t.snap)
       )
       SELECT c.subscriber, min(c.tick_id)::text AS "tickId",
-        GREATEST(0, (SELECT max(hi_seq) FROM ${tick}) - min(t.hi_seq))::text AS "behindSeq",
+        GREATEST(0, (SELECT max(hi_seq) FROM ${tick}) - min(GREATEST(t.hi_seq, COALESCE(c.done_seq, 0))))::text
+          AS "behindSeq",
         EXTRACT(EPOCH FROM (now() - min(t.created_at)))::float8 AS "lagSeconds",
         c.subscriber IN (SELECT subscriber FROM blocking) AS "blocksRetention"
       FROM ${cursor} c JOIN ${tick} t ON t.id = c.tick_id
@@ -401,9 +465,9 @@ export function subscriberLag(schema: string, now: Date, retentionMs: number): N
  * subscriber of its type in `flowbus_subscriber`, as destination `local`; every destination
  * `routes` send its type to; or its own destination). A delivery that failed or was parked has
  * its row in `flowbus_outbox` (retries), which gives its fields; a dead-lettered one is left out
- * (it is in `flowbus_dead_letter`). Otherwise it is delivered once its reader's cursor is past it
- * (`delivered_at` is then when that cursor last moved: the log does not record each delivery),
- * else pending. `seq` is the log's. With `orphans`, the retry rows whose log row is gone
+ * (it is in `flowbus_dead_letter`). Otherwise it is delivered once its reader's cursor is past it,
+ * or once it is in the cursor's partial window at or below its done seq (`delivered_at` is then
+ * when that cursor last moved: the log does not record each delivery), else pending. `seq` is the log's. With `orphans`, the retry rows whose log row is gone
  * (retention, or written before the switch to the log) are added, with their own seq: for counts
  * only, their seq is of another sequence.
  *
@@ -430,7 +494,8 @@ export function logDeliveries(
         COALESCE(r.attempts, 0) AS attempts, COALESCE(r.errors, '[]'::jsonb) AS errors, r.last_error, l.created_at,
         COALESCE(r.next_attempt_at, l.available_at, l.created_at) AS next_attempt_at, r.locked_until, r.lock_owner,
         CASE WHEN r.id IS NOT NULL THEN r.delivered_at
-          WHEN l.seq <= t.floor_seq OR pg_visible_in_snapshot(l.txid, t.snap) THEN c.updated_at END AS delivered_at
+          WHEN l.seq <= t.floor_seq OR pg_visible_in_snapshot(l.txid, t.snap)
+            OR (l.seq <= c.done_seq AND pg_visible_in_snapshot(l.txid, w.snap)) THEN c.updated_at END AS delivered_at
       FROM ${log} l
       CROSS JOIN LATERAL (
         SELECT 'local' AS destination, s.subscriber, 'local:' || s.subscriber AS reader
@@ -443,6 +508,7 @@ export function logDeliveries(
       ) x
       LEFT JOIN ${cursor} c ON c.subscriber = x.reader AND c.part = l.part
       LEFT JOIN ${tick} t ON t.id = c.tick_id
+      LEFT JOIN ${tick} w ON w.id = c.window_end
       LEFT JOIN ${outbox} r ON r.id = l.id AND r.subscriber = x.subscriber
       WHERE NOT EXISTS (SELECT 1 FROM ${table(schema, 'flowbus_dead_letter')} d
         WHERE d.id = l.id AND d.subscriber = x.subscriber)

@@ -139,10 +139,11 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     await this.listener.stop();
     const { shutdownTimeoutMs } = this.options.relay;
     if (this.log && this.loops) {
-      // A log round waits for every delivery of its page: a destination that never answers would
-      // hold the shutdown until its timeout. Past shutdownTimeoutMs the round is abandoned (no new
-      // page, nothing recorded): its cursors are given back below, and the batch is delivered
-      // again by the relay that leases them.
+      // A stopping log round starts no new page: it waits for the deliveries of its page in flight,
+      // records its progress and returns, and its cursors are given back below; the relay that
+      // leases them resumes after that page. A destination that never answers would hold the
+      // shutdown: past shutdownTimeoutMs the round is abandoned (nothing more recorded), and what it
+      // delivered since its last progress record is delivered again by the next owner.
       const [, roundEnded] = await Promise.all([this.loops.claim, settlesWithin(this.loops.log, shutdownTimeoutMs)]);
       if (!roundEnded) {
         this.log.abandon();
