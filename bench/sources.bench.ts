@@ -199,7 +199,7 @@ contender is timed from the start of receiving: the hand-written ones from their
 connecting and creating their pool and table), Flowbus from the first message its source hands on
 (after the app's boot: Nest, the migrations of a fresh schema, connecting). The boot is shown apart:
 "with the boot" times Flowbus from the start of the app.
-Flowbus runs on the ${storage === 'log' ? "log storage (`relay.storage: 'log'`)" : 'table storage (the default)'}, with \`prefetch: 1000, batchSize: 500\` (RabbitMQ) and \`batchSize: 500\` (NATS), its relay with \`batchSize: 500\`;
+Flowbus runs on the ${storage === 'table' ? "table storage (`relay.storage: 'table'`)" : 'log storage (the default)'}, with \`prefetch: 1000, batchSize: 500\` (RabbitMQ) and \`batchSize: 500\` (NATS), its relay with \`batchSize: 500\`;
 the hand-written consumers with prefetch 200 and a pool of 10 connections.
 
 ### RabbitMQ
