@@ -4,9 +4,14 @@ import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 /** What a node-postgres client offers for pipelining (`pipeline` only in recent pg 8 releases). */
 interface PipeliningClient {
   pipeline?: boolean;
-  query(query: string | QueryConfig): Promise<unknown>;
+  query(query: string | QueryConfig | Submittable, ...rest: unknown[]): Promise<unknown>;
   once(event: 'drain', listener: () => void): unknown;
   removeListener(event: 'drain', listener: () => void): unknown;
+}
+
+/** A query object of its own class (pg-cursor, pg-query-stream): pipeline mode refuses it. */
+interface Submittable {
+  submit(connection: unknown): void;
 }
 
 /** The parts of TypeORM's query runner that `startTransaction()` sets (public fields, protected depth). */
@@ -20,6 +25,7 @@ interface TransactionState {
         | 'AfterTransactionStart'
         | 'BeforeTransactionCommit'
         | 'AfterTransactionCommit'
+        | 'BeforeTransactionRollback'
         | 'AfterTransactionRollback',
     ): Promise<void>;
   };
@@ -41,19 +47,19 @@ export interface HeldWrites {
 
 /**
  * Runs `work` in a transaction of `dataSource`, like `dataSource.transaction(work)` (commit when it
- * resolves, rollback when it throws), one round trip shorter: BEGIN is not awaited before the
- * transaction's first statement is sent. The connection is put in node-postgres's pipeline mode
- * while BEGIN is in flight, so the first statement follows it on the wire at once, and back in
- * normal mode as soon as nothing is in flight (its `drain`): cursors and streams, which pipeline
- * mode refuses, work after that. A failed BEGIN fails the transaction before its COMMIT; in
- * practice BEGIN on an idle connection fails only with the connection itself, which fails every
- * statement behind it too.
+ * resolves, rollback when it throws), in fewer round trips: BEGIN is sent only with the
+ * transaction's first statement and never awaited before it (node-postgres's pipeline mode, on
+ * while BEGIN is in flight and off once nothing is: cursors and streams, which pipeline mode
+ * refuses, follow a BEGIN in normal mode). A failed BEGIN fails the transaction before its COMMIT;
+ * in practice BEGIN fails only with the connection itself, which fails every statement behind it.
  *
- * With `held`, writes held back during `work` are sent with the COMMIT, in one pipelined message
- * (statement, then COMMIT), so a transaction that only writes held rows costs one round trip:
- * BEGIN was sent ahead, and nothing is awaited before the COMMIT is on the wire. A held statement
- * that fails leaves the transaction aborted, so PostgreSQL answers the COMMIT with a rollback: the
- * transaction rejects with that statement's error and nothing of it is committed.
+ * With `held` (write-behind, see LogWriteBehind), writes held back during `work` go with the
+ * COMMIT: in one pipelined message (statement, COMMIT) behind the statements `work` sent; and
+ * when `work` sent none, the held statement alone, in autocommit (PostgreSQL runs one statement
+ * as a transaction of its own, atomically), so a transaction that only publishes costs one
+ * statement and one round trip. A held statement that fails aborts the transaction, and PostgreSQL
+ * answers the COMMIT with a rollback, not an error: the transaction rejects with that statement's
+ * error and nothing of it is committed.
  *
  * Falls back to `dataSource.transaction` where it cannot help: a node-postgres without pipeline
  * mode, or an isolation level configured on the DataSource (a second statement to send). Nothing is
@@ -66,34 +72,27 @@ export async function pipelinedTransaction<T>(
 ): Promise<T> {
   if (dataSource.options.isolationLevel !== undefined) return dataSource.transaction(work);
   const runner = dataSource.createQueryRunner();
-  let piped: PipeliningClient | undefined;
-  const normal = () => {
-    if (piped) piped.pipeline = false;
-  };
+  let lazy: LazyBegin | undefined;
   try {
     const client = (await runner.connect()) as PipeliningClient;
-    let begun: Promise<unknown> = Promise.resolve();
     if (client.pipeline === false) {
-      piped = client;
-      ({ begun } = await begin(runner, client, normal));
+      lazy = new LazyBegin(runner, client);
+      await lazy.open();
       held?.opened(runner);
     } else {
       await runner.startTransaction();
     }
     const result = await work(runner.manager);
-    if (piped && held) {
-      await commitWithHeld(runner, piped, held, normal, begun);
-    } else {
-      await begun;
-      await runner.commitTransaction();
-    }
+    if (lazy) await lazy.commit(held);
+    else await runner.commitTransaction();
     return result;
   } catch (error) {
     // Nothing held is written on the way out: the ROLLBACK below would flush it first.
     held?.closed(runner);
     if (runner.isTransactionActive) {
       try {
-        await runner.rollbackTransaction();
+        if (lazy) await lazy.rollback();
+        else await runner.rollbackTransaction();
       } catch {
         // The original error is the one to report; a broken connection is destroyed on release.
       }
@@ -101,92 +100,133 @@ export async function pipelinedTransaction<T>(
     throw error;
   } finally {
     held?.closed(runner);
-    if (piped) {
-      piped.removeListener('drain', normal);
-      normal();
-    }
+    lazy?.close();
     await runner.release();
   }
 }
 
-/** What `QueryRunner.startTransaction()` does, with BEGIN sent but not awaited (see above). */
-async function begin(
-  runner: QueryRunner,
-  client: PipeliningClient,
-  normal: () => void,
-): Promise<{ begun: Promise<unknown> }> {
-  const state = runner as unknown as TransactionState;
-  state.isTransactionActive = true;
-  try {
-    await state.broadcaster.broadcast('BeforeTransactionStart');
-  } catch (error) {
-    state.isTransactionActive = false;
-    throw error;
-  }
-  client.pipeline = true;
-  client.once('drain', normal);
-  runner.connection.logger.logQuery('START TRANSACTION', undefined, runner);
-  const begun = client.query('START TRANSACTION');
-  // Awaited before the COMMIT; until then a failure also reaches the statements behind it.
-  begun.catch(() => undefined);
-  state.transactionDepth = 1;
-  await state.broadcaster.broadcast('AfterTransactionStart');
-  return { begun };
-}
-
 /**
- * What `QueryRunner.commitTransaction()` does, with the held writes sent right before the COMMIT
- * and neither awaited before both are on the wire (pipeline mode on until the connection drains).
- * PostgreSQL answers the COMMIT of a transaction a held write aborted with a rollback, not an
- * error: the write's own error is what tells, so it is awaited first and rethrown, with the
- * rollback broadcast instead of the commit.
+ * A transaction whose BEGIN goes out with its first statement. The connection's `query` is wrapped
+ * for the transaction's lifetime, so every statement on it (TypeORM's, a stream's, one sent on the
+ * raw driver connection) is preceded by the BEGIN; `close()` restores it.
  */
-async function commitWithHeld(
-  runner: QueryRunner,
-  client: PipeliningClient,
-  held: HeldWrites,
-  normal: () => void,
-  begun: Promise<unknown>,
-): Promise<void> {
-  const state = runner as unknown as TransactionState;
-  // Subscribers may still write (and hold) here; what is held is taken after them.
-  await state.broadcaster.broadcast('BeforeTransactionCommit');
-  const statement = held.take(runner);
-  if (!statement) {
-    await begun;
-    await runner.query('COMMIT');
-  } else {
-    if (!client.pipeline) {
-      client.pipeline = true;
-      client.once('drain', normal);
+class LazyBegin {
+  private readonly state: TransactionState;
+  private readonly query: PipeliningClient['query'];
+  private begun: Promise<unknown> | undefined;
+  private readonly normal = () => {
+    this.client.pipeline = false;
+  };
+
+  constructor(
+    private readonly runner: QueryRunner,
+    private readonly client: PipeliningClient,
+  ) {
+    this.state = runner as unknown as TransactionState;
+    this.query = client.query;
+  }
+
+  /** What `QueryRunner.startTransaction()` does, but sending nothing yet. */
+  async open(): Promise<void> {
+    this.state.isTransactionActive = true;
+    try {
+      await this.state.broadcaster.broadcast('BeforeTransactionStart');
+    } catch (error) {
+      this.state.isTransactionActive = false;
+      throw error;
     }
-    runner.connection.logger.logQuery(statement.text, statement.values, runner);
-    const written = client.query(statement);
-    written.catch(() => undefined);
-    // Queued behind the write at once (runner.query only awaits microtasks before sending it).
-    const committed = runner.query('COMMIT');
-    committed.catch(() => undefined);
+    this.client.query = (config, ...rest) => {
+      this.begin(typeof config === 'object' && 'submit' in config && typeof config.submit === 'function');
+      return this.query.call(this.client, config, ...rest);
+    };
+    this.state.transactionDepth = 1;
+    await this.state.broadcaster.broadcast('AfterTransactionStart');
+  }
+
+  /**
+   * What `QueryRunner.commitTransaction()` does, with the held writes sent right before the COMMIT
+   * (or alone, when nothing was sent: see pipelinedTransaction). A held write's own error is what
+   * tells that the COMMIT rolled back: it is rethrown, with the rollback broadcast instead.
+   */
+  async commit(held: HeldWrites | undefined): Promise<void> {
+    // Subscribers may still write (and hold) here; what is held is taken after them.
+    await this.state.broadcaster.broadcast('BeforeTransactionCommit');
+    const statement = held?.take(this.runner);
     let failure: unknown;
-    await begun;
-    try {
-      await written;
-    } catch (error) {
-      failure = error;
+    if (this.begun === undefined) {
+      if (statement) {
+        this.runner.connection.logger.logQuery(statement.text, statement.values, this.runner);
+        try {
+          await this.query.call(this.client, statement);
+        } catch (error) {
+          failure = error;
+        }
+      }
+    } else if (!statement) {
+      await this.begun;
+      await this.runner.query('COMMIT');
+    } else {
+      this.pipelined();
+      this.runner.connection.logger.logQuery(statement.text, statement.values, this.runner);
+      const written = this.client.query(statement);
+      written.catch(() => undefined);
+      // Queued behind the write at once (runner.query only awaits microtasks before sending it).
+      const committed = this.runner.query('COMMIT');
+      committed.catch(() => undefined);
+      await this.begun;
+      try {
+        await written;
+      } catch (error) {
+        failure = error;
+      }
+      try {
+        await committed;
+      } catch (error) {
+        // Still marked active: the caller's rollback runs, as after any failed COMMIT.
+        throw failure ?? error;
+      }
     }
-    try {
-      await committed;
-    } catch (error) {
-      // The transaction is still marked active: the caller's rollback runs, as after any failed COMMIT.
-      throw failure ?? error;
-    }
+    this.state.isTransactionActive = false;
+    this.state.transactionDepth = 0;
     if (failure !== undefined) {
-      state.isTransactionActive = false;
-      state.transactionDepth = 0;
-      await state.broadcaster.broadcast('AfterTransactionRollback');
+      await this.state.broadcaster.broadcast('AfterTransactionRollback');
       throw failure;
     }
+    await this.state.broadcaster.broadcast('AfterTransactionCommit');
   }
-  state.isTransactionActive = false;
-  state.transactionDepth = 0;
-  await state.broadcaster.broadcast('AfterTransactionCommit');
+
+  /** `QueryRunner.rollbackTransaction()`, or only its events when nothing was sent (nothing to undo). */
+  async rollback(): Promise<void> {
+    if (this.begun !== undefined) return this.runner.rollbackTransaction();
+    await this.state.broadcaster.broadcast('BeforeTransactionRollback');
+    this.state.isTransactionActive = false;
+    this.state.transactionDepth = 0;
+    await this.state.broadcaster.broadcast('AfterTransactionRollback');
+  }
+
+  close(): void {
+    this.client.query = this.query;
+    this.client.removeListener('drain', this.normal);
+    this.client.pipeline = false;
+  }
+
+  /**
+   * Sends BEGIN before the first statement, not awaited: pipelined unless that statement is a
+   * cursor or stream (then queued behind BEGIN in normal mode, one round trip more).
+   */
+  private begin(portal: boolean): void {
+    if (this.begun !== undefined) return;
+    if (!portal) this.pipelined();
+    this.runner.connection.logger.logQuery('START TRANSACTION', undefined, this.runner);
+    this.begun = this.query.call(this.client, 'START TRANSACTION');
+    // Awaited before the COMMIT; until then a failure also reaches the statements behind it.
+    this.begun.catch(() => undefined);
+  }
+
+  /** Pipeline mode until nothing is in flight. */
+  private pipelined(): void {
+    if (this.client.pipeline) return;
+    this.client.pipeline = true;
+    this.client.once('drain', this.normal);
+  }
 }
