@@ -3,6 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { OutboxService } from 'nestjs-flowbus';
 import { waitFor } from 'nestjs-flowbus/testing';
 import type { DataSource } from 'typeorm';
+import { poolOf } from '../libs/flowbus/src/database/pg-pool.js';
 import { createFlowbusApp, gate, writtenRows } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { RecordingDestination } from './support/recording-destination.js';
@@ -179,6 +180,10 @@ describe('outbox.transaction', () => {
       const order = receivedFor(`concurrent-${loop}`).map((s) => Number(s.split(':')[1]));
       expect(order).toEqual(Array.from({ length: perLoop }, (_, n) => n));
     }
+    // The connections went back to the pool as they came: normal mode, their own query method.
+    const pool = poolOf(ds) as unknown as { _clients: { pipeline?: boolean }[] };
+    expect(pool._clients.length).toBeGreaterThan(1);
+    expect(pool._clients.filter((c) => c.pipeline === true || Object.hasOwn(c, 'query'))).toHaveLength(0);
   });
 
   itOnLog(
