@@ -113,6 +113,7 @@ export async function pipelinedTransaction<T>(
 class LazyBegin {
   private readonly state: TransactionState;
   private readonly query: PipeliningClient['query'];
+  private readonly ownQuery: boolean;
   private begun: Promise<unknown> | undefined;
   private readonly normal = () => {
     this.client.pipeline = false;
@@ -124,6 +125,7 @@ class LazyBegin {
   ) {
     this.state = runner as unknown as TransactionState;
     this.query = client.query;
+    this.ownQuery = Object.hasOwn(client, 'query');
   }
 
   /** What `QueryRunner.startTransaction()` does, but sending nothing yet. */
@@ -205,7 +207,9 @@ class LazyBegin {
   }
 
   close(): void {
-    this.client.query = this.query;
+    // Back to the prototype's method (or the client's own, if it had one): the pool reuses the client.
+    if (this.ownQuery) this.client.query = this.query;
+    else delete (this.client as Partial<PipeliningClient>).query;
     this.client.removeListener('drain', this.normal);
     this.client.pipeline = false;
   }
