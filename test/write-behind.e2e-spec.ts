@@ -9,8 +9,8 @@ import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { RecordingDestination } from './support/recording-destination.js';
 
 /**
- * `outbox.transaction(work)`: what a user relies on whatever the storage, and, on the log storage
- * (FLOWBUS_TEST_STORAGE=log), with the rows written behind (held, then sent with the COMMIT or
+ * `outbox.transaction(work)`: what a user relies on whatever the storage, and, on the log storage,
+ * with the rows written behind (held, then sent with the COMMIT or
  * before the transaction's next statement).
  */
 
@@ -24,7 +24,8 @@ class Refused {
   constructor(readonly orderId: string) {}
 }
 
-const onLog = process.env.FLOWBUS_TEST_STORAGE === 'log';
+// The storage under test, as the shared support sees it (FLOWBUS_TEST_STORAGE or the default).
+const onLog = writtenRows.table === 'flowbus_log';
 const itOnLog = onLog ? it : it.skip;
 
 let db: TestDatabase;
