@@ -14,6 +14,7 @@ import { resolveOptions } from './options/resolve-options.js';
 import type { ResolvedOptions } from './options/resolved-options.interface.js';
 import { CommitWatcher } from './outbox/commit-watcher.js';
 import { OutboxRows } from './outbox/outbox-rows.js';
+import { LogWriteBehind } from './outbox/log-write-behind.js';
 import { OutboxService } from './outbox/outbox.service.js';
 import { PayloadCodec } from './outbox/payload-codec.js';
 import { SubscriberDirectory } from './outbox/subscriber-directory.js';
@@ -70,6 +71,7 @@ import { FlowbusTelemetry } from './telemetry/flowbus-telemetry.js';
     PayloadCodec,
     SubscriberDirectory,
     OutboxRows,
+    LogWriteBehind,
     OutboxService,
     BreakerRegistry,
     LocalDestination,

@@ -8,6 +8,8 @@ import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { FlowbusTelemetry } from '../telemetry/flowbus-telemetry.js';
 import { CommitWatcher } from './commit-watcher.js';
 import { appendToLog, type LogInsertRow } from './log.queries.js';
+import { LogWriteBehind } from './log-write-behind.js';
+import { notifyChannel } from './notify-channel.js';
 import { OutboxRows } from './outbox-rows.js';
 import type { OutboxMessage, OutboxPublishOptions } from './outbox-message.interface.js';
 import { poolOf } from '../database/pg-pool.js';
@@ -28,6 +30,7 @@ export class OutboxService {
     private readonly rows: OutboxRows,
     private readonly commits: CommitWatcher,
     private readonly telemetry: FlowbusTelemetry,
+    private readonly writeBehind: LogWriteBehind,
   ) {
     this.schema = options.schema;
     this.channel = notifyChannel(options.schema);
@@ -117,10 +120,15 @@ export class OutboxService {
   /**
    * Runs `work` in a transaction of Flowbus's DataSource; enqueue/publish with its manager. Like
    * `dataSource.transaction(work)`, with BEGIN sent together with the first statement (one round
-   * trip less, see pipelinedTransaction).
+   * trip less, see pipelinedTransaction). With `relay.storage: 'log'`, the rows that `enqueue` and
+   * `publish` write with this manager are written behind: held, and sent as one statement either
+   * with the COMMIT (a transaction that only publishes costs one round trip) or right before the
+   * next statement run through the manager (so that statement sees them). A held write that fails
+   * rejects that statement, or the transaction (nothing committed).
    */
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return pipelinedTransaction(this.dataSource, work);
+    if (this.options.relay.storage !== 'log') return pipelinedTransaction(this.dataSource, work);
+    return pipelinedTransaction(this.dataSource, work, this.writeBehind);
   }
 
   private async write(manager: EntityManager, rows: OutboxInsertRow[], operation: string): Promise<string[]> {
@@ -142,6 +150,10 @@ export class OutboxService {
   private async append(manager: EntityManager, rows: LogInsertRow[], operation: string): Promise<string[]> {
     const runner = assertInTransaction(manager, operation);
     if (rows.length === 0) return [];
+    if (this.writeBehind.hold(runner, rows)) {
+      this.commits.track(runner);
+      return rows.map((r) => r.id);
+    }
     const q = appendToLog(this.schema, rows, this.options.relay.notify ? this.channel : undefined);
     // TypeORM's query() takes no statement name; its driver connection is a node-postgres client.
     const client = (await runner.connect()) as { query(config: object): Promise<unknown> };
@@ -157,7 +169,4 @@ function assertInTransaction(manager: EntityManager, operation: string): QueryRu
   return runner;
 }
 
-/** LISTEN/NOTIFY channel of a schema's outbox. */
-export function notifyChannel(schema: string): string {
-  return `flowbus_outbox_${schema}`;
-}
+export { notifyChannel };
