@@ -546,7 +546,7 @@ export function logDeliveries(
 }
 
 /** A delivery read from the log that goes to `flowbus_outbox` for its retries (or was parked there). */
-export interface RetryInsertRow extends Omit<ClaimedRow, 'created_at'> {
+export interface RetryInsertRow extends Omit<ClaimedRow, 'created_at' | 'refused'> {
   /** JSON array text of the error history. */
   errors: string;
   lastError: string | null;

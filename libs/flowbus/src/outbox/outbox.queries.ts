@@ -34,6 +34,11 @@ export interface ClaimedRow {
   headers: Record<string, string>;
   attempts: number;
   created_at: Date;
+  /**
+   * Never tried, given back by a circuit breaker (the log storage writes the breaker's error as its
+   * `last_error`): a first attempt like the log's, unlike a row parked behind its key's head.
+   */
+  refused: boolean;
 }
 
 /** Keeps the rows of an insert that a condition on the row `v` holds for (see guardedWrite). */
@@ -197,7 +202,8 @@ export function claimDue(
       UPDATE ${outbox} o
       SET locked_until = $2, next_attempt_at = $2, lock_owner = $3
       FROM due WHERE o.id = due.id AND o.subscriber = due.subscriber
-      RETURNING o.id, o.destination, o.subscriber, o.type, o.key, o.payload, o.headers, o.attempts, o.created_at`,
+      RETURNING o.id, o.destination, o.subscriber, o.type, o.key, o.payload, o.headers, o.attempts, o.created_at,
+        (o.attempts = 0 AND o.last_error IS NOT NULL) AS refused`,
     values: [p.now, p.leaseUntil, p.owner, p.limit, p.destinations, LOCAL_DESTINATION, p.local.types, p.local.names],
   };
 }

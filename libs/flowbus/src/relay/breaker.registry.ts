@@ -117,7 +117,7 @@ export class BreakerRegistry {
       // failure is this message's (a burst of them is not an outage).
       if (!breaker.closed || entry.lastSuccessAt >= (this.started.get(args[0]) ?? -Infinity)) return;
       if (entry.run) this.held.set(args[0], entry.run);
-      else if (!this.unjudged.has(args[0])) entry.run = newRun();
+      else if (!this.unjudged.has(args[0]) || entry.failedRuns > 0) entry.run = newRun();
     });
     // Also for a NonRetryableError (filtered): the destination answered.
     breaker.on('success', () => {
@@ -166,14 +166,19 @@ export class BreakerRegistry {
    * refused the delivery, or the delivery failed after the breaker had opened or late in a run of
    * failures that failed (see the class comment): no attempt is counted for those.
    *
-   * `judged: false` (the log storage's claim loop): the delivery's failure does not start a run.
-   * It joins a run under way (and waits for its verdict), counts in opossum's error percentage,
-   * and a half-open probe's failure reopens the breaker as any other. Those rows (retries, and the
-   * rows parked behind a failing head of their key) are claimed apart from the log's traffic, due
-   * together and failing for their own reasons once the log is read: run after run of them alone
-   * would open the breaker while the destination answers every other row, and then only they could
-   * be its probes, each failing again (a key's rows then drain one attempt per probe, up to
-   * `resetTimeoutMs` apart). The log's first attempts judge the destination.
+   * `judged: false` (the log storage's claim loop): the delivery's failure does not start a run
+   * while the destination is not suspect (no failed run since its last success). It joins a run
+   * under way (and waits for its verdict), counts in opossum's error percentage, and a half-open
+   * probe's failure reopens the breaker as any other. Those rows (retries, and the rows parked
+   * behind a failing head of their key) are claimed apart from the log's traffic, due together and
+   * failing for their own reasons once the log is read: run after run of them alone would open the
+   * breaker while the destination answers every other row, and then only they could be its
+   * probes, each failing again (a key's rows then drain one attempt per probe, up to
+   * `resetTimeoutMs` apart). The log's first attempts judge the destination. Once one of their runs
+   * failed, with no success since, such a failure starts a run too: the claim loop's rows are then
+   * mostly those the failed run refused (parked, due at once), and claimed while none of the log's
+   * deliveries is in flight each would cost an attempt with no run to hold it (the reliability
+   * suite's destination-outage scenario burnt about a hundred this way before the breaker opened).
    */
   async fire(destination: string, message: DeliveryMessage, judged = true): Promise<void> {
     const entry = this.entries.get(destination);

@@ -510,8 +510,9 @@ export class LogRelay {
   private failed(s: LogSubscriber, row: LogRow, error: unknown, outcome: BatchOutcome): boolean {
     const now = new Date(this.options.clock.now());
     if (error instanceof BreakerOpenError) {
-      // Refused by an open breaker: not an attempt. The claim loop sends it once the breaker lets it.
-      outcome.park(this.retryRow(s, row, now));
+      // Refused by an open breaker: not an attempt. The claim loop sends it once the breaker lets it,
+      // as a first attempt that judges the destination (the breaker's error marks it: see ClaimedRow.refused).
+      outcome.park({ ...this.retryRow(s, row, now), lastError: errorEntry(error, 0, now).summary });
       outcome.released++;
       return true;
     }

@@ -370,7 +370,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     this.inFlight++;
     this.holding.add(deliveryKey(row));
     this.telemetry
-      .deliver(toMessage(row), (message) => this.send(message, this.log === undefined))
+      // Log storage: a row a breaker gave back (this relay's or another's) is a first attempt like
+      // the log's and judges the destination; retries and rows parked behind their key's head do
+      // not (see BreakerRegistry.fire).
+      .deliver(toMessage(row), (message) => this.send(message, this.log === undefined || row.refused))
       .then(
         () => this.settled(row, undefined, true),
         (error: unknown) => this.settled(row, error, false),
@@ -379,7 +382,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 
   /**
    * Sends one message. `judged`: whether its failure may start a run of failures (see
-   * BreakerRegistry.fire): not for the claim loop's rows on the log storage (its retries).
+   * BreakerRegistry.fire): on the log storage, only for the claim loop's rows a breaker refused.
    */
   private send(message: DeliveryMessage, judged = true): Promise<void> {
     try {
