@@ -1,5 +1,6 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
-import type { DataSource, EntitySubscriberInterface, QueryRunner } from 'typeorm';
+import type { QueryRunner } from 'typeorm';
+import { AttachedSubscriber } from '../database/attached-subscriber.js';
 import { RelaySignal } from '../relay/relay-signal.js';
 
 /**
@@ -10,8 +11,7 @@ import { RelaySignal } from '../relay/relay-signal.js';
 @Injectable()
 export class CommitWatcher implements OnModuleDestroy {
   private readonly pending = new WeakSet<QueryRunner>();
-  private readonly watched = new Set<DataSource>();
-  private readonly subscriber: EntitySubscriberInterface = {
+  private readonly subscriber = new AttachedSubscriber({
     afterTransactionCommit: ({ queryRunner }) => {
       if (!queryRunner.isTransactionActive && this.pending.has(queryRunner)) {
         this.pending.delete(queryRunner);
@@ -21,17 +21,13 @@ export class CommitWatcher implements OnModuleDestroy {
     afterTransactionRollback: ({ queryRunner }) => {
       if (!queryRunner.isTransactionActive) this.pending.delete(queryRunner);
     },
-  };
+  });
 
   constructor(private readonly signal: RelaySignal) {}
 
   /** Remembers that `queryRunner`'s open transaction wrote outbox rows. */
   track(queryRunner: QueryRunner): void {
-    const dataSource = queryRunner.connection;
-    if (!this.watched.has(dataSource)) {
-      this.watched.add(dataSource);
-      (dataSource.subscribers as EntitySubscriberInterface[]).push(this.subscriber);
-    }
+    this.subscriber.watch(queryRunner.connection);
     this.pending.add(queryRunner);
   }
 
@@ -41,11 +37,6 @@ export class CommitWatcher implements OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
-    for (const dataSource of this.watched) {
-      const list = dataSource.subscribers as EntitySubscriberInterface[];
-      const at = list.indexOf(this.subscriber);
-      if (at >= 0) list.splice(at, 1);
-    }
-    this.watched.clear();
+    this.subscriber.detach();
   }
 }

@@ -1,7 +1,8 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { QueryConfig } from 'pg';
-import type { DataSource, EntitySubscriberInterface, QueryRunner } from 'typeorm';
+import type { QueryRunner } from 'typeorm';
 import { FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
+import { AttachedSubscriber } from '../database/attached-subscriber.js';
 import type { HeldWrites } from '../database/pipelined-transaction.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { appendToLog, type LogInsertRow } from './log.queries.js';
@@ -26,25 +27,20 @@ interface NamedQueryClient {
 @Injectable()
 export class LogWriteBehind implements HeldWrites, OnModuleDestroy {
   private readonly held = new WeakMap<QueryRunner, LogInsertRow[]>();
-  private readonly watched = new Set<DataSource>();
   private readonly channel: string | undefined;
-  private readonly subscriber: EntitySubscriberInterface = {
+  private readonly subscriber = new AttachedSubscriber({
     beforeQuery: ({ queryRunner }) => {
       const rows = this.held.get(queryRunner);
       return rows !== undefined && rows.length > 0 ? this.flush(queryRunner) : undefined;
     },
-  };
+  });
 
   constructor(@Inject(FLOWBUS_RESOLVED_OPTIONS) private readonly options: ResolvedOptions) {
     this.channel = options.relay.notify ? notifyChannel(options.schema) : undefined;
   }
 
   opened(runner: QueryRunner): void {
-    const dataSource = runner.connection;
-    if (!this.watched.has(dataSource)) {
-      this.watched.add(dataSource);
-      (dataSource.subscribers as EntitySubscriberInterface[]).push(this.subscriber);
-    }
+    this.subscriber.watch(runner.connection);
     this.held.set(runner, []);
   }
 
@@ -68,12 +64,7 @@ export class LogWriteBehind implements HeldWrites, OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
-    for (const dataSource of this.watched) {
-      const list = dataSource.subscribers as EntitySubscriberInterface[];
-      const at = list.indexOf(this.subscriber);
-      if (at >= 0) list.splice(at, 1);
-    }
-    this.watched.clear();
+    this.subscriber.detach();
   }
 
   /** Writes what is held now, before the statement about to run (its failure fails that statement). */
