@@ -10,7 +10,7 @@ import { notifyChannel } from '../outbox/outbox.service.js';
 import { DurableHandlerRegistry } from '../bus/durable-handler-registry.js';
 import { LOCAL_DESTINATION } from '../options/resolve-options.js';
 import { BreakerRegistry } from '../relay/breaker.registry.js';
-import { RelaySignal } from '../relay/relay-signal.js';
+import { RelaySignal } from '../outbox/relay-signal.js';
 import { FlowbusStats } from '../telemetry/flowbus-stats.js';
 import { StallDiagnosis } from './stall-diagnosis.js';
 import type { ResolvedAdminOptions } from './admin-options.interface.js';

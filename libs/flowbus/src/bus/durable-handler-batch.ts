@@ -2,7 +2,7 @@ import type { PoolClient } from 'pg';
 import type { EntityManager } from 'typeorm';
 import { LazySavepoint } from '../database/lazy-savepoint.js';
 import { rowsOf } from '../database/run-query.js';
-import { deleteInboxRows, insertInboxBatch } from '../outbox/outbox.queries.js';
+import { deleteInboxRows, insertInboxBatch } from '../inbox/inbox.queries.js';
 import { runInScope, scopeOfMessage } from '../telemetry/message-scope.js';
 import type { DurableSubscriber } from './durable-handler-registry.js';
 

@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
 import { AttachedSubscriber } from '../database/attached-subscriber.js';
-import { RelaySignal } from '../relay/relay-signal.js';
+import { RelaySignal } from './relay-signal.js';
 
 /**
  * Wakes the relay right after a transaction that wrote outbox rows commits, through TypeORM's

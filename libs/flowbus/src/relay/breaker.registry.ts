@@ -4,7 +4,7 @@ import { BreakerOpenError } from '../errors/breaker-open.error.js';
 import { NonRetryableError } from '../errors/non-retryable.error.js';
 import type { ResolvedDestination } from '../options/resolved-options.interface.js';
 import type { DeliveryMessage } from './destination.interface.js';
-import { RelaySignal } from './relay-signal.js';
+import { RelaySignal } from '../outbox/relay-signal.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 

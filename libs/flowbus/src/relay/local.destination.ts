@@ -6,7 +6,7 @@ import { MAX_CONFLICT_ATTEMPTS, TransactionConflict } from '../database/transact
 import { NonRetryableError } from '../errors/non-retryable.error.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { rowsOf } from '../database/run-query.js';
-import { insertInboxBatch } from '../outbox/outbox.queries.js';
+import { insertInboxBatch } from '../inbox/inbox.queries.js';
 import { PayloadCodec } from '../outbox/payload-codec.js';
 import { runInScope, scopeOfMessage } from '../telemetry/message-scope.js';
 import type { DeliveryMessage } from './destination.interface.js';

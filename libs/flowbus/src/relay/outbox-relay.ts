@@ -28,7 +28,7 @@ import { LocalDestination } from './local.destination.js';
 import { LogRelay } from './log-relay.js';
 import { FlowbusTelemetry } from '../telemetry/flowbus-telemetry.js';
 import { NotifyListener } from './notify-listener.js';
-import { RelaySignal } from './relay-signal.js';
+import { RelaySignal } from '../outbox/relay-signal.js';
 
 /**
  * While claims come back full (a backlog), the relay asks PostgreSQL this often how it would plan

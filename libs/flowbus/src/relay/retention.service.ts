@@ -11,7 +11,8 @@ import { poolOf } from '../database/pg-pool.js';
 import { describeError } from '../errors/handler-failures.error.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { pruneTicks, rotateLog } from '../outbox/log.queries.js';
-import { deleteDelivered, deleteInbox, type Query } from '../outbox/outbox.queries.js';
+import { deleteInbox } from '../inbox/inbox.queries.js';
+import { deleteDelivered, type Query } from '../outbox/outbox.queries.js';
 import { FlowbusTimers } from '../scheduling/flowbus-timers.js';
 
 /**

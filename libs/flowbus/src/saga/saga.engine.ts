@@ -15,7 +15,7 @@ import { PayloadCodec } from '../outbox/payload-codec.js';
 import { FlowbusTelemetry } from '../telemetry/flowbus-telemetry.js';
 import type { SagaDefinition, StepDefinition } from './saga-definition.js';
 import { SagaPersistence } from './saga.persistence.js';
-import { deleteInboxRows, insertInboxBatch } from '../outbox/outbox.queries.js';
+import { deleteInboxRows, insertInboxBatch } from '../inbox/inbox.queries.js';
 import {
   deleteFiredTimeouts,
   inboxAndLoadSagas,

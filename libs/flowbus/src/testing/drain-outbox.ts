@@ -6,7 +6,7 @@ import { LOCAL_DESTINATION } from '../options/resolve-options.js';
 import { table } from '../database/sql-identifiers.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { OutboxRelay } from '../relay/outbox-relay.js';
-import { RelaySignal } from '../relay/relay-signal.js';
+import { RelaySignal } from '../outbox/relay-signal.js';
 
 /**
  * Waits until the app's relay has delivered every outbox row that is due now, including rows

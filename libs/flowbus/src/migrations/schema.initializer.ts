@@ -1,10 +1,10 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
-import { runMigrations } from '../migrations/migration.runner.js';
-import { checkSchema } from '../migrations/schema.check.js';
+import { runMigrations } from './migration.runner.js';
+import { checkSchema } from './schema.check.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
-import { ownedDataSources } from './data-source.provider.js';
+import { ownedDataSources } from '../database/data-source.provider.js';
 
 /**
  * Before anything touches the tables: applies pending migrations (`migrationsRun`), then checks
