@@ -8,7 +8,10 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import { AppModule } from '../apps/demo/src/app.module.js';
+import { poolOf } from '../libs/flowbus/src/database/pg-pool.js';
+import { LogReader } from '../libs/flowbus/src/outbox/log-reader.js';
 import { ADMIN_TOKEN, enqueue, insertSaga, SwitchableSink } from './support/admin-app.js';
+import { testStorage, withTestStorage } from './support/app.js';
 import { findChromium } from './support/chromium.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 
@@ -41,10 +44,11 @@ beforeAll(async () => {
         databaseUrl: db.url,
         selfUrl: `http://127.0.0.1:${port}`,
         adminToken: ADMIN_TOKEN,
-        flowbus: {
+        // The storage under test (FLOWBUS_TEST_STORAGE, else the default, log).
+        flowbus: withTestStorage({
           relay: { pollIntervalMs: 50, listen: false },
           destinations: { sink, payments: new SwitchableSink({ circuitBreaker: { volumeThreshold: 5 } }) },
-        },
+        }),
       }),
     ],
   }).compile();
@@ -280,6 +284,87 @@ describe('dashboard: conversations, timelines, charts, stall causes', () => {
 
     expect(problems).toEqual([]);
   }, 120_000);
+});
+
+describe('dashboard: log subscribers', () => {
+  it('lists each subscriber with its lag, retires one nobody reads after a confirm, and shows the 409 for a live one', async () => {
+    const http = request(app.getHttpServer());
+    const stats = async () => (await http.get('/flowbus/stats').auth(ADMIN_TOKEN, { type: 'bearer' }).expect(200)).body;
+    const page = await openPage();
+    const problems = watch(page);
+    const confirms: string[] = [];
+    page.on('dialog', (d) => {
+      if (d.type() === 'confirm') confirms.push(d.message());
+    });
+    await page.goto(url);
+    await page.fill('#token', ADMIN_TOKEN);
+    await page.click('#connect');
+    await page.locator('#app').waitFor();
+    const tab = page.locator('[data-tab="subscribers"]');
+
+    if (testStorage() === 'table') {
+      // No cursors on the table storage: no tab, nothing to retire.
+      await page.locator('#updated', { hasText: 'Updated' }).waitFor();
+      expect((await stats()).subscribers).toEqual([]);
+      expect(await tab.isHidden()).toBe(true);
+      expect(problems).toEqual([]);
+      return;
+    }
+
+    // A subscriber of an app that is gone: cursors registered, no relay reads them; then a
+    // message is written after it, so it falls behind.
+    await new LogReader(poolOf(ds), 'public').register('local:gone-app');
+    await enqueue(app, { destination: 'sink', type: 'AfterGone', payload: {} });
+    await waitFor(
+      async () =>
+        (await stats()).subscribers.some(
+          (s: { subscriber: string; behindSeq: number }) => s.subscriber === 'local:gone-app' && s.behindSeq > 0,
+        ),
+      { message: 'local:gone-app to fall behind' },
+    );
+    // The app's own relay has announced destination:sink: it is a live reader.
+    await waitFor(
+      async () =>
+        Number((await ds.query(`SELECT count(*) AS n FROM flowbus_relay WHERE subscriber = 'destination:sink'`))[0].n) >
+        0,
+      { message: 'the relay to announce destination:sink' },
+    );
+
+    await tab.waitFor();
+    await tab.click();
+    const gone = page.locator('#subscribers tr[data-subscriber="local:gone-app"]');
+    await gone.waitFor();
+    // Rows behind (a positive number), lag, and no retention mark (nothing is due to be emptied).
+    expect(Number((await gone.locator('td').nth(1).textContent())!.replace(/\D/g, ''))).toBeGreaterThan(0);
+    await expect(gone.locator('td').nth(2).textContent()).resolves.toMatch(/^\d+(s|m \d+s)$/);
+    expect(await gone.locator('.pill.blocks').count()).toBe(0);
+    const live = page.locator('#subscribers tr[data-subscriber="destination:sink"]');
+    await live.waitFor();
+    await page.screenshot({ path: new URL('dashboard-subscribers.png', ARTIFACTS).pathname, fullPage: true });
+
+    // A live subscriber: the server's 409 is shown, and it stays.
+    await live.locator('button[data-action="retire"]').click();
+    await page.locator('.toast.error', { hasText: 'still read by a running relay' }).waitFor();
+    expect(confirms.pop()).toContain('destination:sink');
+    await live.locator('button[data-action="retire"]:not([disabled])').waitFor();
+    expect(
+      Number((await ds.query(`SELECT count(*) AS n FROM flowbus_cursor WHERE subscriber = 'destination:sink'`))[0].n),
+    ).toBeGreaterThan(0);
+
+    // The one nobody reads: retired after the confirm, gone from the table and the database.
+    await gone.locator('button[data-action="retire"]').click();
+    await page.locator('.toast', { hasText: 'Retired local:gone-app' }).waitFor();
+    expect(confirms.pop()).toContain('local:gone-app');
+    await gone.waitFor({ state: 'detached' });
+    expect(await ds.query(`SELECT part FROM flowbus_cursor WHERE subscriber = 'local:gone-app'`)).toEqual([]);
+    expect((await stats()).subscribers.map((s: { subscriber: string }) => s.subscriber)).not.toContain(
+      'local:gone-app',
+    );
+    await live.waitFor();
+
+    // The browser logs the refused DELETE; nothing else went wrong.
+    expect(problems.filter((p) => !/status of 409/.test(p))).toEqual([]);
+  }, 60_000);
 });
 
 function freePort(): Promise<number> {

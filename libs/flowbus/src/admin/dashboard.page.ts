@@ -30,6 +30,7 @@ const BODY = `
     <button type="button" role="tab" data-tab="dead-letters">Dead letters <span class="count" data-count="dead-letters"></span></button>
     <button type="button" role="tab" data-tab="sagas">Sagas <span class="count" data-count="sagas"></span></button>
     <button type="button" role="tab" data-tab="breakers">Breakers <span class="count" data-count="breakers"></span></button>
+    <button type="button" role="tab" data-tab="subscribers" hidden>Subscribers <span class="count" data-count="subscribers"></span></button>
     <button type="button" role="tab" data-tab="conversation" hidden>Conversation</button>
   </nav>
   <section class="panel" data-panel="outbox" role="tabpanel">
@@ -64,6 +65,10 @@ const BODY = `
   </section>
   <section class="panel" data-panel="breakers" role="tabpanel" hidden>
     <div class="breakers" id="breakers"></div>
+  </section>
+  <section class="panel" data-panel="subscribers" role="tabpanel" hidden>
+    <p class="muted panel-note">Subscribers of the log storage and how far behind they are. One that no deployment reads any more holds retention back until it is retired.</p>
+    <div class="table-wrap" id="subscribers"></div>
   </section>
   <section class="panel" data-panel="conversation" role="tabpanel" hidden>
     <div class="card conversation" id="conversation"></div>

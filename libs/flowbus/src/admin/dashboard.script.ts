@@ -194,6 +194,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     setCount('dead-letters', s.deadLetters.total, s.deadLetters.total > 0);
     setCount('sagas', running, false);
     setCount('breakers', open.length, open.length > 0);
+    renderSubscribers(s.subscribers || []);
   }
   function renderStalled(causes) {
     var el = clear($('#stalled'));
@@ -394,6 +395,40 @@ export const DASHBOARD_SCRIPT = String.raw`
     });
   }
 
+  // ---- log subscribers: lag, retention, retire ------------------------------------------
+  function renderSubscribers(list) {
+    var blocking = list.filter(function (s) { return s.blocksRetention; }).length;
+    // The table storage has no cursors: no tab there (nor on the log before any subscriber),
+    // unless it is open (after retiring the last one it shows its empty state).
+    $('[data-tab="subscribers"]').hidden = list.length === 0 && state.tab !== 'subscribers';
+    setCount('subscribers', list.length, blocking > 0);
+    var wrap = clear($('#subscribers'));
+    if (list.length === 0) {
+      wrap.appendChild(h('div', { class: 'empty' }, h('strong', { text: 'No log subscribers' }), 'Cursors of the log storage (relay.storage \'log\') appear here once a relay registers them.'));
+      return;
+    }
+    var body = h('tbody', null, list.map(function (s) {
+      return h('tr', { 'data-subscriber': s.subscriber, class: s.blocksRetention ? 'blocking' : '' },
+        h('td', { class: 'mono', text: s.subscriber }),
+        h('td', { class: 'num', text: fmt(s.behindSeq) }),
+        h('td', { class: 'num', text: duration(s.lagSeconds * 1000) }),
+        h('td', null, s.blocksRetention ? h('span', { class: 'pill blocks', title: 'A log generation due to be emptied is kept until this subscriber reads it or is retired', text: 'blocks retention' }) : h('span', { class: 'muted', text: 'no' })),
+        h('td', { class: 'actions' }, h('button', { type: 'button', class: 'btn small danger', 'data-action': 'retire', text: 'Retire', onclick: function () { retire(s.subscriber); } })));
+    }));
+    wrap.appendChild(h('table', null, h('thead', null, h('tr', null, ['Subscriber', 'Rows behind', 'Lag', 'Blocks retention', ''].map(function (c) { return h('th', { text: c }); }))), body));
+  }
+  function retire(name) {
+    if (!confirm('Retire subscriber ' + name + '? Its cursors are deleted and it stops holding retention back. ' +
+      'Only for a subscriber no deployment has any more: an instance that still has it registers it again and misses what was written meanwhile.')) return;
+    $all('[data-action]').forEach(function (b) { b.disabled = true; });
+    api('DELETE', '/subscribers/' + encodeURIComponent(name)).then(function () { toast('Retired ' + name); }, function (e) {
+      // Only a 401 means the token: a 403 here is the database role or a guard refusing this
+      // route alone (the page could read the stats), so its message is shown, as 404 and 409 are.
+      if (e.status === 401) return failed(e);
+      toast(e.message, true);
+    }).then(function () { if (state.connected) refresh(); });
+  }
+
   // ---- data flow ------------------------------------------------------------------------
   function path(list, extra) {
     return '/' + list + query(Object.assign({}, state.filters[list], extra));
@@ -414,6 +449,8 @@ export const DASHBOARD_SCRIPT = String.raw`
   }
   function loadCurrent() {
     if (state.tab === 'breakers') return api('GET', '/breakers').then(renderBreakers);
+    // Rendered from the stats every refresh fetches.
+    if (state.tab === 'subscribers') return Promise.resolve();
     if (state.tab === 'conversation') return loadConversation();
     return loadList(state.tab);
   }

@@ -147,6 +147,9 @@ tr.open .caret { transform: rotate(90deg); }
 .pill.in-flight, .pill.running { color: var(--blue); background: var(--blue-bg); }
 .pill.delivered, .pill.completed, .pill.closed { color: var(--green); background: var(--green-bg); }
 .pill.failed, .pill.open, .pill.dead { color: var(--red); background: var(--red-bg); }
+.pill.blocks { color: var(--red); background: var(--red-bg); }
+tr.blocking td:first-child { box-shadow: inset 3px 0 0 var(--red); }
+.panel-note { margin: 0 0 10px; font-size: 13px; }
 .pill.compensated { color: var(--purple); background: var(--purple-bg); }
 
 tr.detail > td { background: var(--hover); padding: 14px 16px 16px 36px; }
