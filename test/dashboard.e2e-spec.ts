@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { waitFor } from 'nestjs-flowbus/testing';
+import { drainOutbox, waitFor } from 'nestjs-flowbus/testing';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -10,7 +10,8 @@ import type { DataSource } from 'typeorm';
 import { AppModule } from '../apps/demo/src/app.module.js';
 import { poolOf } from '../libs/flowbus/src/database/pg-pool.js';
 import { LogReader } from '../libs/flowbus/src/outbox/log-reader.js';
-import { ADMIN_TOKEN, enqueue, insertSaga, SwitchableSink } from './support/admin-app.js';
+import { RetentionService } from '../libs/flowbus/src/relay/retention.service.js';
+import { ADMIN_TOKEN, createAdminApp, enqueue, insertSaga, SwitchableSink } from './support/admin-app.js';
 import { testStorage, withTestStorage } from './support/app.js';
 import { findChromium } from './support/chromium.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
@@ -365,6 +366,74 @@ describe('dashboard: log subscribers', () => {
     // The browser logs the refused DELETE; nothing else went wrong.
     expect(problems.filter((p) => !/status of 409/.test(p))).toEqual([]);
   }, 60_000);
+});
+
+describe('dashboard: a subscriber that blocks retention', () => {
+  // Log storage only: the table storage has no cursors or generations (its tab stays hidden, above).
+  (testStorage() === 'log' ? it : it.skip)(
+    'is marked, and retiring it through the page removes the row and lets the sweep empty the generation',
+    async () => {
+      // Its own database and app: retention at 0 empties delivered history, which the demo app's
+      // tests above read.
+      const own = await createTestDatabase();
+      const ownDs = await own.dataSource();
+      const ownApp = await createAdminApp(ownDs, {
+        destinations: { sink: new SwitchableSink() },
+        relay: { storage: 'log', retentionMs: 0, retentionIntervalMs: 3_600_000 },
+      });
+      try {
+        const port = await freePort();
+        await ownApp.listen(port, '127.0.0.1');
+        await new LogReader(poolOf(ownDs), 'public').register('local:gone-app');
+        const ids = await enqueue(
+          ownApp,
+          Array.from({ length: 5 }, (_, i) => ({ destination: 'sink', type: 'T', payload: { i } })),
+        );
+        const left = async () =>
+          Number((await ownDs.query('SELECT count(*)::int AS n FROM flowbus_log WHERE id = ANY($1)', [ids]))[0].n);
+        await drainOutbox(ownApp);
+        // Two sweeps: the first closes the generation, the second finds it held back.
+        const retention = ownApp.get(RetentionService);
+        await retention.sweep();
+        await drainOutbox(ownApp);
+        await retention.sweep();
+        expect(await left()).toBe(ids.length);
+
+        const page = await openPage();
+        const problems = watch(page);
+        await page.goto(`http://127.0.0.1:${port}/flowbus/`);
+        await page.fill('#token', ADMIN_TOKEN);
+        await page.click('#connect');
+        await page.locator('[data-tab="subscribers"] .count.alert', { hasText: '2' }).waitFor();
+        await page.click('[data-tab="subscribers"]');
+        const gone = page.locator('#subscribers tr.blocking[data-subscriber="local:gone-app"]');
+        await gone.locator('.pill.blocks', { hasText: 'blocks retention' }).waitFor();
+        expect(await page.locator('#subscribers .pill.blocks').count()).toBe(1);
+        await page.screenshot({
+          path: new URL('dashboard-subscribers-blocking.png', ARTIFACTS).pathname,
+          fullPage: true,
+        });
+
+        await gone.locator('button[data-action="retire"]').click();
+        await gone.waitFor({ state: 'detached' });
+        await page.locator('[data-tab="subscribers"] .count:not(.alert)', { hasText: '1' }).waitFor();
+        await drainOutbox(ownApp);
+        await waitFor(
+          async () => {
+            await retention.sweep();
+            return (await left()) === 0;
+          },
+          { timeoutMs: 15_000, intervalMs: 200, message: 'retention to empty the generation once retired' },
+        );
+        expect(problems).toEqual([]);
+      } finally {
+        await ownApp.close();
+        await ownDs.destroy();
+        await own.drop();
+      }
+    },
+    60_000,
+  );
 });
 
 function freePort(): Promise<number> {
