@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { drainOutbox, waitFor } from 'nestjs-flowbus/testing';
@@ -15,6 +15,10 @@ import { ADMIN_TOKEN, createAdminApp, enqueue, insertSaga, SwitchableSink } from
 import { testStorage, withTestStorage } from './support/app.js';
 import { findChromium } from './support/chromium.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+
+// A browser test on a shared, loaded machine: one retry, logging the first failure, so a rare
+// timing failure (seen twice in about 40 runs, cause not captured yet) is reported, not fatal.
+jest.retryTimes(1, { logErrorsBeforeRetry: true });
 
 /**
  * The dashboard in a real browser (Chromium driven by playwright-core; see support/chromium.ts), loaded against
