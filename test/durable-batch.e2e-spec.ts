@@ -19,9 +19,14 @@ class Noted {
   constructor(readonly n: number) {}
 }
 
+class Slow {
+  constructor(readonly n: number) {}
+}
+
 /** Runs of the batched handler: n and the transaction it ran in. */
 const packRuns: { n: number; tx: string }[] = [];
 const noteTxs: string[] = [];
+const slowTxs: string[] = [];
 
 @Injectable()
 class Packing {
@@ -46,6 +51,16 @@ class Notes {
   }
 }
 
+@Injectable()
+class Sluggish {
+  @HandleEvent(Slow, { durable: true })
+  async on(_e: Slow, manager: EntityManager) {
+    const [{ tx }] = (await manager.query('SELECT txid_current()::text AS tx')) as { tx: string }[];
+    slowTxs.push(tx!);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 let db: TestDatabase;
 let ds: DataSource;
 let app: INestApplication;
@@ -60,7 +75,7 @@ beforeAll(async () => {
     options: {
       relay: { pollIntervalMs: 50, maxAttempts: 3, backoff: { initialMs: 0, jitter: 'none' } },
     },
-    providers: [Packing, Notes],
+    providers: [Packing, Notes, Sluggish],
   });
   outbox = app.get(OutboxService);
 });
@@ -138,6 +153,25 @@ describe('durable handlers in batches', () => {
     expect(dead.last_error).toContain('Packing.pack returned, but a statement it ran failed');
     expect(await packedNs()).toEqual([20, 22]);
     expect(packRuns.filter((r) => r.n !== 21).map((r) => r.n)).toEqual([20, 22]);
+  });
+
+  it('sizes batches by how long the handler takes: a slow one gets small transactions side by side', async () => {
+    const perTx = () => {
+      const count = new Map<string, number>();
+      for (const tx of slowTxs) count.set(tx, (count.get(tx) ?? 0) + 1);
+      return [...count.values()];
+    };
+    // Nothing measured yet: the deliveries of one claim go in one transaction.
+    await outbox.transaction((m) => outbox.publish(m, Array.from({ length: 20 }, (_, n) => new Slow(n))));
+    await waitFor(() => slowTxs.length === 20, { timeoutMs: 10_000 });
+    expect(perTx()).toEqual([20]);
+    // 20 ms a delivery: the next ones go 10 to a transaction (the least), not all 40 in one.
+    slowTxs.length = 0;
+    await outbox.transaction((m) => outbox.publish(m, Array.from({ length: 40 }, (_, n) => new Slow(n))));
+    await waitFor(() => slowTxs.length === 40, { timeoutMs: 10_000 });
+    const sizes = perTx();
+    expect(sizes.length).toBeGreaterThanOrEqual(4);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(10);
   });
 
   it('gives each delivery a transaction of its own with batch: false', async () => {

@@ -9,10 +9,8 @@ import { rowsOf } from '../database/run-query.js';
 import { insertInboxBatch } from '../inbox/inbox.queries.js';
 import { PayloadCodec } from '../outbox/payload-codec.js';
 import { runInScope, scopeOfMessage } from '../telemetry/message-scope.js';
+import { BatchSizer } from './batch-sizer.js';
 import type { DeliveryMessage } from './destination.interface.js';
-
-/** Deliveries of one subscriber run in one transaction, at most this many. */
-const BATCH_MAX = 100;
 
 /** A delivery waiting for its batch. */
 interface Pending {
@@ -30,8 +28,9 @@ interface Pending {
  * transaction's manager happens exactly once.
  *
  * Subscribers that can take several deliveries at once (sagas, durable handlers unless
- * `batch: false`) get the deliveries the relay starts in the same tick (one claim) together, up
- * to BATCH_MAX per transaction, and write the inbox rows themselves. Each delivery still succeeds
+ * `batch: false`) get the deliveries the relay starts in the same tick (one claim) together, as
+ * many per transaction as BatchSizer says (10 to 500, from how long the subscriber's work took),
+ * and write the inbox rows themselves. Each delivery still succeeds
  * or fails alone: a failed one leaves no inbox row and no change, and is retried by the relay.
  * A claim holds at most one row per (subscriber, key) (the next waits for it to be delivered),
  * so a batch never reorders a key.
@@ -39,6 +38,7 @@ interface Pending {
 @Injectable()
 export class LocalDestination {
   private pending: Pending[] = [];
+  private readonly sizer = new BatchSizer();
 
   constructor(
     @Inject(FLOWBUS_DATA_SOURCE) private readonly dataSource: DataSource,
@@ -89,9 +89,9 @@ export class LocalDestination {
       else bySubscriber.set(p.message.subscriber, [p]);
     }
     this.pending = [];
-    for (const list of bySubscriber.values()) {
+    for (const [subscriber, list] of bySubscriber) {
       // Even batches: 30 deliveries make two transactions of 15 rather than 25 + 5.
-      const size = Math.ceil(list.length / Math.ceil(list.length / BATCH_MAX));
+      const size = Math.ceil(list.length / Math.ceil(list.length / this.sizer.size(subscriber)));
       for (let i = 0; i < list.length; i += size) void this.deliverBatch(list.slice(i, i + size));
     }
   }
@@ -127,7 +127,12 @@ export class LocalDestination {
     }));
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.dataSource.transaction((manager) => invokeMany(deliveries, manager, attempt));
+        return await this.dataSource.transaction(async (manager) => {
+          const started = performance.now();
+          const errors = await invokeMany(deliveries, manager, attempt);
+          this.sizer.record(batch[0]!.message.subscriber, deliveries.length, performance.now() - started);
+          return errors;
+        });
       } catch (error) {
         if (!(error instanceof TransactionConflict) || attempt + 1 >= MAX_CONFLICT_ATTEMPTS) throw error;
       }
