@@ -215,11 +215,19 @@ ${section('nats')}
 - Batched durable handlers (2026-12-01): before, the relay ran each delivery to a plain durable
   handler in a transaction of its own, the same per-message work as the whole hand-written
   consumer: end to end 0.26× (RabbitMQ) and 1.00× (NATS) at 09:35 UTC. Now the deliveries of one
-  claim are one transaction per handler (up to 100: the inbox rows in one statement, a savepoint
+  claim are one transaction per handler (then up to 100: the inbox rows in one statement, a savepoint
   per delivery only when the handler touches its manager). Runs that day, end to end against the
   hand-written consumer: 1.11× / 2.20× (one pass, relay batchSize 100), 2.18× / 2.11× (one pass,
   relay batchSize 500), 1.76× / 2.01× (three passes, relay batchSize 500); the machine's load
   moved the hand-written figure from 0.9k/s to 3.4k/s between runs.
+- Batches sized by the handler's time (2026-12-01, 17:40 UTC). Until then a durable handler's
+  deliveries went 100 to a transaction: 20,000 no-op deliveries took 205 transactions, 615 of the
+  run's ~760 statements (START TRANSACTION, the inbox INSERT, COMMIT), each a socket write that wakes
+  PostgreSQL. Now a batch holds as many deliveries as fit ~50 ms of the handler's measured time (10
+  to 500): 48 transactions, ~270 statements. One Flowbus RabbitMQ round at a time, old and new
+  builds alternated (the 2nd and 3rd rounds of 4 processes, load ~1): handled 9.6k, 10.7k, 9.0k,
+  11.0k/s before, 11.5k, 13.6k, 12.3k, 15.4k/s after (+27% on the medians). In the run that
+  morning on this host, before the change: 3.31× (RabbitMQ) and 3.94× (NATS) end to end.
 - Where the time went (2026-12-01, before the one-statement store; \`node --cpu-prof\` of one Flowbus
   round of 20,000, the PostgreSQL backends' CPU from /proc and their statement log): the Flowbus
   process sat idle waiting on PostgreSQL most of the run (about 3.5 s of CPU in node and 2–3.5 s in

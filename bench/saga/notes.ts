@@ -1,5 +1,14 @@
 /** Fixed notes printed under the saga section. */
 export const SAGA_NOTES: readonly string[] = [
+  '- The steps target on the log storage (2026-12-01). The no-op drain used to insert its rows into ' +
+    '`flowbus_outbox` by SQL, which on the log storage holds only retries: it measured the retry path ' +
+    '(3.5k rows/s). It now enqueues through `OutboxService`, so each storage gets its rows its own way, and ' +
+    "the steps run 10,000 instances (was 1,000: 0.3 s rounds, mostly the three hops' latency). The target " +
+    "reads missed since the log became the default, because the relay's no-op rate rose about 4.5× while the " +
+    'saga steps rose about 1.5×. Same machine, minutes apart, `--only steps --passes 3` with ' +
+    '`FLOWBUS_BENCH_STORAGE=table`: 8.2k steps/s vs 26.7k rows/s = 1/3.25; the log run above: 12.6k steps/s ' +
+    'vs 121k rows/s = 1/9.6. Each step writes an inbox row, its instance and the next outbox row, and a ' +
+    'no-op delivery on the log writes nothing per row.',
   '- Durable steps, before and after batching (2026-11-26). Before, each delivery was a transaction of its ' +
     'own, 8 statements per step (BEGIN, inbox INSERT, SAVEPOINT, load, save, outbox INSERT, RELEASE, COMMIT): ' +
     '1.2k steps/s (936–1.4k) against a no-op relay at 20.4k rows/s, 1/16. Now the `local` destination hands ' +

@@ -14,7 +14,7 @@ export interface SagaBudget {
 
 export const FULL_BUDGET: SagaBudget = {
   passes: 5,
-  instances: 1_000,
+  instances: 10_000,
   warmupInstances: 200,
   noopRows: 20_000,
   timeouts: 10_000,

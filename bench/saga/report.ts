@@ -72,10 +72,10 @@ export function sagaReport(r: SagaResults, run: RunInfo): string {
       `The start events of ${b.instances.toLocaleString('en')} instances are written with \`OutboxService.publish\` ` +
         'in one transaction; each step publishes the next event with `ctx.publish` ' +
         '(an outbox row committed with the step), so every step is a relay delivery into the saga engine ' +
-        "through the `local` destination, which runs the saga's deliveries of one claim in transactions of up " +
-        'to 100 (inbox rows and instances in one statement, steps, then one statement writing the instances and ' +
-        'the next outbox rows). Timed from the first step run to every instance `completed` in the database. Relay and ' +
-        'pool at their defaults (batch 100, concurrency 200, pool of 10). The no-op drain uses the same app and relay on ' +
+        "through the `local` destination, which runs the saga's deliveries of one claim in transactions sized by " +
+        "the steps' measured time (10 to 500; inbox rows and instances in one statement, steps, then one statement " +
+        'writing the instances and the next outbox rows). Timed from the first step run to every instance `completed` ' +
+        'in the database. Relay and pool at their defaults (the log storage: batch 500, concurrency 1000; pool of 10). The no-op drain uses the same app and relay on ' +
         `${b.noopRows.toLocaleString('en')} rows to a destination that resolves at once.`,
       '',
       table(
