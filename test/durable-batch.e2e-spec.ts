@@ -162,12 +162,22 @@ describe('durable handlers in batches', () => {
       return [...count.values()];
     };
     // Nothing measured yet: the deliveries of one claim go in one transaction.
-    await outbox.transaction((m) => outbox.publish(m, Array.from({ length: 20 }, (_, n) => new Slow(n))));
+    await outbox.transaction((m) =>
+      outbox.publish(
+        m,
+        Array.from({ length: 20 }, (_, n) => new Slow(n)),
+      ),
+    );
     await waitFor(() => slowTxs.length === 20, { timeoutMs: 10_000 });
     expect(perTx()).toEqual([20]);
     // 20 ms a delivery: the next ones go 10 to a transaction (the least), not all 40 in one.
     slowTxs.length = 0;
-    await outbox.transaction((m) => outbox.publish(m, Array.from({ length: 40 }, (_, n) => new Slow(n))));
+    await outbox.transaction((m) =>
+      outbox.publish(
+        m,
+        Array.from({ length: 40 }, (_, n) => new Slow(n)),
+      ),
+    );
     await waitFor(() => slowTxs.length === 40, { timeoutMs: 10_000 });
     const sizes = perTx();
     expect(sizes.length).toBeGreaterThanOrEqual(4);
