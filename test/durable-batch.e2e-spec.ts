@@ -27,6 +27,8 @@ class Slow {
 const packRuns: { n: number; tx: string }[] = [];
 const noteTxs: string[] = [];
 const slowTxs: string[] = [];
+/** Calls of the slow handler running now (calls of one batch run one after the other), and the most seen. */
+const slowCalls = { now: 0, most: 0 };
 
 @Injectable()
 class Packing {
@@ -57,7 +59,9 @@ class Sluggish {
   async on(_e: Slow, manager: EntityManager) {
     const [{ tx }] = (await manager.query('SELECT txid_current()::text AS tx')) as { tx: string }[];
     slowTxs.push(tx!);
+    slowCalls.most = Math.max(slowCalls.most, ++slowCalls.now);
     await new Promise((r) => setTimeout(r, 20));
+    slowCalls.now--;
   }
 }
 
@@ -182,6 +186,19 @@ describe('durable handlers in batches', () => {
     const sizes = perTx();
     expect(sizes.length).toBeGreaterThanOrEqual(4);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(10);
+    // 200 more make 20 transactions: they run side by side, but leave two of the pool's 10
+    // connections to the relay.
+    slowTxs.length = 0;
+    slowCalls.most = 0;
+    await outbox.transaction((m) =>
+      outbox.publish(
+        m,
+        Array.from({ length: 200 }, (_, n) => new Slow(n)),
+      ),
+    );
+    await waitFor(() => slowTxs.length === 200, { timeoutMs: 20_000 });
+    expect(slowCalls.most).toBeGreaterThanOrEqual(4);
+    expect(slowCalls.most).toBeLessThanOrEqual(8);
   });
 
   it('gives each delivery a transaction of its own with batch: false', async () => {

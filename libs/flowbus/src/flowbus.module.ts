@@ -34,7 +34,8 @@ import { TimeoutAlarm } from './saga/timeout-alarm.js';
 import { TimeoutScheduler } from './saga/timeout.scheduler.js';
 import { FlowbusTimers } from './scheduling/flowbus-timers.js';
 import { FlowbusMetrics } from './telemetry/flowbus-metrics.js';
-import { FlowbusStats } from './telemetry/flowbus-stats.js';
+import { FlowbusGauges } from './monitoring/flowbus-gauges.js';
+import { FlowbusStats } from './monitoring/flowbus-stats.js';
 import { FlowbusTelemetry } from './telemetry/flowbus-telemetry.js';
 
 /**
@@ -87,6 +88,7 @@ import { FlowbusTelemetry } from './telemetry/flowbus-telemetry.js';
     FlowbusTimers,
     FlowbusStats,
     FlowbusMetrics,
+    FlowbusGauges,
     FlowbusTelemetry,
     ReceivedStore,
     SourceRunner,

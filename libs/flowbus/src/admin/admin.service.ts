@@ -11,7 +11,7 @@ import { DurableHandlerRegistry } from '../bus/durable-handler-registry.js';
 import { LOCAL_DESTINATION } from '../options/resolve-options.js';
 import { BreakerRegistry } from '../relay/breaker.registry.js';
 import { RelaySignal } from '../outbox/relay-signal.js';
-import { FlowbusStats } from '../telemetry/flowbus-stats.js';
+import { FlowbusStats } from '../monitoring/flowbus-stats.js';
 import { StallDiagnosis } from './stall-diagnosis.js';
 import type { ResolvedAdminOptions } from './admin-options.interface.js';
 import { FLOWBUS_ADMIN_OPTIONS } from './admin.constants.js';

@@ -9,7 +9,7 @@ import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { BreakerRegistry } from '../relay/breaker.registry.js';
 import { OutboxRelay } from '../relay/outbox-relay.js';
 import { SourceRunner } from '../sources/source-runner.js';
-import { stallCauses } from '../telemetry/stats.queries.js';
+import { stallCauses } from '../monitoring/stats.queries.js';
 
 /** Transactions open longer than this are named as holding PostgreSQL's horizon. @default 60 s */
 const OLD_TRANSACTION_MS = 60_000;

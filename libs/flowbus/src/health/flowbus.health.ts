@@ -6,7 +6,7 @@ import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
 import { BreakerRegistry } from '../relay/breaker.registry.js';
 import { OutboxRelay } from '../relay/outbox-relay.js';
-import { FlowbusStats } from '../telemetry/flowbus-stats.js';
+import { FlowbusStats } from '../monitoring/flowbus-stats.js';
 import type { FlowbusHealthOptions } from './flowbus-health-options.interface.js';
 
 const DEFAULTS = { relayStalledAfterPolls: 5, maxOldestPendingAgeMs: 900_000, failOnOpenBreaker: true };

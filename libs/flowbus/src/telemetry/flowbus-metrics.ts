@@ -1,10 +1,7 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { Attributes, Counter, Histogram, ObservableResult } from '@opentelemetry/api';
 import { FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
-import { describeError } from '../errors/handler-failures.error.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
-import { BreakerRegistry } from '../relay/breaker.registry.js';
-import { FlowbusStats } from './flowbus-stats.js';
 import { loadOtelApi } from './otel-api.js';
 
 /** What became of a delivery attempt, as counted by `flowbus.deliveries`. */
@@ -23,19 +20,16 @@ interface DestinationTally {
 /** Histogram buckets in seconds, 5 ms to 5 min (the SDK's defaults are made for milliseconds). */
 const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
-const BREAKER_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
-
 /**
- * Flowbus's metrics through the OpenTelemetry metrics API (meter `nestjs-flowbus`): counters and
- * histograms recorded as things happen, and observable gauges read from the database (through
- * FlowbusStats, one query per collection) and the breakers. Without `@opentelemetry/api`
- * installed (or with `telemetry.enabled: false`) nothing is created and every record call returns at once; with the API and no SDK
- * the instruments are the API's no-ops.
+ * Flowbus's metrics through the OpenTelemetry metrics API (meter `nestjs-flowbus`) that are
+ * recorded as things happen: deliveries, their duration, bus handler failures, timeout lateness.
+ * The gauges read from the database and the breakers are FlowbusGauges' (monitoring/). Without
+ * `@opentelemetry/api` installed (or with `telemetry.enabled: false`), or with no meter provider
+ * registered at start, nothing is created and every record call returns at once.
  * @internal
  */
 @Injectable()
 export class FlowbusMetrics implements OnModuleInit {
-  private readonly logger = new Logger('Flowbus:Metrics');
   /** Instruments exist (the API is loaded): counting is worth doing. */
   private enabled = false;
   /**
@@ -50,11 +44,7 @@ export class FlowbusMetrics implements OnModuleInit {
   private handlerFailures: Counter | undefined;
   private timeoutLateness: Histogram | undefined;
 
-  constructor(
-    private readonly stats: FlowbusStats,
-    private readonly breakers: BreakerRegistry,
-    @Inject(FLOWBUS_RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
-  ) {}
+  constructor(@Inject(FLOWBUS_RESOLVED_OPTIONS) private readonly options: ResolvedOptions) {}
 
   async onModuleInit(): Promise<void> {
     const api = await loadOtelApi(this.options);
@@ -82,60 +72,6 @@ export class FlowbusMetrics implements OnModuleInit {
       unit: 's',
       advice: { explicitBucketBoundaries: SECONDS_BUCKETS },
     });
-    const pending = meter.createObservableGauge('flowbus.outbox.pending', {
-      description: 'Undelivered messages (pending or in flight) by destination',
-    });
-    const oldest = meter.createObservableGauge('flowbus.outbox.oldest_pending_age', {
-      description: 'Age of the oldest undelivered message by destination (0 when none)',
-      unit: 's',
-    });
-    const subscriberPending = meter.createObservableGauge('flowbus.subscriber.pending', {
-      description: 'Undelivered messages by durable subscriber',
-    });
-    const subscriberOldest = meter.createObservableGauge('flowbus.subscriber.oldest_pending_age', {
-      description: 'Age of the oldest undelivered message by durable subscriber',
-      unit: 's',
-    });
-    const deadLetters = meter.createObservableGauge('flowbus.dead_letters', {
-      description: 'Dead letters by destination',
-    });
-    const sagas = meter.createObservableGauge('flowbus.saga.instances', {
-      description: 'Saga instances by saga and status',
-    });
-    const timeouts = meter.createObservableGauge('flowbus.saga.timeouts.pending', {
-      description: 'Scheduled saga timeouts',
-    });
-    const breakers = meter.createObservableGauge('flowbus.breaker.state', {
-      description: 'Circuit breaker of each destination: 0 closed, 1 half-open, 2 open',
-    });
-    meter.addBatchObservableCallback(
-      async (result) => {
-        for (const b of this.breakers.snapshots()) {
-          result.observe(breakers, BREAKER_VALUE[b.state], { destination: b.destination });
-        }
-        let f;
-        try {
-          f = await this.stats.read();
-        } catch (error) {
-          this.logger.warn(`Could not read the outbox figures for the metrics: ${describeError(error)}`);
-          return;
-        }
-        for (const d of f.outbox) {
-          const attributes = { destination: d.destination };
-          result.observe(pending, d.pending + d.inFlight, attributes);
-          result.observe(oldest, (d.oldestPendingAgeMs ?? 0) / 1000, attributes);
-        }
-        for (const s of f.subscribers) {
-          const attributes = { destination: s.destination, subscriber: s.subscriber };
-          result.observe(subscriberPending, s.pending, attributes);
-          result.observe(subscriberOldest, (s.oldestPendingAgeMs ?? 0) / 1000, attributes);
-        }
-        for (const d of f.deadLetters) result.observe(deadLetters, d.count, { destination: d.destination });
-        for (const s of f.sagas) result.observe(sagas, s.count, { saga: s.name, status: s.status });
-        result.observe(timeouts, f.timeoutsPending);
-      },
-      [pending, oldest, subscriberPending, subscriberOldest, deadLetters, sagas, timeouts, breakers],
-    );
   }
 
   /** Counts `n` attempts to `destination` with this outcome. */
