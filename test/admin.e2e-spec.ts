@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import {
   Catch,
   Injectable,
@@ -31,36 +31,25 @@ import {
   SwitchableSink,
   truncateAll,
 } from './support/admin-app.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { useTestDatabase } from './support/database.js';
+import { closeAppsAfterEach } from './support/hooks.js';
 import { poolOf } from '../libs/flowbus/src/database/pg-pool.js';
 import { LogReader } from '../libs/flowbus/src/outbox/log-reader.js';
 import { RetentionService } from '../libs/flowbus/src/relay/retention.service.js';
 
-let db: TestDatabase;
-let ds: DataSource;
-const apps: INestApplication[] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  ds = await db.dataSource();
-});
+const testDb = useTestDatabase();
+const apps = closeAppsAfterEach();
 
 afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
-  await truncateAll(ds);
-  await ds.query('TRUNCATE flowbus_relay, flowbus_subscriber');
-});
-
-afterAll(async () => {
-  await ds.destroy();
-  await db.drop();
+  await truncateAll(testDb.ds);
+  await testDb.ds.query('TRUNCATE flowbus_relay, flowbus_subscriber');
 });
 
 async function start(
   options: Parameters<typeof createAdminApp>[1] = {},
   setup: Parameters<typeof createAdminApp>[2] = {},
 ) {
-  const app = await createAdminApp(ds, options, setup);
+  const app = await createAdminApp(testDb.ds, options, setup);
   apps.push(app);
   return app;
 }
@@ -72,7 +61,8 @@ async function sinkApp(relay = true) {
   return { app, sink, api: adminApi(app) };
 }
 
-const row = async (table: string, id: string) => (await ds.query(`SELECT * FROM ${table} WHERE id = $1`, [id]))[0];
+const row = async (table: string, id: string) =>
+  (await testDb.ds.query(`SELECT * FROM ${table} WHERE id = $1`, [id]))[0];
 const future = () => new Date(Date.now() + 3_600_000);
 
 /** Every admin API route, with a valid-looking request. */
@@ -103,26 +93,26 @@ describe('GET /stats', () => {
       [1, 2, 3].map((i) => ({ destination: 'sink', type: 'Done', payload: { i } })),
     );
     await waitFor(async () => (await api.get('/stats').expect(200)).body.outbox.delivered === 3);
-    await deadLetters(app, ds, [
+    await deadLetters(app, testDb.ds, [
       { type: 'Bad', payload: {} },
       { type: 'Bad', payload: {} },
     ]);
-    await deadLetters(app, ds, [{ type: 'Bad', payload: {} }], 'other');
+    await deadLetters(app, testDb.ds, [{ type: 'Bad', payload: {} }], 'other');
     const waiting = await enqueue(app, [
       { destination: 'sink', type: 'Later', payload: {}, availableAt: future() },
       { destination: 'other', type: 'Later', payload: {}, availableAt: future() },
       { destination: 'other', type: 'Later', payload: {}, availableAt: future() },
     ]);
     // A row leased by a relay of another instance.
-    await leaseElsewhere(ds, waiting[2]!, 'elsewhere', future());
-    await insertSaga(ds, {
+    await leaseElsewhere(testDb.ds, waiting[2]!, 'elsewhere', future());
+    await insertSaga(testDb.ds, {
       name: 'order',
       correlationId: 'a',
       status: 'running',
       timeouts: [{ type: 'PaymentTimeout', dueAt: future() }],
     });
-    await insertSaga(ds, { name: 'order', correlationId: 'b', status: 'running' });
-    await insertSaga(ds, { name: 'order', correlationId: 'c', status: 'failed' });
+    await insertSaga(testDb.ds, { name: 'order', correlationId: 'b', status: 'running' });
+    await insertSaga(testDb.ds, { name: 'order', correlationId: 'c', status: 'failed' });
 
     const res = await api.get('/stats').expect(200);
     expect(res.body.outbox).toMatchObject({ pending: 2, inFlight: 1, delivered: 3 });
@@ -194,7 +184,7 @@ describe('outbox', () => {
       availableAt: future(),
     });
     const c = await enqueue(app, { destination: 'sink', type: 'B', payload: { n: 3 }, availableAt: future() });
-    await leaseElsewhere(ds, b[0]!, 'x', future());
+    await leaseElsewhere(testDb.ds, b[0]!, 'x', future());
 
     const all = await api.get('/outbox').expect(200);
     expect(all.body.items.map((m: { id: string }) => m.id)).toEqual([c[0], b[0], a[0]]);
@@ -279,7 +269,7 @@ describe('outbox', () => {
     expect(again.body.message).toMatch(/delivered/);
 
     const [leased] = await enqueue(app, { destination: 'sink', type: 'T', payload: {}, availableAt: future() });
-    await leaseElsewhere(ds, leased!, 'elsewhere', future());
+    await leaseElsewhere(testDb.ds, leased!, 'elsewhere', future());
     expect((await api.post(`/outbox/${leased}/retry`).expect(409)).body.message).toMatch(/being delivered/);
     await api.post('/outbox/00000000-0000-4000-8000-000000000000/retry').expect(404);
   });
@@ -351,10 +341,10 @@ describe('dead letters', () => {
     const { app, api } = await sinkApp();
     const ids = await deadLetters(
       app,
-      ds,
+      testDb.ds,
       [1, 2, 3, 4, 5].map((i) => ({ type: i % 2 ? 'Odd' : 'Even', payload: { i } })),
     );
-    const [other] = await deadLetters(app, ds, [{ type: 'Odd', payload: {} }], 'other');
+    const [other] = await deadLetters(app, testDb.ds, [{ type: 'Odd', payload: {} }], 'other');
     const list = await api.get('/dead-letters?destination=sink').expect(200);
     expect(list.body.items).toHaveLength(5);
     expect(new Set(list.body.items.map((d: { id: string }) => d.id))).toEqual(new Set(ids));
@@ -443,7 +433,7 @@ describe('dead letters', () => {
     const relayApp = await start({ destinations: { sink: new SwitchableSink(), other: new SwitchableSink() } });
     const ids = await deadLetters(
       relayApp,
-      ds,
+      testDb.ds,
       Array.from({ length: 8 }, (_, i) => ({ type: 'T', payload: { i } })),
     );
     await relayApp.close(); // its relay would deliver the requeued rows (and dead-letter them again)
@@ -452,8 +442,10 @@ describe('dead letters', () => {
       const responses = await Promise.all([1, 2, 3, 4].map(() => api.post(`/dead-letters/${id}/requeue`)));
       expect(responses.map((r) => r.status).sort()).toEqual([200, 409, 409, 409]);
     }
-    expect(Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE id = ANY($1)', [ids]))[0].n)).toBe(8);
-    expect(Number((await ds.query('SELECT count(*) AS n FROM flowbus_dead_letter'))[0].n)).toBe(0);
+    expect(
+      Number((await testDb.ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE id = ANY($1)', [ids]))[0].n),
+    ).toBe(8);
+    expect(Number((await testDb.ds.query('SELECT count(*) AS n FROM flowbus_dead_letter'))[0].n)).toBe(0);
   });
 
   it('bulk requeue by ids reports the ids it skipped', async () => {
@@ -463,7 +455,7 @@ describe('dead letters', () => {
       app,
       [1, 2, 3].map((i) => ({ destination: 'sink', type: 'T', payload: { i } })),
     );
-    await waitFor(async () => (await ds.query('SELECT count(*) AS n FROM flowbus_dead_letter'))[0].n === '3');
+    await waitFor(async () => (await testDb.ds.query('SELECT count(*) AS n FROM flowbus_dead_letter'))[0].n === '3');
     sink.reject = false;
     const unknown = '00000000-0000-4000-8000-000000000000';
     const res = await api.post('/dead-letters/requeue', { ids: [ids[0], ids[1], unknown] }).expect(200);
@@ -483,7 +475,7 @@ describe('dead letters', () => {
 
   it('bulk requeue by filter moves at most 500 per call and says when more remain', async () => {
     const { api } = await sinkApp(false);
-    await ds.query(`
+    await testDb.ds.query(`
       INSERT INTO flowbus_dead_letter (id, destination, type, payload, attempts, errors, created_at)
       SELECT gen_random_uuid(), CASE WHEN i <= 510 THEN 'sink' ELSE 'other' END, CASE WHEN i % 2 = 0 THEN 'Even' ELSE 'Odd' END,
         jsonb_build_object('i', i), 3, '[]'::jsonb, now()
@@ -494,8 +486,10 @@ describe('dead letters', () => {
     expect(second.body).toMatchObject({ requeued: 10, more: false });
     const byType = await api.post('/dead-letters/requeue', { destination: 'other', type: 'Even' }).expect(200);
     expect(byType.body).toMatchObject({ requeued: 5, more: false });
-    expect(Number((await ds.query('SELECT count(*) AS n FROM flowbus_dead_letter'))[0].n)).toBe(5);
-    expect(Number((await ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE attempts = 0'))[0].n)).toBe(515);
+    expect(Number((await testDb.ds.query('SELECT count(*) AS n FROM flowbus_dead_letter'))[0].n)).toBe(5);
+    expect(Number((await testDb.ds.query('SELECT count(*) AS n FROM flowbus_outbox WHERE attempts = 0'))[0].n)).toBe(
+      515,
+    );
   });
 
   it('an empty filter, or ids together with a filter, is 400', async () => {
@@ -512,7 +506,7 @@ describe('dead letters', () => {
 
   it('delete removes a dead letter; a second delete is 404', async () => {
     const { app, api } = await sinkApp();
-    const [id] = await deadLetters(app, ds, [{ type: 'T', payload: {} }]);
+    const [id] = await deadLetters(app, testDb.ds, [{ type: 'T', payload: {} }]);
     await api.delete(`/dead-letters/${id}`).expect(204);
     expect(await row('flowbus_dead_letter', id!)).toBeUndefined();
     await api.delete(`/dead-letters/${id}`).expect(404);
@@ -523,15 +517,15 @@ describe('sagas', () => {
   it('lists with filters and pages; shows one instance with state and timeouts', async () => {
     const { api } = await sinkApp(false);
     const due = future();
-    await insertSaga(ds, {
+    await insertSaga(testDb.ds, {
       name: 'order',
       correlationId: 'o-1',
       status: 'running',
       state: { paid: false },
       timeouts: [{ type: 'PaymentTimeout', dueAt: due, payload: { tries: 1 } }],
     });
-    await insertSaga(ds, { name: 'order', correlationId: 'o-2', status: 'completed', state: { paid: true } });
-    await insertSaga(ds, { name: 'refund', correlationId: 'o 3/é', status: 'failed' });
+    await insertSaga(testDb.ds, { name: 'order', correlationId: 'o-2', status: 'completed', state: { paid: true } });
+    await insertSaga(testDb.ds, { name: 'refund', correlationId: 'o 3/é', status: 'failed' });
 
     const all = await api.get('/sagas').expect(200);
     expect(all.body.items.map((s: { correlationId: string }) => s.correlationId)).toEqual(['o 3/é', 'o-2', 'o-1']);
@@ -587,13 +581,13 @@ describe('subscribers (log storage)', () => {
   }
   /** A durable subscriber of an app that is gone: its cursors and directory rows, no relay reading it. */
   async function goneSubscriber(name = 'gone-app') {
-    await new LogReader(poolOf(ds), 'public').register(`local:${name}`);
-    await ds.query(
+    await new LogReader(poolOf(testDb.ds), 'public').register(`local:${name}`);
+    await testDb.ds.query(
       `INSERT INTO flowbus_subscriber (event_type, subscriber, kind) VALUES ('Audited', $1, 'handler'), ('Other', $1, 'handler')`,
       [name],
     );
   }
-  const count = async (sql: string, params: unknown[] = []) => Number((await ds.query(sql, params))[0].n);
+  const count = async (sql: string, params: unknown[] = []) => Number((await testDb.ds.query(sql, params))[0].n);
   const cursors = (name: string) => count('SELECT count(*) AS n FROM flowbus_cursor WHERE subscriber = $1', [name]);
   const listed = async (api: ReturnType<typeof adminApi>) =>
     (await api.get('/stats').expect(200)).body.subscribers.map((s: { subscriber: string }) => s.subscriber);
@@ -601,14 +595,14 @@ describe('subscribers (log storage)', () => {
   it('DELETE retires a subscriber nobody reads: cursors and directory rows go, its pending deliveries stop counting, its dead letters stay', async () => {
     const { app, api } = await logApp({ enabled: false });
     await goneSubscriber();
-    await ds.query(
+    await testDb.ds.query(
       `INSERT INTO flowbus_dead_letter (id, destination, subscriber, type, payload, attempts, errors, created_at)
        VALUES (gen_random_uuid(), 'local', 'gone-app', 'Audited', '{}', 3, '[]', now())`,
     );
     const outbox = app.get(OutboxService);
     const [published, retried] = await outbox.transaction((m) => outbox.publish(m, [new Audited(1), new Audited(2)]));
     // The second failed for it once (as its relay would have written it): a retry row.
-    await ds.query(
+    await testDb.ds.query(
       `INSERT INTO flowbus_outbox (id, destination, subscriber, type, payload, attempts, errors, last_error, next_attempt_at)
        VALUES ($1, 'local', 'gone-app', 'Audited', '{"n":2}', 1, '[]', 'Error: down', now() + interval '1 hour')`,
       [retried],
@@ -656,12 +650,14 @@ describe('subscribers (log storage)', () => {
     await goneSubscriber();
     const retire = () => api.delete('/subscribers/local%3Agone-app');
     // A relay that is starting: it holds a lease on a cursor but has not announced itself yet.
-    await ds.query(
+    await testDb.ds.query(
       `UPDATE flowbus_cursor SET owner = 'starting', lease_until = now() + interval '1 hour'
        WHERE subscriber = 'local:gone-app' AND part = 3`,
     );
     expect((await retire().expect(409)).body.message).toContain('starting');
-    await ds.query(`UPDATE flowbus_cursor SET owner = NULL, lease_until = NULL WHERE subscriber = 'local:gone-app'`);
+    await testDb.ds.query(
+      `UPDATE flowbus_cursor SET owner = NULL, lease_until = NULL WHERE subscriber = 'local:gone-app'`,
+    );
     expect(await cursors('local:gone-app')).toBe(16);
     expect(await count(`SELECT count(*) AS n FROM flowbus_subscriber WHERE subscriber = 'gone-app'`)).toBe(2);
     await retire().expect(204);
@@ -672,14 +668,14 @@ describe('subscribers (log storage)', () => {
     await goneSubscriber();
     // `elsewhere` announced local:gone-app a while ago and is alive for another subscriber;
     // `dead` announced it and is alive for nothing.
-    await ds.query(`INSERT INTO flowbus_relay (subscriber, owner, alive_until) VALUES
+    await testDb.ds.query(`INSERT INTO flowbus_relay (subscriber, owner, alive_until) VALUES
       ('local:gone-app', 'elsewhere', now() - interval '1 minute'),
       ('destination:billing', 'elsewhere', now() + interval '1 hour'),
       ('local:gone-app', 'dead', now() - interval '1 minute')`);
     const refused = await api.delete('/subscribers/local%3Agone-app').expect(409);
     expect(refused.body.message).toContain('elsewhere');
     expect(refused.body.message).not.toContain('dead');
-    await ds.query(`DELETE FROM flowbus_relay WHERE owner = 'elsewhere'`);
+    await testDb.ds.query(`DELETE FROM flowbus_relay WHERE owner = 'elsewhere'`);
     await api.delete('/subscribers/local%3Agone-app').expect(204);
   });
 
@@ -728,16 +724,16 @@ describe('subscribers (log storage)', () => {
     // The start-up check does not require DELETE on the cursors: an app may run without it.
     await logApp({ enabled: false }); // migrates, as the owner
     const role = `flowbus_noretire_${process.pid}`;
-    await ds.query(`CREATE ROLE ${role} LOGIN PASSWORD 'noretire'`);
-    const url = new URL(db.url);
+    await testDb.ds.query(`CREATE ROLE ${role} LOGIN PASSWORD 'noretire'`);
+    const url = new URL(testDb.db.url);
     url.username = role;
     url.password = 'noretire';
     const asRole = new DataSource({ type: 'postgres', url: url.toString(), extra: { max: 2 } });
     try {
-      await ds.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
-      await ds.query(`GRANT ALL ON ALL TABLES IN SCHEMA public TO ${role}`);
-      await ds.query(`GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
-      await ds.query(`REVOKE DELETE ON flowbus_cursor, flowbus_subscriber FROM ${role}`);
+      await testDb.ds.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
+      await testDb.ds.query(`GRANT ALL ON ALL TABLES IN SCHEMA public TO ${role}`);
+      await testDb.ds.query(`GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
+      await testDb.ds.query(`REVOKE DELETE ON flowbus_cursor, flowbus_subscriber FROM ${role}`);
       await asRole.initialize();
       const app = await createAdminApp(asRole, {
         destinations: { sink: new SwitchableSink() },
@@ -752,8 +748,8 @@ describe('subscribers (log storage)', () => {
       apps.splice(apps.indexOf(app), 1);
     } finally {
       if (asRole.isInitialized) await asRole.destroy();
-      await ds.query(`DROP OWNED BY ${role}`);
-      await ds.query(`DROP ROLE ${role}`);
+      await testDb.ds.query(`DROP OWNED BY ${role}`);
+      await testDb.ds.query(`DROP ROLE ${role}`);
     }
   });
 
@@ -835,7 +831,7 @@ describe('access', () => {
 
   it('rejects an admin API with neither guard nor token, or a bad option, at start-up', async () => {
     const attempt = (imports: Parameters<typeof createFlowbusApp>[0]['imports']) =>
-      createFlowbusApp({ dataSource: ds, options: { relay: { enabled: false } }, imports });
+      createFlowbusApp({ dataSource: testDb.ds, options: { relay: { enabled: false } }, imports });
     await expect(attempt([FlowbusAdminModule.forRoot()])).rejects.toThrow(
       'Invalid Flowbus option "admin.token": FlowbusAdminModule needs a "guard" or a "token"',
     );
@@ -850,7 +846,7 @@ describe('access', () => {
 
 describe('registration', () => {
   it('without FlowbusAdminModule no admin route exists', async () => {
-    const app = await createFlowbusApp({ dataSource: ds, options: { relay: { enabled: false } } });
+    const app = await createFlowbusApp({ dataSource: testDb.ds, options: { relay: { enabled: false } } });
     apps.push(app);
     for (const [method, path] of [...ROUTES, ['get', ''] as const]) {
       await adminApi(app)[method](path).expect(404);
@@ -870,7 +866,7 @@ describe('registration', () => {
   it('works under the host app global prefix', async () => {
     const moduleRef = await Test.createTestingModule({
       imports: [
-        FlowbusModule.forRoot({ dataSource: ds, relay: { enabled: false } }),
+        FlowbusModule.forRoot({ dataSource: testDb.ds, relay: { enabled: false } }),
         FlowbusAdminModule.forRoot({ token: ADMIN_TOKEN }),
       ],
     }).compile();
@@ -890,7 +886,7 @@ describe('registration', () => {
     }
     const moduleRef = await Test.createTestingModule({
       imports: [
-        FlowbusModule.forRoot({ dataSource: ds, relay: { enabled: false } }),
+        FlowbusModule.forRoot({ dataSource: testDb.ds, relay: { enabled: false } }),
         FlowbusAdminModule.forRoot({ token: ADMIN_TOKEN }),
       ],
     }).compile();
@@ -917,7 +913,7 @@ describe('registration', () => {
       class ConfigModule {}
       const moduleRef = await Test.createTestingModule({
         imports: [
-          FlowbusModule.forRootAsync({ useFactory: () => ({ dataSource: ds, relay: { enabled: false } }) }),
+          FlowbusModule.forRootAsync({ useFactory: () => ({ dataSource: testDb.ds, relay: { enabled: false } }) }),
           FlowbusAdminModule.forRootAsync({
             ...statics,
             imports: [ConfigModule],

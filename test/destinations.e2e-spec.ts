@@ -17,10 +17,9 @@ import {
   type OutboxMessage,
 } from 'nestjs-flowbus';
 import { waitFor } from 'nestjs-flowbus/testing';
-import type { DataSource } from 'typeorm';
 import { createFlowbusApp, deliveredRow as delivered } from './support/app.js';
 import { NATS_URL, portOpen, RABBIT_URL } from './support/brokers.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { useTestDatabase } from './support/database.js';
 
 const rabbitUp = await portOpen(5672);
 const natsUp = await portOpen(4222);
@@ -36,25 +35,14 @@ const withNats = natsUp ? describe : describe.skip;
 const unique = () => randomBytes(4).toString('hex');
 const retryFast = { initialMs: 10, factor: 1, maxMs: 10, jitter: 'none' } as const;
 
-let db: TestDatabase;
-let ds: DataSource;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  ds = await db.dataSource();
-});
-
-afterAll(async () => {
-  await ds.destroy();
-  await db.drop();
-});
+const testDb = useTestDatabase();
 
 /** Starts a Flowbus app with these destinations; the relay polls often so retries are quick. */
 async function appWith(
   destinations: Record<string, Destination>,
 ): Promise<{ app: INestApplication; enqueue: (m: OutboxMessage) => Promise<string> }> {
   const app = await createFlowbusApp({
-    dataSource: ds,
+    dataSource: testDb.ds,
     options: { destinations, relay: { pollIntervalMs: 20, listen: false } },
   });
   const outbox = app.get(OutboxService);
@@ -75,12 +63,13 @@ interface DeadLetterRow {
 }
 
 const deliveredRow = (id: string) =>
-  waitFor(() => delivered<OutboxRow>(ds, id), {
+  waitFor(() => delivered<OutboxRow>(testDb.ds, id), {
     message: `outbox row ${id} delivered`,
   });
 const deadLetter = (id: string) =>
   waitFor(
-    async () => ((await ds.query('SELECT * FROM flowbus_dead_letter WHERE id = $1', [id])) as DeadLetterRow[])[0],
+    async () =>
+      ((await testDb.ds.query('SELECT * FROM flowbus_dead_letter WHERE id = $1', [id])) as DeadLetterRow[])[0],
     {
       message: `dead letter ${id}`,
     },
@@ -211,7 +200,7 @@ describe('httpDestination', () => {
     expect(dead.errors[0]).toMatchObject({ attempt: 1, name: 'NonRetryableError', code: 'FLOWBUS_NON_RETRYABLE' });
     expect(dead.errors[0]?.message).toMatch(/answered 400 Bad Request: refused: order id missing \(400\)/);
     expect(requestsFor(id)).toHaveLength(1);
-    expect(await ds.query('SELECT 1 FROM flowbus_outbox WHERE id = $1', [id])).toHaveLength(0);
+    expect(await testDb.ds.query('SELECT 1 FROM flowbus_outbox WHERE id = $1', [id])).toHaveLength(0);
   });
 
   it('does not follow a redirect (a POST would turn into a GET): dead-letters it naming the status', async () => {

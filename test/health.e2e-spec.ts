@@ -1,37 +1,22 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { InvalidOptionsError, OutboxRelay, OutboxService, type Destination } from 'nestjs-flowbus';
 import { FlowbusHealthIndicator } from 'nestjs-flowbus/health';
 import { waitFor } from 'nestjs-flowbus/testing';
 import request from 'supertest';
-import type { DataSource } from 'typeorm';
 import { HealthController } from '../apps/demo/src/observability/health.controller.js';
 import { createFlowbusApp } from './support/app.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { useTestDatabase } from './support/database.js';
+import { closeAppsAfterEach } from './support/hooks.js';
 import { RecordingDestination } from './support/recording-destination.js';
 
-let db: TestDatabase;
-let ds: DataSource;
-const apps: INestApplication[] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  ds = await db.dataSource();
-});
-
-afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
-});
-
-afterAll(async () => {
-  await ds?.destroy();
-  await db?.drop();
-});
+const testDb = useTestDatabase();
+const apps = closeAppsAfterEach();
 
 async function start(destinations: Record<string, Destination> = {}): Promise<INestApplication> {
   const app = await createFlowbusApp({
-    dataSource: ds,
+    dataSource: testDb.ds,
     options: { destinations, relay: { pollIntervalMs: 50, listen: false } },
     imports: [TerminusModule],
     providers: [FlowbusHealthIndicator],

@@ -1,10 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { BreakerRegistry, NonRetryableError, OutboxService, type DeliveryMessage } from 'nestjs-flowbus';
 import { drainOutbox, waitFor } from 'nestjs-flowbus/testing';
-import type { DataSource } from 'typeorm';
 import { createFlowbusApp } from './support/app.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { useTestDatabase } from './support/database.js';
+import { closeAppsAfterEach } from './support/hooks.js';
 import { RecordingDestination } from './support/recording-destination.js';
 
 /**
@@ -14,9 +14,8 @@ import { RecordingDestination } from './support/recording-destination.js';
  * together, with nothing else left to deliver.
  */
 
-let db: TestDatabase;
-let ds: DataSource;
-const apps: INestApplication[] = [];
+const testDb = useTestDatabase();
+const apps = closeAppsAfterEach();
 const fast = { initialMs: 10, factor: 1, maxMs: 10, jitter: 'none' as const };
 
 interface Row {
@@ -29,7 +28,7 @@ const kindOf = (m: DeliveryMessage) => (m.payload as Row).kind;
 
 async function start(sink: RecordingDestination) {
   const app = await createFlowbusApp({
-    dataSource: ds,
+    dataSource: testDb.ds,
     options: {
       destinations: { sink },
       relay: { storage: 'log', pollIntervalMs: 50, backoff: fast },
@@ -70,19 +69,8 @@ async function produce(
   return rows;
 }
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  ds = await db.dataSource();
-});
-
 afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
-  await ds.query('TRUNCATE flowbus_outbox, flowbus_dead_letter');
-});
-
-afterAll(async () => {
-  await ds.destroy();
-  await db.drop();
+  await testDb.ds.query('TRUNCATE flowbus_outbox, flowbus_dead_letter');
 });
 
 describe('log storage, failing heads', () => {
@@ -109,7 +97,7 @@ describe('log storage, failing heads', () => {
     });
     await drainOutbox(app);
 
-    const dead = await ds.query<{ key: string; n: number; attempts: number; history: number }[]>(
+    const dead = await testDb.ds.query<{ key: string; n: number; attempts: number; history: number }[]>(
       `SELECT key, (payload->>'n')::int AS n, attempts, jsonb_array_length(errors) AS history
        FROM flowbus_dead_letter ORDER BY key, n`,
     );
@@ -132,10 +120,10 @@ describe('log storage, failing heads', () => {
     await drainOutbox(app);
 
     expect(sink.received.filter((m) => m.key === 'k').map((m) => (m.payload as Row).n)).toEqual([1, 2]);
-    const [dead] = await ds.query(`SELECT key, attempts FROM flowbus_dead_letter`);
+    const [dead] = await testDb.ds.query(`SELECT key, attempts FROM flowbus_dead_letter`);
     expect(dead).toEqual({ key: 'k', attempts: 1 });
     // Nothing waited in the retry table: the dead letter is not a head to wait for (as on the table
     // storage, where the next row is claimable at once).
-    expect(await ds.query(`SELECT id FROM flowbus_outbox`)).toEqual([]);
+    expect(await testDb.ds.query(`SELECT id FROM flowbus_outbox`)).toEqual([]);
   });
 });

@@ -1,11 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import type { DeliveryMessage, Destination, FlowbusOptions } from 'nestjs-flowbus';
 import { drainOutbox, waitFor } from 'nestjs-flowbus/testing';
-import type { DataSource } from 'typeorm';
 import { adminApi, createAdminApp, enqueue } from './support/admin-app.js';
 import { createFlowbusApp } from './support/app.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { useTestDatabase } from './support/database.js';
+import { closeAppsAfterEach } from './support/hooks.js';
 import { CursorProgress0009Migration } from '../libs/flowbus/src/migrations/0009-cursor-progress.migration.js';
 
 /**
@@ -50,14 +50,13 @@ class CountingSink implements Destination {
   }
 }
 
-let db: TestDatabase;
-let ds: DataSource;
-const apps: INestApplication[] = [];
+const testDb = useTestDatabase();
+const apps = closeAppsAfterEach();
 
 /** A relay of `name` alone on the log; pages of 2 rows (concurrency 2), so a batch has many pages. */
 async function relay(name: string, sink: Destination, relay: NonNullable<FlowbusOptions['relay']> = {}) {
   const app = await createFlowbusApp({
-    dataSource: ds,
+    dataSource: testDb.ds,
     options: {
       destinations: { [name]: sink },
       relay: { storage: 'log', pollIntervalMs: 50, listen: false, concurrency: 2, batchSize: 2, ...relay },
@@ -69,7 +68,10 @@ async function relay(name: string, sink: Destination, relay: NonNullable<Flowbus
 
 /** A producer with the admin API and no relay: it writes the backlog and reads the stats. */
 async function producer(name: string, sink: Destination) {
-  const app = await createAdminApp(ds, { destinations: { [name]: sink }, relay: { storage: 'log', enabled: false } });
+  const app = await createAdminApp(testDb.ds, {
+    destinations: { [name]: sink },
+    relay: { storage: 'log', enabled: false },
+  });
   apps.push(app);
   return app;
 }
@@ -78,7 +80,7 @@ const messages = (name: string, n: number, key?: (i: number) => string | undefin
   Array.from({ length: n }, (_, i) => ({ destination: name, type: 'Invoice', key: key?.(i), payload: { i } }));
 
 const cursors = async (name: string) =>
-  (await ds.query(
+  (await testDb.ds.query(
     `SELECT part, tick_id::text, owner, epoch::text, window_end::text, done_seq::text, updated_at
      FROM flowbus_cursor WHERE subscriber = $1 ORDER BY part`,
     [`destination:${name}`],
@@ -96,20 +98,6 @@ async function close(app: INestApplication) {
   apps.splice(apps.indexOf(app), 1);
   await app.close();
 }
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  ds = await db.dataSource();
-});
-
-afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
-});
-
-afterAll(async () => {
-  await ds.destroy();
-  await db.drop();
-});
 
 describe('log relay, long batches', () => {
   it('keeps the cursors of a batch longer than the lease: a second relay takes nothing over, nothing is delivered twice', async () => {
@@ -188,7 +176,7 @@ describe('log relay, long batches', () => {
     expect(sink.deliveries.has(ids[190]!)).toBe(false);
     expect(sink.distinct).toBe(198);
     expect(sink.duplicates).toBe(0);
-    const parked = await ds.query(
+    const parked = await testDb.ds.query(
       `SELECT id, attempts FROM flowbus_outbox WHERE destination = 'parked' AND delivered_at IS NULL ORDER BY seq`,
     );
     expect(parked).toEqual([
@@ -206,7 +194,7 @@ describe('log relay, long batches', () => {
     await enqueue(writer, messages('fenced', 200));
     await waitFor(() => sink.distinct >= 10, { message: 'relay A delivering' });
     // Another relay took the cursors over (as after A's lease expired): new owner, new epoch.
-    await ds.query(
+    await testDb.ds.query(
       `UPDATE flowbus_cursor SET owner = 'intruder', epoch = epoch + 1, lease_until = now() + interval '1 hour'
        WHERE subscriber = 'destination:fenced'`,
     );
@@ -216,7 +204,7 @@ describe('log relay, long batches', () => {
     await close(a);
     expect(sink.distinct).toBeLessThan(200);
     expect(await cursors('fenced')).toEqual(taken);
-    const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM flowbus_outbox WHERE destination = 'fenced'`);
+    const [{ n }] = await testDb.ds.query(`SELECT count(*)::int AS n FROM flowbus_outbox WHERE destination = 'fenced'`);
     expect(n).toBe(0);
   });
 
@@ -224,7 +212,7 @@ describe('log relay, long batches', () => {
     const schema = 'upgrade';
     const sink = new CountingSink(0);
     const options = (relay: NonNullable<FlowbusOptions['relay']>) => ({
-      dataSource: ds,
+      dataSource: testDb.ds,
       options: {
         schema,
         destinations: { old: sink },
@@ -236,13 +224,13 @@ describe('log relay, long batches', () => {
     apps.push(before);
     await enqueue(before, messages('old', 5));
     await close(before);
-    const runner = ds.createQueryRunner();
+    const runner = testDb.ds.createQueryRunner();
     await new CursorProgress0009Migration(schema).down(runner);
     await runner.release();
-    await ds.query(`DELETE FROM ${schema}.flowbus_migrations WHERE id = 9`);
+    await testDb.ds.query(`DELETE FROM ${schema}.flowbus_migrations WHERE id = 9`);
     const columns = async () =>
       (
-        await ds.query(
+        await testDb.ds.query(
           `SELECT column_name FROM information_schema.columns
            WHERE table_schema = $1 AND table_name = 'flowbus_cursor' AND column_name IN ('window_end', 'done_seq')`,
           [schema],
@@ -257,7 +245,7 @@ describe('log relay, long batches', () => {
     await drainOutbox(after);
     expect(sink.distinct).toBe(10);
     expect(sink.duplicates).toBe(0);
-    const [{ n }] = await ds.query(
+    const [{ n }] = await testDb.ds.query(
       `SELECT count(*)::int AS n FROM ${schema}.flowbus_cursor WHERE done_seq IS NOT NULL`,
     );
     expect(n).toBe(0);

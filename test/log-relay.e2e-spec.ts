@@ -1,10 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { Injectable, type INestApplication } from '@nestjs/common';
+import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { Injectable } from '@nestjs/common';
 import { HandleEvent, NonRetryableError, OutboxService, type FlowbusOptions } from 'nestjs-flowbus';
 import { drainOutbox, ManualClock, waitFor } from 'nestjs-flowbus/testing';
 import { DataSource, type EntityManager } from 'typeorm';
 import { createFlowbusApp, redeliver } from './support/app.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { useTestDatabase } from './support/database.js';
+import { closeAppsAfterEach } from './support/hooks.js';
 import { heldSink, cutWhileDelivering, OUTAGE_BATCH } from './support/held-sink.js';
 import { RecordingDestination } from './support/recording-destination.js';
 import { startTcpProxy } from './support/tcp-proxy.js';
@@ -44,14 +45,13 @@ class Labels {
   }
 }
 
-let db: TestDatabase;
-let ds: DataSource;
-const apps: INestApplication[] = [];
+const testDb = useTestDatabase();
+const apps = closeAppsAfterEach();
 const fast = { initialMs: 10, factor: 1, maxMs: 10, jitter: 'none' as const };
 
 async function start(billing: RecordingDestination, extra: Omit<FlowbusOptions, 'dataSource'> = {}) {
   const app = await createFlowbusApp({
-    dataSource: ds,
+    dataSource: testDb.ds,
     options: {
       destinations: { billing },
       routes: [{ event: ParcelShipped, destination: 'billing' }],
@@ -66,7 +66,7 @@ async function start(billing: RecordingDestination, extra: Omit<FlowbusOptions, 
 /** An app with the admin API, the billing route and both subscribers, on the log. */
 async function startWithAdmin(billing: RecordingDestination, relay: NonNullable<FlowbusOptions['relay']>) {
   const app = await createAdminApp(
-    ds,
+    testDb.ds,
     {
       destinations: { billing },
       routes: [{ event: ParcelShipped, destination: 'billing' }],
@@ -78,24 +78,16 @@ async function startWithAdmin(billing: RecordingDestination, relay: NonNullable<
   return app;
 }
 
-const count = async (sql: string, params: unknown[] = []) => Number((await ds.query(sql, params))[0].n);
+const count = async (sql: string, params: unknown[] = []) => Number((await testDb.ds.query(sql, params))[0].n);
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  ds = await db.dataSource();
-  await ds.query('CREATE TABLE tracked (parcel text)');
+  await testDb.ds.query('CREATE TABLE tracked (parcel text)');
 });
 
 afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
   ran.length = 0;
   failLabelsOnce = new Set();
   refused.clear();
-});
-
-afterAll(async () => {
-  await ds.destroy();
-  await db.drop();
 });
 
 describe('log storage', () => {
@@ -124,7 +116,7 @@ describe('log storage', () => {
     await drainOutbox(app);
     expect(ran.sort()).toEqual(['labels:p2', 'tracking:p2']);
     expect(billing.received).toHaveLength(1);
-    const [retry] = await ds.query('SELECT subscriber, attempts, delivered_at FROM flowbus_outbox');
+    const [retry] = await testDb.ds.query('SELECT subscriber, attempts, delivered_at FROM flowbus_outbox');
     expect(retry).toMatchObject({ subscriber: 'labels', attempts: 1 });
     expect(retry.delivered_at).not.toBeNull();
   });
@@ -141,13 +133,14 @@ describe('log storage', () => {
     );
     // One message, one id: each subscriber that refused it has its own dead letter under that id.
     expect(
-      await ds.query('SELECT subscriber FROM flowbus_dead_letter WHERE id = $1 ORDER BY subscriber', [id]),
+      await testDb.ds.query('SELECT subscriber FROM flowbus_dead_letter WHERE id = $1 ORDER BY subscriber', [id]),
     ).toEqual([{ subscriber: 'labels' }, { subscriber: 'tracking' }]);
     expect(billing.ids()).toEqual([id]);
     // The oldest of them (the subscribers fail it concurrently: either may be first).
-    const [oldest] = await ds.query('SELECT subscriber FROM flowbus_dead_letter WHERE id = $1 ORDER BY seq LIMIT 1', [
-      id,
-    ]);
+    const [oldest] = await testDb.ds.query(
+      'SELECT subscriber FROM flowbus_dead_letter WHERE id = $1 ORDER BY seq LIMIT 1',
+      [id],
+    );
     expect((await api.get(`/dead-letters/${id}`).expect(200)).body).toMatchObject({
       id,
       subscriber: oldest.subscriber,
@@ -159,7 +152,7 @@ describe('log storage', () => {
     await drainOutbox(app);
     expect(ran.sort()).toEqual(['labels:p-id', 'tracking:p-id']);
     expect(
-      await ds.query('SELECT subscriber FROM flowbus_inbox WHERE message_id = $1 ORDER BY subscriber', [id]),
+      await testDb.ds.query('SELECT subscriber FROM flowbus_inbox WHERE message_id = $1 ORDER BY subscriber', [id]),
     ).toEqual([{ subscriber: 'labels' }, { subscriber: 'tracking' }]);
     const list = (await api.get('/outbox?type=ParcelShipped').expect(200)).body.items;
     expect(
@@ -174,7 +167,7 @@ describe('log storage', () => {
     await api.post(`/outbox/${id}/retry`).expect(409);
 
     // Delivered again (a relay that crashed before recording it): the inbox acknowledges it.
-    await redeliver(ds, id!, 'tracking');
+    await redeliver(testDb.ds, id!, 'tracking');
     await drainOutbox(app);
     expect(await count("SELECT count(*)::int AS n FROM tracked WHERE parcel = 'p-id'")).toBe(1);
     expect(ran.filter((r) => r === 'tracking:p-id')).toHaveLength(1);
@@ -200,7 +193,7 @@ describe('log storage', () => {
     expect(order.filter((n) => n < 10)).toEqual([1, 2, 3]);
     expect(order[0]).toBe(10); // not blocked by k's failing head
     // Parked rows burnt no attempt.
-    const rows = await ds.query(
+    const rows = await testDb.ds.query(
       "SELECT payload->>'n' AS n, attempts FROM flowbus_outbox WHERE type = 'Charge' ORDER BY seq",
     );
     expect(rows).toEqual([
@@ -221,7 +214,9 @@ describe('log storage', () => {
     await waitFor(
       async () => (await count('SELECT count(*)::int AS n FROM flowbus_dead_letter WHERE id = $1', [id])) === 1,
     );
-    const [dead] = await ds.query('SELECT attempts, last_error, errors FROM flowbus_dead_letter WHERE id = $1', [id]);
+    const [dead] = await testDb.ds.query('SELECT attempts, last_error, errors FROM flowbus_dead_letter WHERE id = $1', [
+      id,
+    ]);
     expect(dead.attempts).toBe(1);
     expect(dead.last_error).toContain('unknown customer');
     expect(dead.errors).toHaveLength(1);
@@ -250,19 +245,21 @@ describe('log storage', () => {
       );
     }
     await waitFor(() => a.received.length + b.received.length >= written.length).catch(async (error: unknown) => {
-      const cursors = await ds.query(
+      const cursors = await testDb.ds.query(
         "SELECT owner, min(tick_id) AS lo, max(tick_id) AS hi, count(*)::int AS n FROM flowbus_cursor WHERE subscriber = 'destination:billing' GROUP BY owner",
       );
-      const ticks = await ds.query('SELECT max(id) AS id FROM flowbus_tick');
+      const ticks = await testDb.ds.query('SELECT max(id) AS id FROM flowbus_tick');
       const got = new Set([...a.ids(), ...b.ids()]);
       const missing = written.filter((id) => !got.has(id));
       console.log(
-        await ds.query('SELECT seq, txid::text, key, part FROM flowbus_log WHERE id = ANY($1) ORDER BY seq', [missing]),
-        await ds.query(
+        await testDb.ds.query('SELECT seq, txid::text, key, part FROM flowbus_log WHERE id = ANY($1) ORDER BY seq', [
+          missing,
+        ]),
+        await testDb.ds.query(
           'SELECT min(seq), max(seq), count(*), txid::text FROM flowbus_log WHERE id = ANY($1) GROUP BY txid ORDER BY 1',
           [written],
         ),
-        await ds.query('SELECT id, snap::text, lo_seq, hi_seq, floor_seq FROM flowbus_tick ORDER BY id'),
+        await testDb.ds.query('SELECT id, snap::text, lo_seq, hi_seq, floor_seq FROM flowbus_tick ORDER BY id'),
       );
       throw new Error(
         `${a.received.length} + ${b.received.length} of ${written.length} delivered; cursors ${JSON.stringify(cursors)}; latest tick ${ticks[0].id}`,
@@ -279,7 +276,7 @@ describe('log storage', () => {
     expect(b.received.length).toBeGreaterThan(0);
     const owners = async () =>
       (
-        await ds.query(
+        await testDb.ds.query(
           "SELECT count(*)::int AS n FROM flowbus_cursor WHERE subscriber = 'destination:billing' GROUP BY owner",
         )
       ).map((r: { n: number }) => r.n);
@@ -289,7 +286,7 @@ describe('log storage', () => {
   it('delivers once, after switching to the log, the rows a table-storage app left pending', async () => {
     const before = new RecordingDestination();
     const producer = await createFlowbusApp({
-      dataSource: ds,
+      dataSource: testDb.ds,
       options: {
         destinations: { billing: before },
         routes: [{ event: ParcelShipped, destination: 'billing' }],
@@ -325,7 +322,7 @@ describe('log storage', () => {
     const billing = new RecordingDestination();
     const app = await startWithAdmin(billing, { retentionMs: 0, retentionIntervalMs: 3_600_000 });
     // An app that subscribed once (its cursors exist) and is gone: it reads nothing any more.
-    await new LogReader(poolOf(ds), 'public').register('local:gone-app');
+    await new LogReader(poolOf(testDb.ds), 'public').register('local:gone-app');
     const outbox = app.get(OutboxService);
     const ids = await outbox.transaction((m) =>
       outbox.publish(
@@ -347,7 +344,7 @@ describe('log storage', () => {
     expect(billingLag.behindSeq).toBeLessThan(gone.behindSeq);
     expect(billingLag.blocksRetention).toBe(false);
     // Retired (its cursors deleted): retention goes on.
-    await ds.query("DELETE FROM flowbus_cursor WHERE subscriber = 'local:gone-app'");
+    await testDb.ds.query("DELETE FROM flowbus_cursor WHERE subscriber = 'local:gone-app'");
     // The relay's next rounds move every cursor past the rows (on a loaded machine, not always the
     // first round drainOutbox waits for), and retention then forgets them.
     await drainOutbox(app);
@@ -366,7 +363,7 @@ describe('log storage', () => {
     const clock = new ManualClock(Date.now() + 1000);
     const billing = new RecordingDestination();
     const app = await createAdminApp(
-      ds,
+      testDb.ds,
       {
         schema: 'kept',
         clock,
@@ -410,7 +407,7 @@ describe('log storage', () => {
     const billing = new RecordingDestination();
     // A producer without a relay: its subscribers get their cursors at start all the same.
     const producer = await createAdminApp(
-      ds,
+      testDb.ds,
       {
         destinations: { billing },
         routes: [{ event: ParcelShipped, destination: 'billing' }],
@@ -446,10 +443,10 @@ describe('log storage', () => {
   });
 
   it('keeps the outcome of a batch delivered during a database outage and delivers nothing twice', async () => {
-    const proxy = await startTcpProxy(Number(new URL(db.url).port));
+    const proxy = await startTcpProxy(Number(new URL(testDb.db.url).port));
     const proxied = await new DataSource({
       type: 'postgres',
-      url: proxy.urlFor(db.url),
+      url: proxy.urlFor(testDb.db.url),
       extra: { max: 10, connectionTimeoutMillis: 2000 },
     }).initialize();
     try {
@@ -470,7 +467,9 @@ describe('log storage', () => {
         async () => (await count('SELECT count(*)::int AS n FROM flowbus_outbox WHERE id = $1', [ids[20]])) === 1,
         { timeoutMs: 5000, message: 'the failed delivery recorded' },
       );
-      const [failed] = await ds.query('SELECT attempts, last_error FROM flowbus_outbox WHERE id = $1', [ids[20]]);
+      const [failed] = await testDb.ds.query('SELECT attempts, last_error FROM flowbus_outbox WHERE id = $1', [
+        ids[20],
+      ]);
       expect(failed).toEqual({ attempts: 1, last_error: 'Error: 503 from downstream' });
       // Rounds go on after the outage: a later row is delivered, none of the batch again.
       const [later] = await outbox.transaction((m) =>

@@ -1,5 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import type { INestApplication } from '@nestjs/common';
+import { describe, expect, it } from '@jest/globals';
 import {
   DeliveryError,
   EventBus,
@@ -14,9 +13,9 @@ import {
 } from 'nestjs-flowbus';
 import { ManualClock, waitFor } from 'nestjs-flowbus/testing';
 import { randomUUID } from 'node:crypto';
-import type { DataSource } from 'typeorm';
 import { createFlowbusApp } from './support/app.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { useTestDatabase } from './support/database.js';
+import { closeAppsAfterEach } from './support/hooks.js';
 import { RecordingDestination } from './support/recording-destination.js';
 
 const MINUTE = 60_000;
@@ -42,28 +41,13 @@ class PaymentSaga {
   }
 }
 
-let db: TestDatabase;
-let ds: DataSource;
-const apps: INestApplication[] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  ds = await db.dataSource();
-});
-
-afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
-});
-
-afterAll(async () => {
-  await ds.destroy();
-  await db.drop();
-});
+const testDb = useTestDatabase();
+const apps = closeAppsAfterEach();
 
 /** Polls an hour apart: only the clock waking Flowbus can explain anything handled within a second. */
 async function app(clock: ManualClock, options: Omit<FlowbusOptions, 'dataSource' | 'clock'> = {}) {
   const created = await createFlowbusApp({
-    dataSource: ds,
+    dataSource: testDb.ds,
     providers: [PaymentSaga],
     options: {
       clock,
@@ -114,7 +98,7 @@ describe('ManualClock.advance', () => {
       outbox.enqueue(m, { destination: 'sink', type: 'Charge', payload: {} }),
     );
     const row = async () =>
-      (await ds.query('SELECT attempts, next_attempt_at FROM flowbus_outbox WHERE id = $1', [id]))[0] as {
+      (await testDb.ds.query('SELECT attempts, next_attempt_at FROM flowbus_outbox WHERE id = $1', [id]))[0] as {
         attempts: number;
         next_attempt_at: Date;
       };

@@ -1,30 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import type { DataSource } from 'typeorm';
 // The CLI's logic, run in-process; module.e2e-spec also spawns the compiled `flowbus-migrate`.
 import { runMigrateCli } from '../libs/flowbus/src/cli/migrate-cli.js';
 import { migrationInstances } from '../libs/flowbus/src/migrations/flowbus-migrations.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { useTestDatabase } from './support/database.js';
 
 /** Every migration this version ships, so the expectations follow when a migration is added. */
 const ALL_IDS = migrationInstances('public').map((m) => m.id);
 const COUNT = ALL_IDS.length;
 
-let db: TestDatabase;
-let ds: DataSource;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  ds = await db.dataSource();
-});
-
-afterAll(async () => {
-  await ds.destroy();
-  await db.drop();
-});
+const testDb = useTestDatabase();
 
 /** Runs `flowbus-migrate ...argv` with DATABASE_URL set to this spec's database unless `env` says otherwise. */
-async function cli(argv: string[], env: Record<string, string | undefined> = { DATABASE_URL: db.url }) {
+async function cli(argv: string[], env: Record<string, string | undefined> = { DATABASE_URL: testDb.db.url }) {
   let stdout = '';
   let stderr = '';
   const code = await runMigrateCli(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env });
@@ -33,7 +21,7 @@ async function cli(argv: string[], env: Record<string, string | undefined> = { D
 
 const tables = async (schema: string) =>
   (
-    await ds.query(
+    await testDb.ds.query(
       "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name LIKE 'flowbus_%' ORDER BY 1",
       [schema],
     )
@@ -77,7 +65,7 @@ describe('flowbus-migrate usage', () => {
   });
 
   it('exits 1 with the reason when the database cannot be reached', async () => {
-    const url = new URL(db.url);
+    const url = new URL(testDb.db.url);
     url.pathname = '/no_such_database_here';
     const { code, stderr } = await cli(['status'], { DATABASE_URL: url.toString() });
     expect(code).toBe(1);
@@ -97,7 +85,7 @@ describe('flowbus-migrate commands', () => {
   });
 
   it('takes the schema from FLOWBUS_SCHEMA when --schema is not given', async () => {
-    const { stdout } = await cli(['up'], { DATABASE_URL: db.url, FLOWBUS_SCHEMA: 'by_env' });
+    const { stdout } = await cli(['up'], { DATABASE_URL: testDb.db.url, FLOWBUS_SCHEMA: 'by_env' });
     expect(stdout).toBe(`flowbus-migrate: applied ${ALL_IDS.join(', ')} in schema "by_env"\n`);
   });
 
@@ -110,7 +98,7 @@ describe('flowbus-migrate commands', () => {
     expect(await tables('by_status')).toEqual([]); // status changes nothing
 
     await cli(['up', '--schema', 'by_status']);
-    await ds.query('DELETE FROM by_status.flowbus_migrations WHERE id = 2');
+    await testDb.ds.query('DELETE FROM by_status.flowbus_migrations WHERE id = 2');
     const behind = await cli(['status', '--schema', 'by_status']);
     expect(behind.stdout).toMatch(/applied {2}1 {2}FlowbusInit1763769600001 {2}\d{4}-\d\d-\d\dT/);
     expect(behind.stdout).toMatch(/pending {2}2 {2}FlowbusSagas1763769600002\n/);
@@ -129,7 +117,7 @@ describe('flowbus-migrate commands', () => {
     expect(stdout).toMatch(/COMMIT;\n$/);
     expect(await tables('by_dba')).toEqual([]); // printing changes nothing
 
-    const client = new pg.Client({ connectionString: db.url });
+    const client = new pg.Client({ connectionString: testDb.db.url });
     await client.connect();
     try {
       await client.query(stdout); // as psql -f would

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -15,24 +15,13 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DataSource } from 'typeorm';
 import { createFlowbusApp } from './support/app.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { useTestDatabase } from './support/database.js';
 
-let db: TestDatabase;
-let ds: DataSource;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  ds = await db.dataSource();
-});
-
-afterAll(async () => {
-  await ds.destroy();
-  await db.drop();
-});
+const testDb = useTestDatabase();
 
 const tables = async (schema: string) =>
   (
-    await ds.query(
+    await testDb.ds.query(
       "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name LIKE 'flowbus_%' ORDER BY 1",
       [schema],
     )
@@ -59,7 +48,7 @@ const FLOWBUS_TABLES = [
 
 describe('start-up', () => {
   it('fails at start with an error naming the bad option', async () => {
-    const error = await createFlowbusApp({ dataSource: ds, options: { relay: { pollIntervalMs: -5 } } }).catch(
+    const error = await createFlowbusApp({ dataSource: testDb.ds, options: { relay: { pollIntervalMs: -5 } } }).catch(
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(InvalidOptionsError);
@@ -80,7 +69,7 @@ describe('start-up', () => {
     class ConfigModule {}
     const moduleRef = await Test.createTestingModule({
       imports: [
-        TypeOrmModule.forRoot({ type: 'postgres', url: db.url }),
+        TypeOrmModule.forRoot({ type: 'postgres', url: testDb.db.url }),
         FlowbusModule.forRootAsync({
           imports: [ConfigModule],
           useFactory: () => ({ schema: 'via_async', relay: { enabled: false } }),
@@ -103,19 +92,21 @@ describe('migrations', () => {
   it('creates the tables in the configured schema and is idempotent across restarts', async () => {
     for (let i = 0; i < 2; i++) {
       const app = await createFlowbusApp({
-        dataSource: ds,
+        dataSource: testDb.ds,
         options: { schema: 'tenant_a', relay: { enabled: false } },
       });
       await app.close();
     }
     expect(await tables('tenant_a')).toEqual(FLOWBUS_TABLES);
     expect(
-      (await ds.query('SELECT id FROM tenant_a.flowbus_migrations ORDER BY id')).map((r: { id: number }) => r.id),
+      (await testDb.ds.query('SELECT id FROM tenant_a.flowbus_migrations ORDER BY id')).map(
+        (r: { id: number }) => r.id,
+      ),
     ).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
   it('lets instances starting together migrate once (advisory lock)', async () => {
-    const sources = await Promise.all([db.dataSource(), db.dataSource(), db.dataSource()]);
+    const sources = await Promise.all([testDb.db.dataSource(), testDb.db.dataSource(), testDb.db.dataSource()]);
     const apps = await Promise.all(
       sources.map((dataSource) =>
         createFlowbusApp({ dataSource, options: { schema: 'racing', relay: { enabled: false } } }),
@@ -128,7 +119,7 @@ describe('migrations', () => {
 
   it('skips migrations with migrationsRun: false (and then refuses to start on a schema without them)', async () => {
     const error = await createFlowbusApp({
-      dataSource: ds,
+      dataSource: testDb.ds,
       options: { schema: 'unmigrated', migrationsRun: false, relay: { enabled: false }, timeouts: { enabled: false } },
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MigrationsPendingError);
@@ -138,7 +129,7 @@ describe('migrations', () => {
   it('runs through TypeORM’s own migration runner with flowbusMigrations()', async () => {
     const own = new DataSource({
       type: 'postgres',
-      url: db.url,
+      url: testDb.db.url,
       migrations: flowbusMigrations({ schema: 'typeorm_run' }),
       migrationsTableName: 'typeorm_run_migrations',
     });
@@ -196,7 +187,7 @@ describe('migrations', () => {
       '--sourceMap',
       'false',
     ]);
-    const env = { ...process.env, DATABASE_URL: db.url };
+    const env = { ...process.env, DATABASE_URL: testDb.db.url };
     const first = await run(process.execPath, [`${out}/cli/migrate.js`, '--schema', 'from_cli'], { env });
     expect(first.stdout).toBe('flowbus-migrate: applied 1, 2, 3, 4, 5, 6, 7, 8, 9 in schema "from_cli"\n');
     const second = await run(process.execPath, [`${out}/cli/migrate.js`, '--schema', 'from_cli'], { env });

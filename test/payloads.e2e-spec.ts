@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { Injectable, type INestApplication } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import {
@@ -13,9 +13,8 @@ import {
   type SagaContext,
 } from 'nestjs-flowbus';
 import { waitFor } from 'nestjs-flowbus/testing';
-import type { DataSource } from 'typeorm';
 import { createFlowbusApp, writtenRows } from './support/app.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { useTestDatabase } from './support/database.js';
 
 // An event with a Date, a nested class and an array of classes (class-transformer's @Type()).
 class Address {
@@ -140,14 +139,8 @@ class PayloadSaga {
   }
 }
 
-let db: TestDatabase;
-let ds: DataSource;
+const testDb = useTestDatabase();
 let app: INestApplication | undefined;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  ds = await db.dataSource();
-});
 
 afterEach(async () => {
   await app?.close();
@@ -156,14 +149,9 @@ afterEach(async () => {
   notes.length = 0;
 });
 
-afterAll(async () => {
-  await ds.destroy();
-  await db.drop();
-});
-
 async function start(options: Omit<FlowbusOptions, 'dataSource'> = {}, providers = [Receivers, PayloadSaga]) {
   app = await createFlowbusApp({
-    dataSource: ds,
+    dataSource: testDb.ds,
     providers,
     options: { relay: { pollIntervalMs: 50, listen: false }, timeouts: { pollIntervalMs: 50 }, ...options },
   });
@@ -223,7 +211,7 @@ describe('payloads on durable paths are rebuilt as on the bus', () => {
     const [id] = await outbox.transaction((m) =>
       outbox.enqueue(m, { destination: 'local', type: 'Note', payload: { text: 'custom' } }),
     );
-    expect((await ds.query(`SELECT payload FROM ${writtenRows.table} WHERE id = $1`, [id]))[0].payload).toEqual({
+    expect((await testDb.ds.query(`SELECT payload FROM ${writtenRows.table} WHERE id = $1`, [id]))[0].payload).toEqual({
       wrapped: { text: 'custom' },
     });
     await waitFor(() => notes.length === 1);

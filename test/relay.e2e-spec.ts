@@ -12,11 +12,12 @@ import { ManualClock, waitFor } from 'nestjs-flowbus/testing';
 import type { DataSource } from 'typeorm';
 import { createFlowbusApp, deliveredRows, leasesHeld, writtenRows } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { closeAppsAfterEach } from './support/hooks.js';
 import { RecordingDestination } from './support/recording-destination.js';
 
 let db: TestDatabase;
 const dataSources: DataSource[] = [];
-const apps: INestApplication[] = [];
+const apps = closeAppsAfterEach();
 let ds: DataSource;
 
 beforeAll(async () => {
@@ -26,7 +27,6 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
   await ds.query(
     'TRUNCATE flowbus_outbox, flowbus_dead_letter, flowbus_inbox, flowbus_log, flowbus_cursor, flowbus_tick',
   );

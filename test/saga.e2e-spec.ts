@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { Injectable, Logger, Scope, type INestApplication } from '@nestjs/common';
+import { Injectable, Logger, Scope } from '@nestjs/common';
 import {
   ConfigurationError,
   EventBus,
@@ -19,6 +19,7 @@ import { SagaEngine } from '../libs/flowbus/src/saga/saga.engine.js';
 import { SagaRegistry } from '../libs/flowbus/src/saga/saga.registry.js';
 import { createFlowbusApp, deliveredRow, redeliver } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { closeAppsAfterEach } from './support/hooks.js';
 import { RecordingDestination } from './support/recording-destination.js';
 
 class Started {
@@ -127,7 +128,7 @@ class CounterSaga {
 let db: TestDatabase;
 let ds: DataSource;
 const dataSources: DataSource[] = [];
-const apps: INestApplication[] = [];
+const apps = closeAppsAfterEach();
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -137,7 +138,6 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
   jest.restoreAllMocks();
 });
 

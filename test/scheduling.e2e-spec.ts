@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Injectable, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Cron, Interval, ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
@@ -18,9 +18,9 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import type { DataSource } from 'typeorm';
 import { createFlowbusApp } from './support/app.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { useTestDatabase } from './support/database.js';
+import { closeAppsAfterEach } from './support/hooks.js';
 
 /** The host app's own scheduled jobs: each records when it ran. */
 @Injectable()
@@ -76,23 +76,8 @@ class ExpiringSaga {
   }
 }
 
-let db: TestDatabase;
-let ds: DataSource;
-const apps: INestApplication[] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  ds = await db.dataSource();
-});
-
-afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
-});
-
-afterAll(async () => {
-  await ds.destroy();
-  await db.drop();
-});
+const testDb = useTestDatabase();
+const apps = closeAppsAfterEach();
 
 async function app(setup: { schedule: boolean; flowbus?: boolean; options?: Omit<FlowbusOptions, 'dataSource'> }) {
   const imports = setup.schedule ? [ScheduleModule.forRoot()] : [];
@@ -103,7 +88,7 @@ async function app(setup: { schedule: boolean; flowbus?: boolean; options?: Omit
     created = ref.createNestApplication({ logger: false });
     await created.init();
   } else {
-    created = await createFlowbusApp({ dataSource: ds, imports, providers, options: setup.options });
+    created = await createFlowbusApp({ dataSource: testDb.ds, imports, providers, options: setup.options });
   }
   apps.push(created);
   return created;
@@ -250,7 +235,7 @@ describe('without @nestjs/schedule installed (an optional peer)', () => {
     ]);
     await writeFile(`${out}/without-schedule.mjs`, WITHOUT_SCHEDULE);
     const { stdout } = await run(process.execPath, [`${out}/without-schedule.mjs`, `${out}/index.js`], {
-      env: { ...process.env, DATABASE_URL: db.url },
+      env: { ...process.env, DATABASE_URL: testDb.db.url },
     });
     expect(JSON.parse(stdout)).toEqual({ missing: true, delivered: true });
   }, 120_000);

@@ -14,10 +14,10 @@ import {
   type FlowbusOptions,
 } from 'nestjs-flowbus';
 import { waitFor } from 'nestjs-flowbus/testing';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { createFlowbusApp, writtenRows } from './support/app.js';
 import { NATS_URL, portOpen, RABBIT_URL } from './support/brokers.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { useTestDatabase } from './support/database.js';
 import { startTcpProxy } from './support/tcp-proxy.js';
 
 const rabbitUp = await portOpen(5672);
@@ -50,33 +50,22 @@ class PingHandler {
   }
 }
 
-let db: TestDatabase;
-let ds: DataSource;
+const testDb = useTestDatabase();
 const apps: INestApplication[] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  ds = await db.dataSource();
-});
 
 afterEach(async () => {
   await Promise.all(apps.splice(0).map((a) => a.close()));
   calls.length = 0;
   // What one test stored and left undelivered must not reach the next test's handler.
-  const [{ migrated }] = await ds.query(`SELECT to_regclass('flowbus_received') IS NOT NULL AS migrated`);
+  const [{ migrated }] = await testDb.ds.query(`SELECT to_regclass('flowbus_received') IS NOT NULL AS migrated`);
   if (migrated) {
-    await ds.query(
+    await testDb.ds.query(
       'TRUNCATE flowbus_outbox, flowbus_inbox, flowbus_received, flowbus_dead_letter, flowbus_log, flowbus_cursor',
     );
   }
 });
 
-afterAll(async () => {
-  await ds.destroy();
-  await db.drop();
-});
-
-async function start(options: Omit<FlowbusOptions, 'dataSource'>, dataSource = ds): Promise<INestApplication> {
+async function start(options: Omit<FlowbusOptions, 'dataSource'>, dataSource = testDb.ds): Promise<INestApplication> {
   const app = await createFlowbusApp({
     dataSource,
     options: { relay: { pollIntervalMs: 50, listen: false }, ...options },
@@ -86,7 +75,7 @@ async function start(options: Omit<FlowbusOptions, 'dataSource'>, dataSource = d
   return app;
 }
 
-const count = async (sql: string, values: unknown[] = []) => Number((await ds.query(sql, values))[0].n);
+const count = async (sql: string, values: unknown[] = []) => Number((await testDb.ds.query(sql, values))[0].n);
 const stored = (source: string) =>
   count(`SELECT count(*) AS n FROM ${writtenRows.table} WHERE headers->>'flowbus-source' = $1`, [source]);
 
@@ -101,7 +90,7 @@ async function expectRoundTrip(app: INestApplication, name: string): Promise<voi
   await outbox.transaction((m) => outbox.enqueue(m, message));
   await waitFor(() => calls.length === 1, { timeoutMs: 10_000 });
   expect(calls[0]).toMatchObject({ n: 1 });
-  const rows = await ds.query(
+  const rows = await testDb.ds.query(
     `SELECT type, key, headers, payload FROM ${writtenRows.table} WHERE ${writtenRows.local} AND headers->>'flowbus-source' = $1`,
     [name],
   );
@@ -240,7 +229,7 @@ withRabbit('amqpSource', () => {
     await waitFor(() => calls.length === 1, { timeoutMs: 10_000 });
     await waitFor(async () => (await channel.checkQueue(queue)).messageCount === 0);
     expect(calls[0]).toMatchObject({ n: 42, tag: queue });
-    const rows = await ds.query(
+    const rows = await testDb.ds.query(
       `SELECT key, headers FROM ${writtenRows.table} WHERE headers->>'flowbus-source' = 'foreign'`,
     );
     expect(rows).toEqual([

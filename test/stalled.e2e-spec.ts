@@ -1,41 +1,29 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { Injectable, type INestApplication } from '@nestjs/common';
 import { connect as amqpConnect } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { amqpSource, HandleEvent, OutboxRelay } from 'nestjs-flowbus';
 import { waitFor } from 'nestjs-flowbus/testing';
 import pg from 'pg';
-import type { DataSource } from 'typeorm';
 import { StallDiagnosis } from '../libs/flowbus/src/admin/stall-diagnosis.js';
 import { adminApi, createAdminApp, enqueue } from './support/admin-app.js';
 import { portOpen, RABBIT_URL } from './support/brokers.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { useTestDatabase } from './support/database.js';
+import { closeAppsAfterEach } from './support/hooks.js';
 import { RecordingDestination } from './support/recording-destination.js';
 
 /** "Why is it stalled?": GET /stats names what holds delivery back. */
 
-let db: TestDatabase;
-let ds: DataSource;
-const apps: INestApplication[] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  ds = await db.dataSource();
-});
+const testDb = useTestDatabase();
+const apps = closeAppsAfterEach();
 
 afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
-  await ds.query('DELETE FROM flowbus_outbox');
-});
-
-afterAll(async () => {
-  await ds?.destroy();
-  await db?.drop();
+  await testDb.ds.query('DELETE FROM flowbus_outbox');
 });
 
 async function start(sink = new RecordingDestination({ circuitBreaker: false })): Promise<INestApplication> {
   // A 10-minute lease: a lease counts as stale once taken over 5 minutes ago.
-  const app = await createAdminApp(ds, { destinations: { sink }, relay: { leaseMs: 600_000 } });
+  const app = await createAdminApp(testDb.ds, { destinations: { sink }, relay: { leaseMs: 600_000 } });
   apps.push(app);
   return app;
 }
@@ -85,7 +73,7 @@ describe('GET /stats: stalled', () => {
     const app = await start();
     // Leased 6 of its 10 minutes ago by an instance that never wrote an outcome (a claim sets
     // next_attempt_at to the lease end too, so no relay claims it meanwhile).
-    await ds.query(
+    await testDb.ds.query(
       `INSERT INTO flowbus_outbox (id, destination, subscriber, type, payload, locked_until, next_attempt_at, lock_owner)
        VALUES ($1, 'sink', '', 'Stuck', '{}', now() + interval '4 minutes', now() + interval '4 minutes', 'gone-host:42:deadbeef')`,
       [randomUUID()],
@@ -97,7 +85,7 @@ describe('GET /stats: stalled', () => {
 
   it('names messages for a durable subscriber that no app has', async () => {
     const app = await start();
-    await ds.query(
+    await testDb.ds.query(
       `INSERT INTO flowbus_outbox (id, destination, subscriber, type, payload) VALUES ($1, 'local', 'Gone.handle', 'Orphan', '{}')`,
       [randomUUID()],
     );
@@ -112,7 +100,7 @@ describe('GET /stats: stalled', () => {
 
   it('names a transaction left open, which holds PostgreSQL’s horizon', async () => {
     const app = await start();
-    const client = new pg.Client({ connectionString: db.url, application_name: 'forgotten-tx' });
+    const client = new pg.Client({ connectionString: testDb.db.url, application_name: 'forgotten-tx' });
     await client.connect();
     try {
       await client.query('BEGIN');
@@ -149,7 +137,7 @@ if (!rabbitUp) console.log('Skipping the source-paused test: RabbitMQ (5672) is 
     const queue = `flowbus-stall-${randomUUID()}`;
     // No relay here: what the source stores stays undelivered, past its maxBacklog.
     const app = await createAdminApp(
-      ds,
+      testDb.ds,
       {
         relay: { enabled: false },
         sources: { held: amqpSource({ url: RABBIT_URL, queue, maxBacklog: 10, prefetch: 10 }) },
@@ -172,7 +160,7 @@ if (!rabbitUp) console.log('Skipping the source-paused test: RabbitMQ (5672) is 
       expect(cause.message).toContain('maxBacklog 10');
 
       // A relay elsewhere delivers the backlog: the source resumes, takes the rest, and is no longer named.
-      apps.push(await createAdminApp(ds, {}, { providers: [StallPingHandler] }));
+      apps.push(await createAdminApp(testDb.ds, {}, { providers: [StallPingHandler] }));
       await waitFor(
         async () =>
           (await channel.checkQueue(queue)).messageCount === 0 &&

@@ -1,5 +1,5 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { Injectable, type INestApplication } from '@nestjs/common';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Injectable } from '@nestjs/common';
 import {
   EventBus,
   HandleEvent,
@@ -19,6 +19,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { createFlowbusApp } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { closeAppsAfterEach } from './support/hooks.js';
 
 class Paid {
   constructor(readonly id: string) {}
@@ -53,7 +54,7 @@ class PaidSaga {
 let db: TestDatabase;
 let ds: DataSource;
 const dataSources: DataSource[] = [];
-const apps: INestApplication[] = [];
+const apps = closeAppsAfterEach();
 const role = `flowbus_runtime_${randomBytes(4).toString('hex')}`;
 const password = randomBytes(12).toString('hex');
 
@@ -61,10 +62,6 @@ beforeAll(async () => {
   db = await createTestDatabase();
   ds = await db.dataSource();
   dataSources.push(ds);
-});
-
-afterEach(async () => {
-  for (const app of apps.splice(0)) await app.close();
 });
 
 afterAll(async () => {

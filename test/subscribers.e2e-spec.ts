@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Injectable, type INestApplication, type LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import {
@@ -15,29 +15,20 @@ import {
   type SagaContext,
 } from 'nestjs-flowbus';
 import { drainOutbox, waitFor } from 'nestjs-flowbus/testing';
-import type { DataSource } from 'typeorm';
 import { adminApi, createAdminApp } from './support/admin-app.js';
 import { createFlowbusApp, writtenRows } from './support/app.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { useTestDatabase } from './support/database.js';
 import { RecordingDestination } from './support/recording-destination.js';
 
-let db: TestDatabase;
-let ds: DataSource;
+const testDb = useTestDatabase();
 const apps: INestApplication[] = [];
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  ds = await db.dataSource();
-  await ds.query('CREATE TABLE orders (id text PRIMARY KEY)');
+  await testDb.ds.query('CREATE TABLE orders (id text PRIMARY KEY)');
 });
 
 afterEach(async () => {
   for (const app of apps.splice(0).reverse()) await app.close();
-});
-
-afterAll(async () => {
-  await ds.destroy();
-  await db.drop();
 });
 
 async function start(...args: Parameters<typeof createFlowbusApp>): Promise<INestApplication> {
@@ -47,7 +38,7 @@ async function start(...args: Parameters<typeof createFlowbusApp>): Promise<INes
 }
 
 const fast = { pollIntervalMs: 50, listen: false };
-const count = async (sql: string, params: unknown[] = []) => Number((await ds.query(sql, params))[0].n);
+const count = async (sql: string, params: unknown[] = []) => Number((await testDb.ds.query(sql, params))[0].n);
 
 // --- a typo does not vanish -------------------------------------------------------------------
 
@@ -95,10 +86,10 @@ class TypoSaga {
 
 describe('a local type nobody subscribes to', () => {
   it('fails enqueue in the caller’s transaction, naming the type with a "did you mean"', async () => {
-    const app = await start({ dataSource: ds, providers: [KnownHandlers], options: { relay: fast } });
+    const app = await start({ dataSource: testDb.ds, providers: [KnownHandlers], options: { relay: fast } });
     const outbox = app.get(OutboxService);
     const before = await count('SELECT count(*) AS n FROM flowbus_outbox');
-    const error = await ds
+    const error = await testDb.ds
       .transaction(async (m) => {
         await m.query("INSERT INTO orders (id) VALUES ('typo')");
         await outbox.enqueue(m, { destination: 'local', type: 'Knwon', payload: { n: 1 } });
@@ -117,7 +108,7 @@ describe('a local type nobody subscribes to', () => {
   });
 
   it('fails publish of an event with no durable subscriber and no route, saying when it has in-process handlers', async () => {
-    const app = await start({ dataSource: ds, providers: [KnownHandlers], options: { relay: fast } });
+    const app = await start({ dataSource: testDb.ds, providers: [KnownHandlers], options: { relay: fast } });
     const outbox = app.get(OutboxService);
     await expect(outbox.transaction((m) => outbox.publish(m, new Nobody(1)))).rejects.toThrow(
       'No durable subscriber for type "Nobody"',
@@ -129,7 +120,7 @@ describe('a local type nobody subscribes to', () => {
   });
 
   it('fails the saga step that sends it, alone, with nothing written', async () => {
-    const app = await start({ dataSource: ds, providers: [KnownHandlers, TypoSaga], options: { relay: fast } });
+    const app = await start({ dataSource: testDb.ds, providers: [KnownHandlers, TypoSaga], options: { relay: fast } });
     const result = await app.get(EventBus).publish(new SendTypo('t-1'));
     expect(result.failures).toHaveLength(1);
     const error = result.failures[0]!.error as SagaStepError;
@@ -166,7 +157,7 @@ class ShippingWorker {
 describe('two apps on one database: a producer without handlers, a worker with them', () => {
   it('delivers what the producer publishes to the worker; the producer’s relay leaves those rows alone', async () => {
     const sink = new RecordingDestination();
-    const producer = await createAdminApp(ds, { destinations: { sink }, relay: fast });
+    const producer = await createAdminApp(testDb.ds, { destinations: { sink }, relay: fast });
     apps.push(producer);
     const outbox = producer.get(OutboxService);
 
@@ -177,7 +168,7 @@ describe('two apps on one database: a producer without handlers, a worker with t
 
     // A worker records its subscribers at start (its relay off for now).
     const idle = await createFlowbusApp({
-      dataSource: ds,
+      dataSource: testDb.ds,
       providers: [ShippingWorker],
       options: { relay: { enabled: false } },
     });
@@ -215,7 +206,7 @@ describe('two apps on one database: a producer without handlers, a worker with t
     });
 
     // The worker relays it.
-    const worker = await start({ dataSource: ds, providers: [ShippingWorker], options: { relay: fast } });
+    const worker = await start({ dataSource: testDb.ds, providers: [ShippingWorker], options: { relay: fast } });
     await waitFor(() => shipped.includes('o-1'));
     await drainOutbox(worker);
     expect(shipped).toEqual(['o-1']);
@@ -250,18 +241,22 @@ describe('the producer’s cached directory', () => {
   const off = { enabled: false, storage: 'table' } as const;
 
   it('picks up a new subscriber of a type it already knows within its refresh period', async () => {
-    await start({ dataSource: ds, providers: [PackingWorker], options: { relay: off } });
-    const producer = await start({ dataSource: ds, options: { relay: off } });
+    await start({ dataSource: testDb.ds, providers: [PackingWorker], options: { relay: off } });
+    const producer = await start({ dataSource: testDb.ds, options: { relay: off } });
     const outbox = producer.get(OutboxService);
     const subscribersOf = async (ids: string[]) =>
-      (await ds.query('SELECT subscriber FROM flowbus_outbox WHERE id = ANY($1::uuid[]) ORDER BY subscriber', [ids]))
+      (
+        await testDb.ds.query('SELECT subscriber FROM flowbus_outbox WHERE id = ANY($1::uuid[]) ORDER BY subscriber', [
+          ids,
+        ])
+      )
         .map((r: { subscriber: string }) => r.subscriber)
         .join(',');
     const first = await outbox.transaction((m) => outbox.publish(m, new Packed('p-1')));
     expect(await subscribersOf(first)).toBe('PackingWorker.onPacked');
 
     // Another app adds a subscriber of the same type; the producer's cache knows the type already.
-    await start({ dataSource: ds, providers: [PackingAudit], options: { relay: off } });
+    await start({ dataSource: testDb.ds, providers: [PackingAudit], options: { relay: off } });
     const started = Date.now();
     await waitFor(
       async () =>
@@ -271,7 +266,7 @@ describe('the producer’s cached directory', () => {
     );
     expect(Date.now() - started).toBeLessThan(15_000);
     // No relay here delivers them: leave no pending rows behind for the next tests' counts.
-    await ds.query("DELETE FROM flowbus_outbox WHERE type = 'two-apps.Packed'");
+    await testDb.ds.query("DELETE FROM flowbus_outbox WHERE type = 'two-apps.Packed'");
   }, 30_000);
 });
 
@@ -328,12 +323,16 @@ class Refunds {
 
 describe('durable subscriber names', () => {
   it('keeps messages in flight reaching a renamed handler whose name keeps the old identity', async () => {
-    const v1 = await createFlowbusApp({ dataSource: ds, providers: [Billing], options: { relay: { enabled: false } } });
+    const v1 = await createFlowbusApp({
+      dataSource: testDb.ds,
+      providers: [Billing],
+      options: { relay: { enabled: false } },
+    });
     const outbox = v1.get(OutboxService);
     const [id] = await outbox.transaction((m) => outbox.publish(m, new Charge('c-1')));
     await v1.close();
     if (writtenRows.table === 'flowbus_outbox') {
-      expect((await ds.query('SELECT subscriber FROM flowbus_outbox WHERE id = $1', [id]))[0].subscriber).toBe(
+      expect((await testDb.ds.query('SELECT subscriber FROM flowbus_outbox WHERE id = $1', [id]))[0].subscriber).toBe(
         'Billing.charge',
       );
     } else {
@@ -343,18 +342,18 @@ describe('durable subscriber names', () => {
       ).toBeGreaterThan(0);
     }
 
-    const v2 = await start({ dataSource: ds, providers: [Payments], options: { relay: fast } });
+    const v2 = await start({ dataSource: testDb.ds, providers: [Payments], options: { relay: fast } });
     await waitFor(() => charged.includes('v2:c-1'));
     await drainOutbox(v2);
     expect(charged).toEqual(['v2:c-1']);
-    expect(await ds.query('SELECT subscriber FROM flowbus_inbox WHERE message_id = $1', [id])).toEqual([
+    expect(await testDb.ds.query('SELECT subscriber FROM flowbus_inbox WHERE message_id = $1', [id])).toEqual([
       { subscriber: 'Billing.charge' },
     ]);
   });
 
   it('leaves rows for a subscriber this app does not have pending, never dead-lettered, until an app that has it runs', async () => {
     const legacy = await createFlowbusApp({
-      dataSource: ds,
+      dataSource: testDb.ds,
       providers: [LegacyRefunds],
       options: { relay: { enabled: false } },
     });
@@ -364,7 +363,7 @@ describe('durable subscriber names', () => {
 
     const sink = new RecordingDestination();
     const current = await createAdminApp(
-      ds,
+      testDb.ds,
       { destinations: { sink }, relay: { ...fast, maxAttempts: 1 } },
       { providers: [Refunds] },
     );
@@ -387,7 +386,7 @@ describe('durable subscriber names', () => {
     // r-1 for the legacy name, and r-2's copy for it (the directory still lists the legacy subscriber).
     expect(stats.outbox.noSubscriberHere).toBe(2);
 
-    const old2 = await start({ dataSource: ds, providers: [LegacyRefunds], options: { relay: fast } });
+    const old2 = await start({ dataSource: testDb.ds, providers: [LegacyRefunds], options: { relay: fast } });
     await waitFor(() => refunded.includes('legacy:r-1') && refunded.includes('legacy:r-2'));
     await drainOutbox(old2);
     expect(refunded.sort()).toEqual(['legacy:r-1', 'legacy:r-2', 'new:r-2']);
@@ -411,13 +410,13 @@ describe('durable subscriber names', () => {
       @HandleEvent(Refund, { durable: true, name: 'dup' })
       b() {}
     }
-    await expect(createFlowbusApp({ dataSource: ds, providers: [NamedInProcess] })).rejects.toThrow(
+    await expect(createFlowbusApp({ dataSource: testDb.ds, providers: [NamedInProcess] })).rejects.toThrow(
       'name is only for durable handlers',
     );
-    await expect(createFlowbusApp({ dataSource: ds, providers: [SagaNamed] })).rejects.toBeInstanceOf(
+    await expect(createFlowbusApp({ dataSource: testDb.ds, providers: [SagaNamed] })).rejects.toBeInstanceOf(
       ConfigurationError,
     );
-    await expect(createFlowbusApp({ dataSource: ds, providers: [SameNameTwice] })).rejects.toThrow(
+    await expect(createFlowbusApp({ dataSource: testDb.ds, providers: [SameNameTwice] })).rejects.toThrow(
       'Durable subscriber name "dup" is used by SameNameTwice.a and SameNameTwice.b',
     );
   });
@@ -460,7 +459,7 @@ describe('decorated classes missing from providers', () => {
   it('are reported at start-up, by name', async () => {
     const logger = new RecordingLogger();
     const moduleRef = await Test.createTestingModule({
-      imports: [FlowbusModule.forRoot({ dataSource: ds, relay: { enabled: false } })],
+      imports: [FlowbusModule.forRoot({ dataSource: testDb.ds, relay: { enabled: false } })],
       providers: [RegisteredHandler],
     }).compile();
     const app = moduleRef.createNestApplication({ logger });
