@@ -34,8 +34,8 @@ const slowCalls = { now: 0, most: 0 };
 class Packing {
   @HandleEvent(Packed, { durable: true })
   async pack(e: Packed, manager: EntityManager) {
-    const [{ tx }] = (await manager.query('SELECT txid_current()::text AS tx')) as { tx: string }[];
-    packRuns.push({ n: e.n, tx: tx! });
+    const [{ tx }] = (await manager.query('SELECT txid_current()::text AS tx')) as [{ tx: string }];
+    packRuns.push({ n: e.n, tx });
     // Written before the throw: the savepoint must take it back.
     await manager.query('INSERT INTO packed (n) VALUES ($1)', [e.n]);
     if (e.fail) throw new Error(`cannot pack ${e.n}`);
@@ -48,8 +48,8 @@ class Packing {
 class Notes {
   @HandleEvent(Noted, { durable: true, batch: false })
   async note(_e: Noted, manager: EntityManager) {
-    const [{ tx }] = (await manager.query('SELECT txid_current()::text AS tx')) as { tx: string }[];
-    noteTxs.push(tx!);
+    const [{ tx }] = (await manager.query('SELECT txid_current()::text AS tx')) as [{ tx: string }];
+    noteTxs.push(tx);
   }
 }
 
@@ -57,8 +57,8 @@ class Notes {
 class Sluggish {
   @HandleEvent(Slow, { durable: true })
   async on(_e: Slow, manager: EntityManager) {
-    const [{ tx }] = (await manager.query('SELECT txid_current()::text AS tx')) as { tx: string }[];
-    slowTxs.push(tx!);
+    const [{ tx }] = (await manager.query('SELECT txid_current()::text AS tx')) as [{ tx: string }];
+    slowTxs.push(tx);
     slowCalls.most = Math.max(slowCalls.most, ++slowCalls.now);
     await new Promise((r) => setTimeout(r, 20));
     slowCalls.now--;

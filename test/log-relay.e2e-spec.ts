@@ -158,7 +158,11 @@ describe('log storage', () => {
     expect(
       list
         .filter((m: { id: string }) => m.id === id)
-        .map((m: { subscriber: string; status: string }) => [m.destination, m.subscriber, m.status]),
+        .map((m: { destination: string; subscriber: string; status: string }) => [
+          m.destination,
+          m.subscriber,
+          m.status,
+        ]),
     ).toEqual([
       ['billing', '', 'delivered'],
       ['local', 'labels', 'delivered'],

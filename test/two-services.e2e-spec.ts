@@ -179,7 +179,7 @@ withBrokers('two services over RabbitMQ and NATS JetStream', () => {
     expect(done).toHaveLength(ORDERS);
     for (const saga of done) {
       expect(saga.status).toBe('completed');
-      expect((saga.state as CheckoutState).shipped).toBe(1);
+      expect((saga.state as unknown as CheckoutState).shipped).toBe(1);
     }
     expect(await shipments()).toBe(ORDERS);
     const perOrder = await b.query('SELECT order_id FROM shipment GROUP BY order_id HAVING count(*) > 1');
@@ -188,7 +188,8 @@ withBrokers('two services over RabbitMQ and NATS JetStream', () => {
     expect(bSagas.rows).toEqual([{ status: 'completed', n: ORDERS }]);
     // Each shipment number B replied with is the one A's saga recorded.
     const numbers = new Map((await b.query('SELECT order_id, no FROM shipment')).rows.map((r) => [r.order_id, r.no]));
-    for (const saga of done) expect((saga.state as CheckoutState).shipmentNo).toBe(numbers.get(saga.correlationId));
+    for (const saga of done)
+      expect((saga.state as unknown as CheckoutState).shipmentNo).toBe(numbers.get(saga.correlationId));
     // The duplicates did reach B (and were recognised by their id).
     expect(duplicated).toBeGreaterThanOrEqual(ORDERS);
     expect(Number((await b.query('SELECT count(*) AS n FROM flowbus_received')).rows[0].n)).toBe(ORDERS);
