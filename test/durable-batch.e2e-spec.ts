@@ -172,7 +172,10 @@ describe('durable handlers in batches', () => {
         Array.from({ length: 20 }, (_, n) => new Slow(n)),
       ),
     );
-    await waitFor(() => slowTxs.length === 20, { timeoutMs: 10_000 });
+    // Committed (its inbox rows are there), so its time was measured before the next ones come.
+    const committed = async () =>
+      Number((await ds.query(`SELECT count(*)::int AS n FROM flowbus_inbox WHERE subscriber = 'Sluggish.on'`))[0].n);
+    await waitFor(async () => (await committed()) === 20, { timeoutMs: 10_000 });
     expect(perTx()).toEqual([20]);
     // 20 ms a delivery: the next ones go 10 to a transaction (the least), not all 40 in one.
     slowTxs.length = 0;
