@@ -189,8 +189,7 @@ describe('durable handlers in batches', () => {
     const sizes = perTx();
     expect(sizes.length).toBeGreaterThanOrEqual(4);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(10);
-    // 200 more make 20 transactions: they run side by side, but leave two of the pool's 10
-    // connections to the relay.
+    // 200 more make 20 transactions, which run side by side (as many as the pool's free connections allow).
     slowTxs.length = 0;
     slowCalls.most = 0;
     await outbox.transaction((m) =>
@@ -201,7 +200,6 @@ describe('durable handlers in batches', () => {
     );
     await waitFor(() => slowTxs.length === 200, { timeoutMs: 20_000 });
     expect(slowCalls.most).toBeGreaterThanOrEqual(4);
-    expect(slowCalls.most).toBeLessThanOrEqual(8);
   });
 
   it('gives each delivery a transaction of its own with batch: false', async () => {

@@ -5,9 +5,7 @@ import { FLOWBUS_DATA_SOURCE, FLOWBUS_RESOLVED_OPTIONS } from '../constants.js';
 import { MAX_CONFLICT_ATTEMPTS, TransactionConflict } from '../database/transaction-conflict.js';
 import { NonRetryableError } from '../errors/non-retryable.error.js';
 import type { ResolvedOptions } from '../options/resolved-options.interface.js';
-import { poolOf } from '../database/pg-pool.js';
 import { rowsOf } from '../database/run-query.js';
-import { TransactionSlots } from '../database/transaction-slots.js';
 import { insertInboxBatch } from '../inbox/inbox.queries.js';
 import { PayloadCodec } from '../outbox/payload-codec.js';
 import { runInScope, scopeOfMessage } from '../telemetry/message-scope.js';
@@ -41,7 +39,6 @@ interface Pending {
 export class LocalDestination {
   private pending: Pending[] = [];
   private readonly sizer = new BatchSizer();
-  private slotsOfPool: TransactionSlots | undefined;
 
   constructor(
     @Inject(FLOWBUS_DATA_SOURCE) private readonly dataSource: DataSource,
@@ -77,22 +74,11 @@ export class LocalDestination {
     invoke: (event: unknown, manager: EntityManager) => unknown,
     event: object,
   ): Promise<void> {
-    await this.slots.run(() =>
-      this.dataSource.transaction(async (manager) => {
-        const inserted = await rowsOf(manager, insertInboxBatch(this.options.schema, [message.id], message.subscriber));
-        if (inserted.length === 0) return; // already processed: acknowledge the duplicate
-        await runInScope(scopeOfMessage(message.id, message.headers), () => invoke(event, manager));
-      }),
-    );
-  }
-
-  /**
-   * The subscribers' transactions run at most two fewer at once than the pool has connections
-   * (a slow handler's many small batches, or `batch: false` deliveries, would otherwise take them
-   * all), so that the relay's leases, progress and reads always find one.
-   */
-  private get slots(): TransactionSlots {
-    return (this.slotsOfPool ??= new TransactionSlots(Math.max(1, (poolOf(this.dataSource).options.max ?? 10) - 2)));
+    await this.dataSource.transaction(async (manager) => {
+      const inserted = await rowsOf(manager, insertInboxBatch(this.options.schema, [message.id], message.subscriber));
+      if (inserted.length === 0) return; // already processed: acknowledge the duplicate
+      await runInScope(scopeOfMessage(message.id, message.headers), () => invoke(event, manager));
+    });
   }
 
   private flush(): void {
@@ -141,14 +127,12 @@ export class LocalDestination {
     }));
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.slots.run(() =>
-          this.dataSource.transaction(async (manager) => {
-            const started = performance.now();
-            const errors = await invokeMany(deliveries, manager, attempt);
-            this.sizer.record(batch[0]!.message.subscriber, deliveries.length, performance.now() - started);
-            return errors;
-          }),
-        );
+        return await this.dataSource.transaction(async (manager) => {
+          const started = performance.now();
+          const errors = await invokeMany(deliveries, manager, attempt);
+          this.sizer.record(batch[0]!.message.subscriber, deliveries.length, performance.now() - started);
+          return errors;
+        });
       } catch (error) {
         if (!(error instanceof TransactionConflict) || attempt + 1 >= MAX_CONFLICT_ATTEMPTS) throw error;
       }
